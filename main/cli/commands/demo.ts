@@ -1,0 +1,14 @@
+// `vcpuscope demo`: not implemented yet (placeholder so that the command list is stable).
+
+import type { CliCommand } from '../command.ts';
+
+export const demoCommand: CliCommand = {
+  name: 'demo',
+  summary: '(not implemented yet)',
+  usage: '',
+  options: [],
+  async run(_args, io) {
+    io.stderr.write('vcpuscope demo: not implemented yet\n');
+    return 1;
+  },
+};

@@ -1,0 +1,14 @@
+// `vcpuscope export`: not implemented yet (placeholder so that the command list is stable).
+
+import type { CliCommand } from '../command.ts';
+
+export const exportCommand: CliCommand = {
+  name: 'export',
+  summary: '(not implemented yet)',
+  usage: '',
+  options: [],
+  async run(_args, io) {
+    io.stderr.write('vcpuscope export: not implemented yet\n');
+    return 1;
+  },
+};

@@ -1,0 +1,14 @@
+// `vcpuscope follow`: not implemented yet (placeholder so that the command list is stable).
+
+import type { CliCommand } from '../command.ts';
+
+export const followCommand: CliCommand = {
+  name: 'follow',
+  summary: '(not implemented yet)',
+  usage: '',
+  options: [],
+  async run(_args, io) {
+    io.stderr.write('vcpuscope follow: not implemented yet\n');
+    return 1;
+  },
+};

@@ -1,0 +1,14 @@
+// `vcpuscope generate`: not implemented yet (placeholder so that the command list is stable).
+
+import type { CliCommand } from '../command.ts';
+
+export const generateCommand: CliCommand = {
+  name: 'generate',
+  summary: '(not implemented yet)',
+  usage: '',
+  options: [],
+  async run(_args, io) {
+    io.stderr.write('vcpuscope generate: not implemented yet\n');
+    return 1;
+  },
+};

@@ -1,0 +1,213 @@
+// Growable event columns (typed arrays, doubled on demand) implementing EventSink, plus the
+// immutable EventColumns view that the index, model and queries read. No object per event.
+
+import { NO_STATE, type EventKind } from '../../../shared/schema.ts';
+import type { EventSink } from '../../formats/types.ts';
+import { Interner } from './interner.ts';
+
+/** A set of event columns of equal length, with its string tables. Structured-cloneable. */
+export interface EventColumns {
+  length: number;
+  ts: Float64Array;
+  cpu: Uint16Array;
+  kind: Uint8Array;
+  event: Uint16Array;
+  pid: Int32Array;
+  tid: Int32Array;
+  comm: Int32Array;
+  prevTid: Int32Array;
+  prevComm: Int32Array;
+  prevState: Uint16Array;
+  arg0: Int32Array;
+  arg1: Int32Array;
+  offset: Float64Array;
+  /** comm id -> string */
+  comms: string[];
+  /** event id -> name as the trace spells it */
+  events: string[];
+}
+
+export const MAX_EVENT_NAMES = 0xfffe;
+
+export class EventColumnsBuilder implements EventSink {
+  private cap: number;
+  private n = 0;
+  ts: Float64Array;
+  cpu: Uint16Array;
+  kind: Uint8Array;
+  event: Uint16Array;
+  pid: Int32Array;
+  tid: Int32Array;
+  comm: Int32Array;
+  prevTid: Int32Array;
+  prevComm: Int32Array;
+  prevState: Uint16Array;
+  arg0: Int32Array;
+  arg1: Int32Array;
+  offset: Float64Array;
+  readonly comms = new Interner();
+  readonly events = new Interner();
+
+  constructor(initialCapacity = 1024) {
+    this.cap = Math.max(16, initialCapacity);
+    const c = this.cap;
+    this.ts = new Float64Array(c);
+    this.cpu = new Uint16Array(c);
+    this.kind = new Uint8Array(c);
+    this.event = new Uint16Array(c);
+    this.pid = new Int32Array(c);
+    this.tid = new Int32Array(c);
+    this.comm = new Int32Array(c);
+    this.prevTid = new Int32Array(c);
+    this.prevComm = new Int32Array(c);
+    this.prevState = new Uint16Array(c);
+    this.arg0 = new Int32Array(c);
+    this.arg1 = new Int32Array(c);
+    this.offset = new Float64Array(c);
+  }
+
+  get length(): number {
+    return this.n;
+  }
+
+  commIdBytes(buf: Uint8Array, start: number, end: number): number {
+    return this.comms.internBytes(buf, start, end);
+  }
+
+  commId(name: string): number {
+    return this.comms.intern(name);
+  }
+
+  eventIdBytes(buf: Uint8Array, start: number, end: number): number {
+    const id = this.events.internBytes(buf, start, end);
+    return id < MAX_EVENT_NAMES ? id : MAX_EVENT_NAMES;
+  }
+
+  eventId(name: string): number {
+    const id = this.events.intern(name);
+    return id < MAX_EVENT_NAMES ? id : MAX_EVENT_NAMES;
+  }
+
+  append(
+    kind: EventKind,
+    event: number,
+    tsNs: number,
+    cpu: number,
+    pid: number,
+    tid: number,
+    comm: number,
+    prevTid: number,
+    prevComm: number,
+    prevState: number,
+    arg0: number,
+    arg1: number,
+    offsetBytes: number,
+  ): void {
+    const i = this.n;
+    if (i === this.cap) this.grow();
+    this.ts[i] = tsNs;
+    this.cpu[i] = cpu;
+    this.kind[i] = kind;
+    this.event[i] = event;
+    this.pid[i] = pid;
+    this.tid[i] = tid;
+    this.comm[i] = comm;
+    this.prevTid[i] = prevTid;
+    this.prevComm[i] = prevComm;
+    this.prevState[i] = prevState < 0 ? NO_STATE : prevState;
+    this.arg0[i] = arg0;
+    this.arg1[i] = arg1;
+    this.offset[i] = offsetBytes;
+    this.n = i + 1;
+  }
+
+  /** Drop all rows (string tables are kept). */
+  reset(): void {
+    this.n = 0;
+  }
+
+  private grow(): void {
+    const c = this.cap * 2;
+    this.ts = growF64(this.ts, c);
+    this.cpu = growU16(this.cpu, c);
+    this.kind = growU8(this.kind, c);
+    this.event = growU16(this.event, c);
+    this.pid = growI32(this.pid, c);
+    this.tid = growI32(this.tid, c);
+    this.comm = growI32(this.comm, c);
+    this.prevTid = growI32(this.prevTid, c);
+    this.prevComm = growI32(this.prevComm, c);
+    this.prevState = growU16(this.prevState, c);
+    this.arg0 = growI32(this.arg0, c);
+    this.arg1 = growI32(this.arg1, c);
+    this.offset = growF64(this.offset, c);
+    this.cap = c;
+  }
+
+  /** Exact-length copies of the columns plus the string tables (safe to transfer to another thread). */
+  finishCopy(): EventColumns {
+    const n = this.n;
+    return {
+      length: n,
+      ts: this.ts.slice(0, n),
+      cpu: this.cpu.slice(0, n),
+      kind: this.kind.slice(0, n),
+      event: this.event.slice(0, n),
+      pid: this.pid.slice(0, n),
+      tid: this.tid.slice(0, n),
+      comm: this.comm.slice(0, n),
+      prevTid: this.prevTid.slice(0, n),
+      prevComm: this.prevComm.slice(0, n),
+      prevState: this.prevState.slice(0, n),
+      arg0: this.arg0.slice(0, n),
+      arg1: this.arg1.slice(0, n),
+      offset: this.offset.slice(0, n),
+      comms: this.comms.valuesBorrow().slice(),
+      events: this.events.valuesBorrow().slice(),
+    };
+  }
+
+  /** Views of the live columns (no copy). Valid until the next append. Copy it if you keep it. */
+  columnsBorrow(): EventColumns {
+    const n = this.n;
+    return {
+      length: n,
+      ts: this.ts.subarray(0, n),
+      cpu: this.cpu.subarray(0, n),
+      kind: this.kind.subarray(0, n),
+      event: this.event.subarray(0, n),
+      pid: this.pid.subarray(0, n),
+      tid: this.tid.subarray(0, n),
+      comm: this.comm.subarray(0, n),
+      prevTid: this.prevTid.subarray(0, n),
+      prevComm: this.prevComm.subarray(0, n),
+      prevState: this.prevState.subarray(0, n),
+      arg0: this.arg0.subarray(0, n),
+      arg1: this.arg1.subarray(0, n),
+      offset: this.offset.subarray(0, n),
+      comms: this.comms.valuesBorrow() as string[],
+      events: this.events.valuesBorrow() as string[],
+    };
+  }
+}
+
+function growF64(a: Float64Array, c: number): Float64Array {
+  const b = new Float64Array(c);
+  b.set(a);
+  return b;
+}
+function growI32(a: Int32Array, c: number): Int32Array {
+  const b = new Int32Array(c);
+  b.set(a);
+  return b;
+}
+function growU16(a: Uint16Array, c: number): Uint16Array {
+  const b = new Uint16Array(c);
+  b.set(a);
+  return b;
+}
+function growU8(a: Uint8Array, c: number): Uint8Array {
+  const b = new Uint8Array(c);
+  b.set(a);
+  return b;
+}

@@ -1,0 +1,33 @@
+// Read a whole source into one EventColumns on the calling thread: plan, every unit in order, and
+// (for per-CPU formats) a stable merge by time. For tests, small files and the fuzz harness; the
+// indexer (ingest.ts) does the same in parallel, streaming to the cache.
+
+import type { ByteSource } from '../io/byte-source.ts';
+import type { CancelSignal, FormatInfo, ReadOptions, TraceFormat } from '../../formats/types.ts';
+import { DiagnosticCollector } from './diagnostics.ts';
+import { EventColumnsBuilder, type EventColumns } from './event-columns.ts';
+import { sortColumnsByTime } from './sort.ts';
+
+export interface InlineReadResult {
+  columns: EventColumns;
+  info: FormatInfo;
+  diagnostics: DiagnosticCollector;
+}
+
+export function readInline(
+  format: TraceFormat,
+  src: ByteSource,
+  opts: ReadOptions = {},
+  signal: CancelSignal = { cancelled: false },
+): InlineReadResult {
+  const diagnostics = new DiagnosticCollector(src.path);
+  const plan = format.plan(src, diagnostics, opts);
+  const sink = new EventColumnsBuilder(1024);
+  for (let u = 0; u < plan.units.length; u++) {
+    if (signal.cancelled) break;
+    format.readUnit(src, plan, u, sink, diagnostics, signal);
+  }
+  let columns = sink.finishCopy();
+  if (plan.order === 'merge-by-time') columns = sortColumnsByTime(columns);
+  return { columns, info: plan.info, diagnostics };
+}
