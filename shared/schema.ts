@@ -62,6 +62,7 @@ export const EVENT_COLUMNS = [
   { name: 'arg0', type: 'i32' },
   { name: 'arg1', type: 'i32' },
   { name: 'offset', type: 'f64' }, // byte offset of the record/line in its source file
+  { name: 'input', type: 'u8' }, // input index within a multi-input file (trace-cmd report -i ... -i ...), else 0
 ] as const satisfies readonly ColumnSpec[];
 
 export type EventColumnName = (typeof EVENT_COLUMNS)[number]['name'];

@@ -33,6 +33,11 @@ export interface EventSink {
     arg1: number,
     offsetBytes: number,
   ): void;
+  /**
+   * Multi-input files (`trace-cmd report -i a.dat -i b.dat`): rows appended after this call belong
+   * to input `index` (0..255) named `name`. Single-input readers never call it (input 0).
+   */
+  setInput(index: number, name: string): void;
   /** Number of events appended so far. */
   readonly length: number;
 }

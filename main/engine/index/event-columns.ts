@@ -21,6 +21,10 @@ export interface EventColumns {
   arg0: Int32Array;
   arg1: Int32Array;
   offset: Float64Array;
+  /** input index within a multi-input file (see EventSink.setInput), else 0 */
+  input: Uint8Array;
+  /** input index -> name (empty for single-input files) */
+  inputs: string[];
   /** comm id -> string */
   comms: string[];
   /** event id -> name as the trace spells it */
@@ -45,6 +49,9 @@ export class EventColumnsBuilder implements EventSink {
   arg0: Int32Array;
   arg1: Int32Array;
   offset: Float64Array;
+  input: Uint8Array;
+  private currentInput = 0;
+  readonly inputs: string[] = [];
   readonly comms = new Interner();
   readonly events = new Interner();
 
@@ -64,6 +71,7 @@ export class EventColumnsBuilder implements EventSink {
     this.arg0 = new Int32Array(c);
     this.arg1 = new Int32Array(c);
     this.offset = new Float64Array(c);
+    this.input = new Uint8Array(c);
   }
 
   get length(): number {
@@ -81,6 +89,13 @@ export class EventColumnsBuilder implements EventSink {
   eventIdBytes(buf: Uint8Array, start: number, end: number): number {
     const id = this.events.internBytes(buf, start, end);
     return id < MAX_EVENT_NAMES ? id : MAX_EVENT_NAMES;
+  }
+
+  setInput(index: number, name: string): void {
+    const i = Math.max(0, Math.min(255, index | 0));
+    this.currentInput = i;
+    while (this.inputs.length <= i) this.inputs.push('');
+    this.inputs[i] = name;
   }
 
   eventId(name: string): number {
@@ -118,6 +133,7 @@ export class EventColumnsBuilder implements EventSink {
     this.arg0[i] = arg0;
     this.arg1[i] = arg1;
     this.offset[i] = offsetBytes;
+    this.input[i] = this.currentInput;
     this.n = i + 1;
   }
 
@@ -141,6 +157,7 @@ export class EventColumnsBuilder implements EventSink {
     this.arg0 = growI32(this.arg0, c);
     this.arg1 = growI32(this.arg1, c);
     this.offset = growF64(this.offset, c);
+    this.input = growU8(this.input, c);
     this.cap = c;
   }
 
@@ -162,6 +179,8 @@ export class EventColumnsBuilder implements EventSink {
       arg0: this.arg0.slice(0, n),
       arg1: this.arg1.slice(0, n),
       offset: this.offset.slice(0, n),
+      input: this.input.slice(0, n),
+      inputs: this.inputs.slice(),
       comms: this.comms.valuesBorrow().slice(),
       events: this.events.valuesBorrow().slice(),
     };
@@ -185,6 +204,8 @@ export class EventColumnsBuilder implements EventSink {
       arg0: this.arg0.subarray(0, n),
       arg1: this.arg1.subarray(0, n),
       offset: this.offset.subarray(0, n),
+      input: this.input.subarray(0, n),
+      inputs: this.inputs,
       comms: this.comms.valuesBorrow() as string[],
       events: this.events.valuesBorrow() as string[],
     };

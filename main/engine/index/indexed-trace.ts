@@ -70,6 +70,8 @@ export class MemoryIndexedTrace implements IndexedTrace {
       arg0: c.arg0.slice(s, e),
       arg1: c.arg1.slice(s, e),
       offset: c.offset.slice(s, e),
+      input: c.input.slice(s, e),
+      inputs: c.inputs,
       comms: c.comms,
       events: c.events,
     };

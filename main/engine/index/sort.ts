@@ -41,6 +41,8 @@ export function permuteColumns(c: EventColumns, order: Uint32Array): EventColumn
     arg0: pick(c.arg0, (k) => new Int32Array(k)),
     arg1: pick(c.arg1, (k) => new Int32Array(k)),
     offset: pick(c.offset, (k) => new Float64Array(k)),
+    input: pick(c.input, (k) => new Uint8Array(k)),
+    inputs: c.inputs,
     comms: c.comms,
     events: c.events,
   };
