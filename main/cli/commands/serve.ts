@@ -1,14 +1,61 @@
-// `vcpuscope serve`: not implemented yet (placeholder so that the command list is stable).
+// `vcpuscope serve FILE... [--port P] [--open]`: browser mode. Grants the given files to the
+// engine, serves the renderer on 127.0.0.1, prints the tokened URL on stdout and runs until killed.
 
+import { spawn } from 'node:child_process';
+import { realpathSync, statSync } from 'node:fs';
+import { InputError, numberOption, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
+import { resolveCacheDir } from '../../engine/index/cache-dir.ts';
+import { TraceService } from '../../engine/service/trace-service.ts';
+import { startServer } from '../../server/server.ts';
+
+/** Try the desktop's opener; without a browser or display, printing the URL is enough. */
+function openInBrowser(url: string, io: { stderr: NodeJS.WriteStream }): void {
+  const cmd = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  try {
+    const child = spawn(cmd, [url], { stdio: 'ignore', detached: true });
+    child.on('error', () => io.stderr.write(`vcpuscope serve: could not start a browser (${cmd}); open the URL above yourself\n`));
+    child.unref();
+  } catch {
+    io.stderr.write(`vcpuscope serve: could not start a browser; open the URL above yourself\n`);
+  }
+}
 
 export const serveCommand: CliCommand = {
   name: 'serve',
-  summary: '(not implemented yet)',
-  usage: '',
-  options: [],
-  async run(_args, io) {
-    io.stderr.write('vcpuscope serve: not implemented yet\n');
-    return 1;
+  summary: 'open traces in a browser (serves the app on 127.0.0.1 with a per-run token)',
+  usage: 'FILE... [--port P] [--open]',
+  options: [
+    { name: 'port', type: 'string', valueName: 'P', help: 'port on 127.0.0.1 (0 = any free port; default 0)' },
+    { name: 'open', type: 'flag', help: 'open the URL in the default browser' },
+  ],
+  details: 'Only the files given here can be opened from the page. Stop with Ctrl-C.',
+  async run(args, io) {
+    if (args.positionals.length === 0) throw new UsageError('give at least one trace file');
+    const port = numberOption(args, 'port') ?? 0;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be an integer in [0, 65535]');
+    const real: string[] = [];
+    for (const p of args.positionals) {
+      try {
+        const rp = realpathSync(p);
+        if (!statSync(rp).isFile()) throw new Error('not a regular file');
+        real.push(rp);
+      } catch (e) {
+        throw new InputError(`${p}: cannot open: ${(e as Error).message}`);
+      }
+    }
+    const granted = new Set(real);
+    const service = new TraceService({ cacheDir: resolveCacheDir(args.values.get('cache-dir'), io.env), pathAllowed: (p) => granted.has(p) });
+    const server = await startServer({ api: service, paths: real, port });
+    io.stdout.write(`${server.url}\n`);
+    if (args.flags.has('open')) openInBrowser(server.url, io);
+    await new Promise<void>((resolve) => {
+      const stop = (): void => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await server.close();
+    service.close();
+    return 0;
   },
 };

@@ -1,0 +1,365 @@
+// TraceService: the engine side of the TraceApi. Loads (openIndexed per file, then the session
+// pass) with progress and cancellation, sessions, incremental filter jobs stepped in the
+// background, and the queries. Requests arrive already validated (validate.ts); paths are
+// checked against a policy the host process sets (CLI arguments, dialog or drop in Electron).
+
+import { realpathSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type {
+  ArrowIpcBytes,
+  CountRequest,
+  FileProgress,
+  FilterCount,
+  FilterSpec,
+  FollowRequest,
+  FollowResult,
+  LoadRequest,
+  LoadStatus,
+  OpenRequest,
+  RecordRequest,
+  RowAtTimeRequest,
+  RowsRequest,
+  SessionInfo,
+  SessionRequest,
+  ThreadInfo,
+  ThreadsRequest,
+  TimelineRequest,
+  TraceApi,
+} from '../../../shared/contract.ts';
+import { err, ok, type Result } from '../../../shared/result.ts';
+import { formatById } from '../../formats/registry.ts';
+import type { ReadPlan } from '../../formats/types.ts';
+import { DiagnosticCollector } from '../index/diagnostics.ts';
+import type { IndexedTrace } from '../index/indexed-trace.ts';
+import { FileSource } from '../io/byte-source.ts';
+import { openIndexed, type OpenOptions } from '../index/open.ts';
+import { compileFilter, filterKey, FilterJob } from '../query/filter.ts';
+import { rowAtTime, rowsWindow, viewLength, type RowView } from '../query/rows.ts';
+import { BatchCache, CancelledError, prepareSession, type SessionData } from '../query/session-data.ts';
+import { followSingleLayer, searchThreads, threadInfo } from '../query/thread-track.ts';
+import { timelineTile } from '../query/timeline.ts';
+
+export type OpenTraceFn = (path: string, opts: OpenOptions) => Promise<IndexedTrace>;
+
+export interface TraceServiceOptions {
+  cacheDir?: string;
+  /** Replaces openIndexed (tests). */
+  openTrace?: OpenTraceFn;
+  /** Which real paths `open` may read. Default: none (the host must grant paths). */
+  pathAllowed?: (realPath: string) => boolean;
+  /** Time slice for one background filter step (ms). */
+  stepBudgetMs?: number;
+}
+
+interface LoadJob {
+  loadId: string;
+  state: LoadStatus['state'];
+  phase: string;
+  files: FileProgress[];
+  startedMs: number;
+  endedMs: number | null;
+  signal: { cancelled: boolean };
+  sessionId?: string;
+  error?: string;
+}
+
+interface Session {
+  id: string;
+  data: SessionData;
+  paths: string[];
+  cache: BatchCache;
+  jobs: Map<string, FilterJob>;
+  plans: Map<number, ReadPlan | null>;
+}
+
+const MAX_FILTER_JOBS = 6;
+const MAX_LOADS_KEPT = 32;
+
+const newId = (): string => randomBytes(12).toString('hex');
+
+export class TraceService implements TraceApi {
+  private readonly loads = new Map<string, LoadJob>();
+  private readonly sessions = new Map<string, Session>();
+  private readonly opts: TraceServiceOptions;
+  private stepping = false;
+  private closed = false;
+
+  constructor(opts: TraceServiceOptions = {}) {
+    this.opts = opts;
+  }
+
+  async open(req: OpenRequest): Promise<Result<{ loadId: string }>> {
+    if (req.paths.length === 0) return err({ code: 'bad-request', message: 'open: give at least one file' });
+    const real: string[] = [];
+    for (const p of req.paths) {
+      let rp: string;
+      try {
+        rp = realpathSync(p);
+        if (!statSync(rp).isFile()) return err({ code: 'bad-input', message: `${p}: not a regular file`, file: p });
+      } catch (e) {
+        return err({ code: 'not-found', message: `${p}: cannot open: ${(e as Error).message}`, file: p });
+      }
+      if (!(this.opts.pathAllowed?.(rp) ?? false)) return err({ code: 'forbidden', message: `${p}: this file was not opened by the user (use Open or give it on the command line)`, file: p });
+      real.push(rp);
+    }
+    const job: LoadJob = {
+      loadId: newId(),
+      state: 'loading',
+      phase: 'index',
+      files: real.map((path) => ({ path, bytesDone: 0, bytesTotal: statSync(path).size, events: 0 })),
+      startedMs: performance.now(),
+      endedMs: null,
+      signal: { cancelled: false },
+    };
+    this.loads.set(job.loadId, job);
+    if (this.loads.size > MAX_LOADS_KEPT) {
+      for (const [k, l] of this.loads) {
+        if (l.state !== 'loading') {
+          this.loads.delete(k);
+          break;
+        }
+      }
+    }
+    void this.runLoad(job, real);
+    return ok({ loadId: job.loadId });
+  }
+
+  private async runLoad(job: LoadJob, paths: string[]): Promise<void> {
+    const opened: IndexedTrace[] = [];
+    const openFn = this.opts.openTrace ?? openIndexed;
+    try {
+      for (let i = 0; i < paths.length; i++) {
+        const fp = job.files[i]!;
+        // Let a cancel that arrived before this file starts take effect.
+        await new Promise((r) => setImmediate(r));
+        if (job.signal.cancelled) throw new CancelledError();
+        const tr = await openFn(paths[i]!, {
+          cacheDir: this.opts.cacheDir,
+          signal: job.signal,
+          onProgress: (p) => {
+            fp.bytesDone = p.bytesDone;
+            fp.bytesTotal = p.bytesTotal;
+            fp.events = p.events;
+          },
+        });
+        opened.push(tr);
+        fp.bytesDone = fp.bytesTotal;
+        fp.events = tr.rowCount;
+        if (job.signal.cancelled) throw new CancelledError();
+      }
+      job.phase = 'prepare';
+      const data = await prepareSession(opened, job.signal, () => undefined);
+      const s: Session = { id: newId(), data, paths, cache: new BatchCache(opened, 16), jobs: new Map(), plans: new Map() };
+      this.sessions.set(s.id, s);
+      job.sessionId = s.id;
+      job.state = 'ready';
+    } catch (e) {
+      for (const t of opened) t.close();
+      if (e instanceof CancelledError || job.signal.cancelled) {
+        job.state = 'cancelled';
+      } else {
+        job.state = 'failed';
+        job.error = (e as Error).message;
+      }
+    } finally {
+      job.endedMs = performance.now();
+    }
+  }
+
+  async loadStatus(req: LoadRequest): Promise<Result<LoadStatus>> {
+    const j = this.loads.get(req.loadId);
+    if (!j) return err({ code: 'not-found', message: 'no such load' });
+    const status: LoadStatus = {
+      loadId: j.loadId,
+      state: j.state,
+      phase: j.phase,
+      files: j.files.map((f) => ({ ...f })),
+      elapsedMs: (j.endedMs ?? performance.now()) - j.startedMs,
+    };
+    if (j.sessionId) status.sessionId = j.sessionId;
+    if (j.error) status.error = j.error;
+    return ok(status);
+  }
+
+  async cancelLoad(req: LoadRequest): Promise<Result<{ cancelled: boolean }>> {
+    const j = this.loads.get(req.loadId);
+    if (!j) return err({ code: 'not-found', message: 'no such load' });
+    if (j.state !== 'loading') return ok({ cancelled: false });
+    j.signal.cancelled = true;
+    return ok({ cancelled: true });
+  }
+
+  private session(id: string): Session | null {
+    return this.sessions.get(id) ?? null;
+  }
+
+  async sessionInfo(req: SessionRequest): Promise<Result<SessionInfo>> {
+    const s = this.session(req.sessionId);
+    if (!s) return noSession();
+    const d = s.data;
+    const files = d.files.map((f, index) => ({
+      index,
+      path: f.path,
+      name: basename(f.path),
+      layer: f.summary.layerHint ?? 'unknown',
+      summary: f.summary,
+    }));
+    const layers = new Set(files.map((f) => f.layer));
+    return ok({
+      sessionId: s.id,
+      files,
+      rowCount: d.rowCount,
+      startNs: d.startNs,
+      endNs: d.endNs,
+      lanes: d.lanes.map((L) => ({
+        lane: L.lane,
+        file: L.file,
+        cpu: L.cpu,
+        label: `${d.files.length > 1 ? `${basename(d.files[L.file]!.path)} ` : ''}${files[L.file]!.layer === 'guest' ? 'vCPU' : 'CPU'} ${L.cpu}`,
+        runs: L.startNs.length,
+      })),
+      twoLayer: layers.has('guest') && layers.has('host'),
+      modelAvailable: false,
+    });
+  }
+
+  async closeSession(req: SessionRequest): Promise<Result<{ closed: boolean }>> {
+    const s = this.session(req.sessionId);
+    if (!s) return ok({ closed: false });
+    this.sessions.delete(s.id);
+    for (const f of s.data.files) f.close();
+    return ok({ closed: true });
+  }
+
+  /** The filter job for a spec (created and scheduled on first use); null = no filter. */
+  private job(s: Session, filter: FilterSpec): FilterJob | null {
+    const key = filterKey(filter);
+    if (key === '{}') return null;
+    let j = s.jobs.get(key);
+    if (j) {
+      s.jobs.delete(key);
+      s.jobs.set(key, j);
+      return j;
+    }
+    j = new FilterJob(s.data, compileFilter(filter, s.data));
+    // A first slice right away, so a small trace answers in the same request.
+    j.step(this.opts.stepBudgetMs ?? 15);
+    s.jobs.set(key, j);
+    if (s.jobs.size > MAX_FILTER_JOBS) s.jobs.delete(s.jobs.keys().next().value as string);
+    this.scheduleSteps();
+    return j;
+  }
+
+  /** Step unfinished filter jobs a slice at a time between requests. */
+  private scheduleSteps(): void {
+    if (this.stepping || this.closed) return;
+    this.stepping = true;
+    const tick = (): void => {
+      let pending = false;
+      for (const s of this.sessions.values()) {
+        for (const j of s.jobs.values()) {
+          if (j.done) continue;
+          j.step(this.opts.stepBudgetMs ?? 15);
+          if (!j.done) pending = true;
+          break; // one job per tick: the newest requests come first through job()
+        }
+      }
+      if (!pending) {
+        for (const s of this.sessions.values()) for (const j of s.jobs.values()) if (!j.done) pending = true;
+      }
+      if (pending && !this.closed) setImmediate(tick);
+      else this.stepping = false;
+    };
+    setImmediate(tick);
+  }
+
+  private view(s: Session, filter: FilterSpec): RowView {
+    return { data: s.data, job: this.job(s, filter), cache: s.cache };
+  }
+
+  async count(req: CountRequest): Promise<Result<FilterCount>> {
+    const s = this.session(req.sessionId);
+    if (!s) return noSession();
+    const j = this.job(s, req.filter);
+    if (!j) return ok({ matched: s.data.rowCount, scannedRows: s.data.rowCount, totalRows: s.data.rowCount, done: true });
+    return ok({ matched: j.matched, scannedRows: j.scanned, totalRows: j.total, done: j.done });
+  }
+
+  async rows(req: RowsRequest): Promise<Result<ArrowIpcBytes>> {
+    const s = this.session(req.sessionId);
+    if (!s) return noSession();
+    return ok(rowsWindow(this.view(s, req.filter), req.start, req.count));
+  }
+
+  async rowAtTime(req: RowAtTimeRequest): Promise<Result<{ index: number }>> {
+    const s = this.session(req.sessionId);
+    if (!s) return noSession();
+    const v = this.view(s, req.filter);
+    if (viewLength(v) === 0) return ok({ index: 0 });
+    return ok({ index: rowAtTime(v, req.tsNs) });
+  }
+
+  async record(req: RecordRequest): Promise<Result<{ text: string }>> {
+    const s = this.session(req.sessionId);
+    if (!s) return noSession();
+    const tr = s.data.files[req.file];
+    if (!tr) return err({ code: 'not-found', message: `no file ${req.file} in this session` });
+    const format = formatById(tr.summary.formatId);
+    if (!format?.describeRecord) return ok({ text: `(the ${tr.summary.format} reader cannot show original records)` });
+    let src: FileSource | null = null;
+    try {
+      src = new FileSource(tr.path);
+      if (req.offsetBytes >= src.sizeBytes) return err({ code: 'bad-request', message: `${tr.path}: byte offset ${req.offsetBytes} is past the end (${src.sizeBytes} bytes)`, file: tr.path, offset: req.offsetBytes });
+      let plan = s.plans.get(req.file);
+      if (plan === undefined) {
+        plan = format.plan(src, new DiagnosticCollector(tr.path), {});
+        s.plans.set(req.file, plan);
+      }
+      if (!plan) return ok({ text: '' });
+      return ok({ text: format.describeRecord(src, plan, req.offsetBytes) });
+    } catch (e) {
+      return err({ code: 'bad-input', message: `${tr.path}: byte offset ${req.offsetBytes}: ${(e as Error).message}`, file: tr.path, offset: req.offsetBytes });
+    } finally {
+      src?.close();
+    }
+  }
+
+  async timeline(req: TimelineRequest): Promise<Result<ArrowIpcBytes>> {
+    const s = this.session(req.sessionId);
+    if (!s) return noSession();
+    return ok(timelineTile(s.data, req.filter, req.t0Ns, req.t1Ns, req.widthPx));
+  }
+
+  async threads(req: ThreadsRequest): Promise<Result<ThreadInfo[]>> {
+    const s = this.session(req.sessionId);
+    if (!s) return noSession();
+    return ok(searchThreads(s.data, req.query, req.limit));
+  }
+
+  async followThread(req: FollowRequest): Promise<Result<FollowResult>> {
+    const s = this.session(req.sessionId);
+    if (!s) return noSession();
+    const info = threadInfo(s.data, req.thread);
+    if (!info) return err({ code: 'not-found', message: `no thread ${req.thread.tid} in file ${req.thread.file}` });
+    const single = followSingleLayer(s.data, req.thread);
+    const layer = s.data.files[req.thread.file]?.summary.layerHint;
+    const note =
+      layer === 'guest'
+        ? 'Physical cores and steal need the two-layer model, which is not wired in yet: shown is the vCPU placement only.'
+        : undefined;
+    return ok({ thread: info, ...single, ...(note ? { note } : {}) });
+  }
+
+  /** Stop background work and close every session (engine shutdown). */
+  close(): void {
+    this.closed = true;
+    for (const j of this.loads.values()) j.signal.cancelled = true;
+    for (const s of this.sessions.values()) for (const f of s.data.files) f.close();
+    this.sessions.clear();
+  }
+}
+
+function noSession<T>(): Result<T> {
+  return err({ code: 'not-found', message: 'no such session (it was closed or the engine restarted): open the trace again' });
+}

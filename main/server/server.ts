@@ -1,0 +1,210 @@
+// Browser mode: serves the renderer bundle and the TraceApi over a WebSocket on 127.0.0.1 only.
+// Every HTTP request and the WebSocket upgrade need the per-run token (query or cookie); the Host
+// header must name the loopback listener (DNS rebinding), the upgrade's Origin must be ours, only
+// files listed at startup are served (no path is ever joined from a URL), and a strict CSP is sent.
+
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { TraceApi } from '../../shared/contract.ts';
+import { decodeMessage, encodeMessage, MAX_REQUEST_BYTES, type RpcRequest } from '../../shared/wire.ts';
+import { dispatch } from '../engine/service/dispatch.ts';
+
+export interface ServerOptions {
+  api: TraceApi;
+  /** Files the page opens at start (already granted to the service). */
+  paths: string[];
+  /** 0 = any free port. */
+  port: number;
+  /** Folder with index.html and the bundle (default: dist/renderer). */
+  rendererDir?: string;
+  /** Fixed token (tests); default random per run. */
+  token?: string;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json; charset=utf-8',
+};
+
+/** dist/renderer beside the CLI bundle, or the repository's dist/renderer when run from source. */
+export function defaultRendererDir(): string {
+  const here = import.meta.url;
+  return fileURLToPath(here.endsWith('.ts') ? new URL('../../dist/renderer/', here) : new URL('./renderer/', here));
+}
+
+function csp(port: number): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "font-src 'self'",
+    `connect-src 'self' ws://127.0.0.1:${port} ws://localhost:${port}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+function sameToken(a: string | null | undefined, b: string): boolean {
+  if (!a) return false;
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function cookieValue(header: string | undefined, name: string): string | null {
+  if (!header) return null;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const token = opts.token ?? randomBytes(24).toString('base64url');
+  const dir = opts.rendererDir ?? defaultRendererDir();
+  // The served set is fixed at startup: plain file names of the bundle folder, nothing joined from a URL.
+  const files = new Map<string, { body: Buffer; type: string }>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    throw new Error(`the renderer bundle is missing (${dir}): run \`npm run build\` first`);
+  }
+  for (const name of entries) {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) continue;
+    const p = join(dir, name);
+    if (!statSync(p).isFile()) continue;
+    files.set(`/${name}`, { body: readFileSync(p), type: MIME[extname(name)] ?? 'application/octet-stream' });
+  }
+  if (!files.has('/index.html')) throw new Error(`the renderer bundle has no index.html (${dir}): run \`npm run build\` first`);
+  const bootstrap = Buffer.from(JSON.stringify({ paths: opts.paths }));
+
+  let port = 0;
+  const cookieName = (): string => `vcpuscope_${port}`;
+  const hostOk = (h: string | undefined): boolean => h === `127.0.0.1:${port}` || h === `localhost:${port}`;
+  const originOk = (o: string | undefined): boolean => o === `http://127.0.0.1:${port}` || o === `http://localhost:${port}`;
+  const authorized = (req: IncomingMessage, url: URL): boolean =>
+    sameToken(url.searchParams.get('token'), token) || sameToken(cookieValue(req.headers.cookie, cookieName()), token);
+
+  const security = (res: ServerResponse): void => {
+    res.setHeader('Content-Security-Policy', csp(port));
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+    res.setHeader('X-Frame-Options', 'DENY');
+  };
+  const refuse = (res: ServerResponse, status: number, text: string): void => {
+    security(res);
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
+    res.end(`${text}\n`);
+  };
+
+  const server: Server = createServer((req, res) => {
+    if (!hostOk(req.headers.host)) return refuse(res, 421, 'vcpuscope: wrong Host (only 127.0.0.1 / localhost on this port)');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return refuse(res, 405, 'vcpuscope: method not allowed');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    } catch {
+      return refuse(res, 400, 'vcpuscope: bad request');
+    }
+    if (!authorized(req, url)) return refuse(res, 403, 'vcpuscope: token required: open the URL that `vcpuscope serve` printed');
+    // The raw request path (not a decoded one) must equal a served name exactly.
+    const raw = (req.url ?? '/').split('?')[0]!;
+    if (url.searchParams.has('token')) {
+      res.setHeader('Set-Cookie', `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+    }
+    if (raw === '/bootstrap.json') {
+      security(res);
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
+      res.end(req.method === 'HEAD' ? undefined : bootstrap);
+      return;
+    }
+    const f = files.get(raw === '/' ? '/index.html' : raw);
+    if (!f) return refuse(res, 404, 'vcpuscope: not found');
+    security(res);
+    res.writeHead(200, { 'Content-Type': f.type, 'Content-Length': f.body.length });
+    res.end(req.method === 'HEAD' ? undefined : f.body);
+  });
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_REQUEST_BYTES });
+  server.on('upgrade', (req, socket, head) => {
+    const deny = (status: string): void => {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    } catch {
+      return deny('400 Bad Request');
+    }
+    if (!hostOk(req.headers.host)) return deny('421 Misdirected Request');
+    if (!originOk(req.headers.origin)) return deny('403 Forbidden');
+    if (url.pathname !== '/rpc' || (req.url ?? '').split('?')[0] !== '/rpc') return deny('404 Not Found');
+    if (!authorized(req, url)) return deny('403 Forbidden');
+    wss.handleUpgrade(req, socket, head, (ws) => onClient(ws));
+  });
+
+  function onClient(ws: WebSocket): void {
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) {
+        ws.close(1003, 'binary frames only');
+        return;
+      }
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+      let msg: RpcRequest;
+      try {
+        const m = decodeMessage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), MAX_REQUEST_BYTES);
+        if (!('method' in m)) throw new Error('wire: expected a request');
+        msg = m;
+      } catch (e) {
+        ws.close(1007, (e as Error).message.slice(0, 120));
+        return;
+      }
+      void dispatch(opts.api, msg).then((res) => {
+        if (res && ws.readyState === ws.OPEN) ws.send(encodeMessage(res));
+      });
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, '127.0.0.1', () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/?token=${token}`,
+    port,
+    token,
+    close: async () => {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

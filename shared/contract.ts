@@ -1,0 +1,228 @@
+// The one contract between the renderer and the engine (TraceApi). Every method takes one request
+// object and resolves to a Result; bulk data crosses as Arrow IPC bytes for a window the view asked
+// for (a row range, or a time range at a pixel resolution) — never whole traces, never JSON rows.
+// Transport (MessagePort or WebSocket) and validation live elsewhere (shared/wire.ts, the service).
+
+import type { Result } from './result.ts';
+import type { TraceSummary } from './summary.ts';
+
+/** Arrow IPC stream bytes. Schema metadata carries the window's string tables (see each method). */
+export type ArrowIpcBytes = Uint8Array;
+
+/** A (file, cpu) pair: for a guest file the cpu is a vCPU, for a host or single-layer file a core. */
+export interface CpuRef {
+  file: number;
+  cpu: number;
+}
+
+/** A thread is only unique within one file (machine / VM). */
+export interface ThreadRef {
+  file: number;
+  tid: number;
+}
+
+/**
+ * Which events a view shows. Within one field the values are alternatives (OR); fields combine
+ * with AND. An empty or absent field does not restrict.
+ */
+export interface FilterSpec {
+  /** Machines / VMs: file indexes within the session. */
+  files?: number[];
+  /** Cores (host or single-layer file) and vCPUs (guest file). */
+  cpus?: CpuRef[];
+  /** Events that involve the thread: subject, current task, or previous task of a switch. */
+  threads?: ThreadRef[];
+  /** Process name (comm) exact match, on subject, current or previous task. */
+  comms?: string[];
+  /** EventKind values (shared/schema.ts). */
+  kinds?: number[];
+  /** Inclusive start, exclusive end, ns on the session timeline. */
+  t0Ns?: number;
+  t1Ns?: number;
+  /** Case-insensitive substring of comm, previous comm or event name. */
+  text?: string;
+}
+
+export type LoadState = 'loading' | 'ready' | 'failed' | 'cancelled';
+
+export interface FileProgress {
+  path: string;
+  bytesDone: number;
+  bytesTotal: number;
+  events: number;
+}
+
+export interface LoadStatus {
+  loadId: string;
+  state: LoadState;
+  /** Which step is running: 'index' (reading the files) or 'prepare' (lanes, merge). */
+  phase: string;
+  files: FileProgress[];
+  elapsedMs: number;
+  /** Set when state is 'ready'. */
+  sessionId?: string;
+  /** Set when state is 'failed': names the file and the byte offset or line. */
+  error?: string;
+}
+
+export type LayerName = 'guest' | 'host' | 'unknown';
+
+export interface SessionFile {
+  index: number;
+  path: string;
+  /** Short display name of the machine (file name without folders). */
+  name: string;
+  layer: LayerName;
+  summary: TraceSummary;
+}
+
+/** One timeline lane: a core of a host / single-layer file, or a vCPU of a guest file. */
+export interface LaneInfo {
+  lane: number;
+  file: number;
+  cpu: number;
+  label: string;
+  runs: number;
+}
+
+export interface SessionInfo {
+  sessionId: string;
+  files: SessionFile[];
+  /** Rows of the merged (time-ordered) event table. */
+  rowCount: number;
+  startNs: number;
+  endNs: number;
+  lanes: LaneInfo[];
+  /** True when the session has a guest and a host file (two-layer views apply). */
+  twoLayer: boolean;
+  /** Whether the two-layer model (placement, steal) is available in this build. */
+  modelAvailable: boolean;
+}
+
+export interface FilterCount {
+  /** Rows matching so far (all rows when the filter is empty). */
+  matched: number;
+  /** Rows examined so far. */
+  scannedRows: number;
+  totalRows: number;
+  /** True when every row has been examined. */
+  done: boolean;
+}
+
+export interface ThreadInfo {
+  file: number;
+  tid: number;
+  comm: string;
+  events: number;
+}
+
+export interface FollowTotals {
+  runNs: number;
+  /** Runnable (woken or preempted) but not running. */
+  waitNs: number;
+  /** Current in the guest while its vCPU was on no core (two-layer only; null otherwise). */
+  stealNs: number | null;
+  runs: number;
+  migrations: number;
+  firstNs: number | null;
+  lastNs: number | null;
+}
+
+export interface FollowResult {
+  thread: ThreadInfo;
+  totals: FollowTotals;
+  /** Arrow: placement segments startNs f64, endNs f64, cpu i32 (vCPU or core), core i32 (-1 unknown). */
+  placement: ArrowIpcBytes;
+  /** Arrow: migrations tsNs f64, layer u8 (0 guest/single, 1 host), fromCpu i32, toCpu i32. */
+  migrations: ArrowIpcBytes;
+  /** Note for the view when part of the answer is not available (e.g. no host layer). */
+  note?: string;
+}
+
+// ---- requests ----
+
+export interface OpenRequest {
+  paths: string[];
+}
+export interface LoadRequest {
+  loadId: string;
+}
+export interface SessionRequest {
+  sessionId: string;
+}
+export interface CountRequest {
+  sessionId: string;
+  filter: FilterSpec;
+}
+/** At most MAX_WINDOW_ROWS rows of the filtered, time-ordered table starting at `start`. */
+export interface RowsRequest {
+  sessionId: string;
+  filter: FilterSpec;
+  start: number;
+  count: number;
+}
+export interface RowAtTimeRequest {
+  sessionId: string;
+  filter: FilterSpec;
+  tsNs: number;
+}
+export interface RecordRequest {
+  sessionId: string;
+  file: number;
+  offsetBytes: number;
+}
+/** Lanes drawn for [t0Ns, t1Ns) at widthPx resolution; runs shorter than a pixel are merged. */
+export interface TimelineRequest {
+  sessionId: string;
+  filter: FilterSpec;
+  t0Ns: number;
+  t1Ns: number;
+  widthPx: number;
+}
+export interface ThreadsRequest {
+  sessionId: string;
+  /** Substring of comm or decimal tid; empty = the busiest threads. */
+  query: string;
+  limit: number;
+}
+export interface FollowRequest {
+  sessionId: string;
+  thread: ThreadRef;
+}
+
+export const MAX_WINDOW_ROWS = 5000;
+export const MAX_TIMELINE_WIDTH_PX = 8192;
+export const MAX_PATHS = 16;
+
+/**
+ * rows(): Arrow columns row f64 (position in the filtered table), ts f64, file u8, cpu u16, kind u8,
+ * tid i32, pid i32, prevTid i32, prevState u16, arg0 i32, arg1 i32, offset f64, comm i32, prevComm i32,
+ * event i32 — comm/prevComm/event index the window's string table, JSON in schema metadata 'strings'.
+ *
+ * timeline(): Arrow columns lane u16, startNs f64, endNs f64, tid i32, comm i32 (into 'strings'),
+ * switches u32 (runs merged into this segment; > 1 = busier than one pixel), match u8 (1 when the
+ * segment's thread passes the filter's thread/comm/text parts). Metadata 'markers': JSON
+ * {lane, tsNs, kind: 'migrate', tid, from, to}[] (capped), 'strings'.
+ */
+export interface TraceApi {
+  open(req: OpenRequest): Promise<Result<{ loadId: string }>>;
+  loadStatus(req: LoadRequest): Promise<Result<LoadStatus>>;
+  cancelLoad(req: LoadRequest): Promise<Result<{ cancelled: boolean }>>;
+  sessionInfo(req: SessionRequest): Promise<Result<SessionInfo>>;
+  closeSession(req: SessionRequest): Promise<Result<{ closed: boolean }>>;
+  count(req: CountRequest): Promise<Result<FilterCount>>;
+  rows(req: RowsRequest): Promise<Result<ArrowIpcBytes>>;
+  rowAtTime(req: RowAtTimeRequest): Promise<Result<{ index: number }>>;
+  record(req: RecordRequest): Promise<Result<{ text: string }>>;
+  timeline(req: TimelineRequest): Promise<Result<ArrowIpcBytes>>;
+  threads(req: ThreadsRequest): Promise<Result<ThreadInfo[]>>;
+  followThread(req: FollowRequest): Promise<Result<FollowResult>>;
+}
+
+export type ApiMethod = keyof TraceApi;
+export const API_METHODS: readonly ApiMethod[] = [
+  'open', 'loadStatus', 'cancelLoad', 'sessionInfo', 'closeSession', 'count', 'rows', 'rowAtTime',
+  'record', 'timeline', 'threads', 'followThread',
+];
+export type ApiRequest<M extends ApiMethod> = Parameters<TraceApi[M]>[0];
+export type ApiValue<M extends ApiMethod> = Awaited<ReturnType<TraceApi[M]>> extends Result<infer V> ? V : never;
