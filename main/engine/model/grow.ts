@@ -1,0 +1,74 @@
+// Growable typed-array columns for the model's derived tables (doubling, like EventColumnsBuilder),
+// and the small sorted-array helpers the model and queries share. No object per row.
+
+export class GrowF64 {
+  a: Float64Array;
+  n = 0;
+  constructor(cap = 256) {
+    this.a = new Float64Array(Math.max(16, cap));
+  }
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  finish(): Float64Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+export class GrowI32 {
+  a: Int32Array;
+  n = 0;
+  constructor(cap = 256) {
+    this.a = new Int32Array(Math.max(16, cap));
+  }
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  finish(): Int32Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+/** First index i in [lo, hi) with a[i] > x (a sorted ascending). */
+export function upperBound(a: Float64Array, x: number, lo = 0, hi = a.length): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index i in [lo, hi) with a[i] >= x (a sorted ascending). */
+export function lowerBound(a: Float64Array, x: number, lo = 0, hi = a.length): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Stable counting sort of rows by a small non-negative key: returns (order, groupStart) where rows of
+ * key k are order[groupStart[k] .. groupStart[k+1]) in their original order.
+ */
+export function groupByKey(keys: Int32Array, keyCount: number): { order: Uint32Array; groupStart: Uint32Array } {
+  const groupStart = new Uint32Array(keyCount + 1);
+  for (let i = 0; i < keys.length; i++) groupStart[keys[i]! + 1]!++;
+  for (let k = 0; k < keyCount; k++) groupStart[k + 1]! += groupStart[k]!;
+  const fill = groupStart.slice(0, keyCount);
+  const order = new Uint32Array(keys.length);
+  for (let i = 0; i < keys.length; i++) order[fill[keys[i]!]!++] = i;
+  return { order, groupStart };
+}

@@ -1,0 +1,685 @@
+// The two-layer model: pairs guest traces with the host's VMs, aligns their clocks, and builds the
+// derived tables as typed-array columns: vCPU on-core intervals (host layer), guest run intervals on
+// the host timeline, placement segments per thread, migrations per layer, steal, co-scheduling and
+// lock-holder-preemption candidates. Definitions: ./README.md. Leaves out caching (model-cache.ts).
+
+import type { AlignmentInfo, LhpColumns, LhpParams, MigrationCounts } from '../../../shared/model-contract.ts';
+import { LHP_DEFAULTS } from '../../../shared/model-contract.ts';
+import { TaskState } from '../../../shared/schema.ts';
+import type { IndexedTrace } from '../index/indexed-trace.ts';
+import { autoAlign, scoreOffset, type AlignInput, type AutoAlignOptions } from './align.ts';
+import { GrowF64, GrowI32, groupByKey, upperBound } from './grow.ts';
+import { scanLayer, type LayerScan, type RunTable } from './runs.ts';
+import { hostTopology, looksLikeHost, type TopoVm } from './topology.ts';
+
+/** Bump when any derived table's meaning or layout changes (part of the cache key). */
+export const MODEL_VERSION = 1;
+
+export interface ModelInputFile {
+  trace: IndexedTrace;
+  role?: 'host' | 'guest';
+  /** Guest only: which VM (QEMU pid, `dom<ID>`, or VM name). */
+  vm?: string;
+}
+
+export interface BuildModelOptions {
+  /** User clock offset for the guest(s): host ns = guest ns + offset. */
+  guestOffsetNs?: number;
+  lhp?: Partial<LhpParams>;
+  align?: AutoAlignOptions;
+}
+
+/** The inputs cannot be combined (no host, ambiguous pairing...): the message says what to pass. */
+export class ModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
+
+/** Host layer per global vCPU index g (VMs' vCPUs numbered consecutively). */
+export interface HostVcpus {
+  count: number;
+  vmOf: Int32Array;
+  vcpuId: Int32Array;
+  /** Host thread id (KVM/QEMU) or Xen entity id. */
+  hostId: Int32Array;
+  /** On-core intervals of vCPU g are rows groupStart[g] .. groupStart[g+1], in time order. */
+  groupStart: Uint32Array;
+  startNs: Float64Array;
+  endNs: Float64Array;
+  core: Int32Array;
+  /** Rows per core c: coreOrder[coreStart[c] .. coreStart[c+1]] index the rows above, time order. */
+  coreStart: Uint32Array;
+  coreOrder: Uint32Array;
+  /** kvm_entry..kvm_exit ns per vCPU; NaN when the host trace has no such events. */
+  guestModeNs: Float64Array;
+  /** Where "on core" came from: 'sched_switch' or 'kvm_entry/kvm_exit' or 'xen'. */
+  source: string;
+}
+
+/** One VM's guest layer on the host timeline. Thread index = position in `tids`. */
+export interface GuestLayer {
+  file: string;
+  tids: Int32Array;
+  comms: string[];
+  indexOfTid: Map<number, number>;
+  /** Guest run intervals in host time; cpu = vCPU id. */
+  runs: RunTable;
+  /** Runs of thread k: runs rows runByThread[runThreadStart[k] .. runThreadStart[k+1]] (time order). */
+  runByThread: Uint32Array;
+  runThreadStart: Uint32Array;
+  /** Runs on vCPU id v: runByVcpu[runVcpuStart[v] .. runVcpuStart[v+1]] (time order, disjoint). */
+  runByVcpu: Uint32Array;
+  runVcpuStart: Uint32Array;
+  /** Placement segments grouped by thread (segThreadStart), time order within a thread. */
+  segThreadStart: Uint32Array;
+  segStartNs: Float64Array;
+  segEndNs: Float64Array;
+  segVcpu: Int32Array;
+  segCore: Int32Array;
+  runNs: Float64Array;
+  stealNs: Float64Array;
+  migGuest: Int32Array;
+  migHost: Int32Array;
+  migPhysical: Int32Array;
+  /** Migration events grouped by thread (migThreadStart); layer 0 guest, 1 host, 2 physical. */
+  migThreadStart: Uint32Array;
+  migTsNs: Float64Array;
+  migLayer: Uint8Array;
+  migFrom: Int32Array;
+  migTo: Int32Array;
+  /** Guest events lost in the switch sequence (prev did not match). */
+  switchMismatches: number;
+}
+
+export interface ModelVm extends TopoVm {
+  index: number;
+  /** Global vCPU index of vcpuIds[0]; vcpu i is global firstGlobal + i. */
+  firstGlobal: number;
+  /** vCPU id -> local index (-1 absent). */
+  localOfVcpuId: Int32Array;
+  guestFile: string | null;
+  offsetNs: number | null;
+  alignment: AlignmentInfo | null;
+  guest: GuestLayer | null;
+  migrations: MigrationCounts;
+  coScheduling: { fractions: number[] };
+}
+
+export interface TwoLayerModel {
+  hostFile: string;
+  hostStartNs: number;
+  hostEndNs: number;
+  coreCount: number;
+  vcpus: HostVcpus;
+  vms: ModelVm[];
+  lhp: LhpColumns;
+  lhpParams: LhpParams;
+  /** Notes for the user (how roles/grouping/alignment were decided). */
+  notes: string[];
+}
+
+interface GuestCandidate {
+  trace: IndexedTrace;
+  scan: LayerScan;
+  vm?: string;
+}
+
+export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOptions = {}): TwoLayerModel {
+  const notes: string[] = [];
+  const hosts: Array<{ trace: IndexedTrace; scan: LayerScan }> = [];
+  const guests: GuestCandidate[] = [];
+  for (const inp of inputs) {
+    const xen = inp.trace.info.entity === 'xen-vcpu';
+    const scan = scanLayer(inp.trace, { xen, collectWakeups: !xen });
+    const role = inp.role ?? (looksLikeHost(inp.trace, scan) ? 'host' : 'guest');
+    if (role === 'host') hosts.push({ trace: inp.trace, scan });
+    else guests.push({ trace: inp.trace, scan, ...(inp.vm !== undefined ? { vm: inp.vm } : {}) });
+  }
+  if (hosts.length === 0) {
+    throw new ModelError(
+      `no host trace among ${inputs.map((i) => i.trace.path).join(', ')}: none has QEMU vCPU threads ('CPU <n>/KVM' or '/TCG'), kvm_entry/kvm_exit or Xen records; name it with --host FILE`,
+    );
+  }
+  if (hosts.length > 1) throw new ModelError(`several host traces (${hosts.map((h) => h.trace.path).join(', ')}): give one, or mark the others with --guest FILE`);
+  const host = hosts[0]!;
+  const topo = hostTopology(host.trace, host.scan);
+  if (topo.length === 0) notes.push(`${host.trace.path}: no vCPU threads found in the host trace`);
+  const vcpus = buildHostVcpus(host.trace, host.scan, topo);
+  const vms: ModelVm[] = [];
+  let g = 0;
+  for (const t of topo) {
+    const maxId = Math.max(...t.vcpuIds);
+    const localOfVcpuId = new Int32Array(maxId + 1).fill(-1);
+    t.vcpuIds.forEach((id, i) => (localOfVcpuId[id] = i));
+    vms.push({
+      ...t,
+      index: vms.length,
+      firstGlobal: g,
+      localOfVcpuId,
+      guestFile: null,
+      offsetNs: null,
+      alignment: null,
+      guest: null,
+      migrations: { guest: 0, host: 0, physical: 0 },
+      coScheduling: { fractions: [] },
+    });
+    g += t.vcpuIds.length;
+  }
+  if (topo.length) notes.push(`vCPU grouping: ${topo.map((t) => `${t.name} by ${t.grouping}`).join(', ')}; on-core from ${vcpus.source}`);
+  const pairs = pairGuests(guests, vms);
+  for (const [gc, vm] of pairs) attachGuest(vm, gc, vcpus, host.scan, opts, notes);
+  for (const vm of vms) {
+    vm.migrations.host = hostMigrations(vm, vcpus);
+    vm.coScheduling = coScheduling(vm, vcpus, host.scan.startNs, host.scan.endNs);
+    if (vm.guest) {
+      let gm = 0, pm = 0;
+      for (let k = 0; k < vm.guest.tids.length; k++) {
+        gm += vm.guest.migGuest[k]!;
+        pm += vm.guest.migPhysical[k]!;
+      }
+      vm.migrations.guest = gm;
+      vm.migrations.physical = pm;
+    }
+  }
+  const lhpParams = { ...LHP_DEFAULTS, ...opts.lhp };
+  const lhp = findLhp(vms, vcpus, pairs, lhpParams);
+  return { hostFile: host.trace.path, hostStartNs: host.scan.startNs, hostEndNs: host.scan.endNs, coreCount: host.scan.cpuCount, vcpus, vms, lhp, lhpParams, notes };
+}
+
+function buildHostVcpus(trace: IndexedTrace, scan: LayerScan, topo: TopoVm[]): HostVcpus {
+  const gOfHost = new Map<number, number>();
+  const vmOf = new GrowI32();
+  const vcpuId = new GrowI32();
+  const hostId = new GrowI32();
+  topo.forEach((vm, vi) =>
+    vm.hostIds.forEach((h, i) => {
+      gOfHost.set(h, vmOf.n);
+      vmOf.push(vi);
+      vcpuId.push(vm.vcpuIds[i]!);
+      hostId.push(h);
+    }),
+  );
+  const count = vmOf.n;
+  // vCPU "on core": thread-current (sched_switch) when the host trace has switches of vCPU
+  // threads; otherwise kvm_entry..kvm_exit.
+  const pick = (table: RunTable, hostOfRow: (i: number) => number): { rows: Int32Array; keys: Int32Array } => {
+    const rows = new GrowI32();
+    const keys = new GrowI32();
+    for (let i = 0; i < table.length; i++) {
+      const gg = gOfHost.get(hostOfRow(i));
+      if (gg !== undefined) {
+        rows.push(i);
+        keys.push(gg);
+      }
+    }
+    return { rows: rows.finish(), keys: keys.finish() };
+  };
+  let table = scan.runs;
+  let sel = pick(table, (i) => table.tid[i]!);
+  let source = trace.info.entity === 'xen-vcpu' ? 'xen' : 'sched_switch';
+  if (sel.rows.length === 0 && scan.guestMode.length > 0) {
+    table = scan.guestMode;
+    sel = pick(table, (i) => table.tid[i]!);
+    source = 'kvm_entry/kvm_exit';
+  }
+  // Rows are in end-time order; per vCPU (and per core) they are disjoint, so end order = start order.
+  const { order, groupStart } = groupByKey(sel.keys, count);
+  const n = order.length;
+  const startNs = new Float64Array(n);
+  const endNs = new Float64Array(n);
+  const core = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = sel.rows[order[i]!]!;
+    startNs[i] = table.startNs[r]!;
+    endNs[i] = table.endNs[r]!;
+    core[i] = table.cpu[r]!;
+  }
+  // per core: stable counting sort of the rows in end-time order
+  const endOrder = new Uint32Array(n);
+  for (let i = 0; i < n; i++) endOrder[order[i]!] = i; // selected row position -> grouped row
+  const coreKeys = new Int32Array(n);
+  for (let p = 0; p < n; p++) coreKeys[p] = core[endOrder[p]!]!;
+  const byCore = groupByKey(coreKeys, Math.max(1, scan.cpuCount));
+  const coreOrder = new Uint32Array(n);
+  for (let i = 0; i < n; i++) coreOrder[i] = endOrder[byCore.order[i]!]!;
+  const guestModeNs = new Float64Array(count).fill(NaN);
+  if (scan.guestMode.length > 0) {
+    const gmt = scan.guestMode;
+    for (let i = 0; i < gmt.length; i++) {
+      const gg = gOfHost.get(gmt.tid[i]!);
+      if (gg === undefined) continue;
+      guestModeNs[gg] = (Number.isNaN(guestModeNs[gg]!) ? 0 : guestModeNs[gg]!) + gmt.endNs[i]! - gmt.startNs[i]!;
+    }
+  }
+  return {
+    count,
+    vmOf: vmOf.finish(),
+    vcpuId: vcpuId.finish(),
+    hostId: hostId.finish(),
+    groupStart,
+    startNs,
+    endNs,
+    core,
+    coreStart: byCore.groupStart,
+    coreOrder,
+    guestModeNs,
+    source,
+  };
+}
+
+function selectorMatches(vm: ModelVm, sel: string): boolean {
+  if (/^\d+$/.test(sel)) return vm.pid === Number(sel) || vm.domid === Number(sel);
+  const dom = /^dom(\d+)$/.exec(sel);
+  if (dom) return vm.domid === Number(dom[1]);
+  return vm.name === sel;
+}
+
+function guestCpuCount(gc: GuestCandidate): number {
+  return gc.scan.cpuCount;
+}
+
+/** Guest traces -> VMs: explicit selectors, the trace.dat GUEST name, one-to-one, matching vCPU counts. */
+function pairGuests(guests: GuestCandidate[], vms: ModelVm[]): Array<[GuestCandidate, ModelVm]> {
+  const pairs: Array<[GuestCandidate, ModelVm]> = [];
+  const taken = new Set<ModelVm>();
+  const vmList = () => vms.map((v) => `${v.name} (${v.vcpuIds.length} vCPUs${v.pid !== undefined ? `, pid ${v.pid}` : ''})`).join(', ');
+  const rest: GuestCandidate[] = [];
+  for (const gc of guests) {
+    const sel = gc.vm ?? guestOptionName(gc.trace);
+    if (sel === undefined) {
+      rest.push(gc);
+      continue;
+    }
+    const vm = vms.find((v) => selectorMatches(v, sel));
+    if (!vm) {
+      if (gc.vm === undefined) {
+        rest.push(gc);
+        continue;
+      }
+      throw new ModelError(`--guest ${gc.trace.path}@${sel}: no such VM in the host trace; VMs: ${vmList() || 'none'}`);
+    }
+    if (taken.has(vm)) throw new ModelError(`two guest traces for VM ${vm.name}: ${pairs.find((p) => p[1] === vm)![0].trace.path} and ${gc.trace.path}`);
+    taken.add(vm);
+    pairs.push([gc, vm]);
+  }
+  const free = () => vms.filter((v) => !taken.has(v));
+  if (rest.length === 1 && free().length === 1) {
+    const vm = free()[0]!;
+    taken.add(vm);
+    pairs.push([rest[0]!, vm]);
+    return pairs;
+  }
+  for (const gc of rest) {
+    const n = guestCpuCount(gc);
+    const cands = free().filter((v) => Math.max(...v.vcpuIds) + 1 === n);
+    const rivals = rest.filter((o) => guestCpuCount(o) === n);
+    if (cands.length === 1 && rivals.length === 1) {
+      taken.add(cands[0]!);
+      pairs.push([gc, cands[0]!]);
+      continue;
+    }
+    if (free().length === 0) throw new ModelError(`${gc.trace.path}: a guest trace but no VM left in the host trace to pair it with; VMs: ${vmList() || 'none'}`);
+    throw new ModelError(
+      `${gc.trace.path}: cannot tell which VM this guest trace (${n} vCPUs) belongs to; VMs: ${vmList()}. Say it with --guest ${gc.trace.path}@PID (QEMU pid), @dom<ID> (Xen) or @NAME`,
+    );
+  }
+  return pairs;
+}
+
+/** trace.dat GUEST option / guest name as the reader reports it (info.extra.guestName), if any. */
+function guestOptionName(trace: IndexedTrace): string | undefined {
+  const n = trace.info.extra?.['guestName'];
+  return typeof n === 'string' && n ? n : undefined;
+}
+
+/** A clock offset recorded in the guest file (trace.dat TIME_SHIFT), as the reader reports it. */
+function recordedOffsetNs(trace: IndexedTrace): number | undefined {
+  const o = trace.info.extra?.['guestOffsetNs'];
+  return typeof o === 'number' && Number.isFinite(o) ? o : undefined;
+}
+
+function alignInput(vm: ModelVm, scan: LayerScan, vcpus: HostVcpus, hostScan: LayerScan): AlignInput {
+  const list = [];
+  for (let p = 0; p < scan.eventTsByCpu.length; p++) {
+    const local = p < vm.localOfVcpuId.length ? vm.localOfVcpuId[p]! : -1;
+    if (local < 0) continue;
+    const gg = vm.firstGlobal + local;
+    const a = vcpus.groupStart[gg]!;
+    const b = vcpus.groupStart[gg + 1]!;
+    list.push({ guestTs: scan.eventTsByCpu[p]!, hostStart: vcpus.startNs.subarray(a, b), hostEnd: vcpus.endNs.subarray(a, b) });
+  }
+  return { vcpus: list, hostStartNs: hostScan.startNs, hostEndNs: hostScan.endNs };
+}
+
+function attachGuest(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, hostScan: LayerScan, opts: BuildModelOptions, notes: string[]): void {
+  const scan = gc.scan;
+  const ai = alignInput(vm, scan, vcpus, hostScan);
+  let offsetNs: number;
+  let alignment: AlignmentInfo;
+  const rec = recordedOffsetNs(gc.trace);
+  const userOffset = opts.guestOffsetNs;
+  if (rec !== undefined || userOffset !== undefined) {
+    offsetNs = rec ?? userOffset!;
+    const s = scoreOffset(ai, offsetNs);
+    alignment = { method: rec !== undefined ? 'recorded' : 'user', quality: s.checked ? s.consistent / s.checked : 0, eventsChecked: s.checked };
+  } else {
+    const r = autoAlign(ai, opts.align);
+    offsetNs = r.offsetNs;
+    alignment = r.info;
+  }
+  if (scan.sampleStride > 1) notes.push(`${gc.trace.path}: alignment used every ${scan.sampleStride}th guest event`);
+  vm.guestFile = gc.trace.path;
+  vm.offsetNs = offsetNs;
+  vm.alignment = alignment;
+  vm.guest = buildGuestLayer(vm, gc, vcpus, offsetNs);
+}
+
+function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, offsetNs: number): GuestLayer {
+  const src = gc.scan.runs;
+  // threads: dense index in order of first appearance
+  const indexOfTid = new Map<number, number>();
+  const tidList = new GrowI32();
+  const threadKey = new Int32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const t = src.tid[i]!;
+    let k = indexOfTid.get(t);
+    if (k === undefined) {
+      k = tidList.n;
+      indexOfTid.set(t, k);
+      tidList.push(t);
+    }
+    threadKey[i] = k;
+  }
+  const tids = tidList.finish();
+  const nThreads = tids.length;
+  const runs: RunTable = {
+    length: src.length,
+    tid: src.tid,
+    cpu: src.cpu,
+    startNs: src.startNs.map((x) => x + offsetNs),
+    endNs: src.endNs.map((x) => x + offsetNs),
+    endState: src.endState,
+  };
+  const byThread = groupByKey(threadKey, nThreads);
+  const byVcpu = groupByKey(src.cpu, Math.max(1, gc.scan.cpuCount));
+  const segThreadStart = new Uint32Array(nThreads + 1);
+  const segS = new GrowF64(src.length * 2);
+  const segE = new GrowF64(src.length * 2);
+  const segV = new GrowI32(src.length * 2);
+  const segC = new GrowI32(src.length * 2);
+  const runNs = new Float64Array(nThreads);
+  const stealNs = new Float64Array(nThreads);
+  const migGuest = new Int32Array(nThreads);
+  const migHost = new Int32Array(nThreads);
+  const migPhysical = new Int32Array(nThreads);
+  const migThreadStart = new Uint32Array(nThreads + 1);
+  const mTs = new GrowF64();
+  const mLayer = new GrowI32();
+  const mFrom = new GrowI32();
+  const mTo = new GrowI32();
+  const { startNs: hS, endNs: hE, core: hC, groupStart: hG } = vcpus;
+  for (let k = 0; k < nThreads; k++) {
+    segThreadStart[k] = segS.n;
+    migThreadStart[k] = mTs.n;
+    let lastVcpu = -1;
+    let lastPlacedCore = -1;
+    let lastPlacedVcpu = -1;
+    let run = 0;
+    let steal = 0;
+    for (let q = byThread.groupStart[k]!; q < byThread.groupStart[k + 1]!; q++) {
+      const r = byThread.order[q]!;
+      const s = runs.startNs[r]!;
+      const e = runs.endNs[r]!;
+      const v = runs.cpu[r]!;
+      run += e - s;
+      if (lastVcpu >= 0 && v !== lastVcpu) {
+        migGuest[k]!++;
+        mTs.push(s);
+        mLayer.push(0);
+        mFrom.push(lastVcpu);
+        mTo.push(v);
+      }
+      lastVcpu = v;
+      const local = v < vm.localOfVcpuId.length ? vm.localOfVcpuId[v]! : -1;
+      const firstSeg = segS.n;
+      const emit = (a: number, b: number, c: number): void => {
+        if (b <= a) return;
+        // merge with the previous segment of this run interval when contiguous on the same core
+        if (segS.n > firstSeg && segC.a[segS.n - 1] === c && segE.a[segS.n - 1] === a) {
+          segE.a[segS.n - 1] = b;
+        } else {
+          segS.push(a);
+          segE.push(b);
+          segV.push(v);
+          segC.push(c);
+        }
+        if (c < 0) {
+          steal += b - a;
+          return;
+        }
+        if (lastPlacedCore >= 0 && c !== lastPlacedCore) {
+          migPhysical[k]!++;
+          mTs.push(a);
+          mLayer.push(2);
+          mFrom.push(lastPlacedCore);
+          mTo.push(c);
+          if (lastPlacedVcpu === v) {
+            migHost[k]!++;
+            mTs.push(a);
+            mLayer.push(1);
+            mFrom.push(lastPlacedCore);
+            mTo.push(c);
+          }
+        }
+        lastPlacedCore = c;
+        lastPlacedVcpu = v;
+      };
+      if (local < 0) {
+        emit(s, e, -1);
+        continue;
+      }
+      const gg = vm.firstGlobal + local;
+      const lo = hG[gg]!;
+      const hi = hG[gg + 1]!;
+      let j = upperBound(hE, s, lo, hi);
+      let cursor = s;
+      for (; j < hi && hS[j]! < e; j++) {
+        const a = Math.max(hS[j]!, cursor);
+        if (a > cursor) emit(cursor, a, -1);
+        const b = Math.min(hE[j]!, e);
+        emit(a, b, hC[j]!);
+        cursor = Math.max(cursor, b);
+      }
+      if (cursor < e) emit(cursor, e, -1);
+    }
+    runNs[k] = run;
+    stealNs[k] = steal;
+  }
+  segThreadStart[nThreads] = segS.n;
+  migThreadStart[nThreads] = mTs.n;
+  const comms: string[] = [];
+  for (let k = 0; k < nThreads; k++) comms.push(gc.scan.commOf.get(tids[k]!) ?? '');
+  return {
+    file: gc.trace.path,
+    tids,
+    comms,
+    indexOfTid,
+    runs,
+    runByThread: byThread.order,
+    runThreadStart: byThread.groupStart,
+    runByVcpu: byVcpu.order,
+    runVcpuStart: byVcpu.groupStart,
+    segThreadStart,
+    segStartNs: segS.finish(),
+    segEndNs: segE.finish(),
+    segVcpu: segV.finish(),
+    segCore: segC.finish(),
+    runNs,
+    stealNs,
+    migGuest,
+    migHost,
+    migPhysical,
+    migThreadStart,
+    migTsNs: mTs.finish(),
+    migLayer: Uint8Array.from(mLayer.finish()),
+    migFrom: mFrom.finish(),
+    migTo: mTo.finish(),
+    switchMismatches: gc.scan.switchMismatches,
+  };
+}
+
+/** Consecutive on-core intervals of each of the VM's vCPUs on different cores. */
+function hostMigrations(vm: ModelVm, vcpus: HostVcpus): number {
+  let n = 0;
+  for (let i = 0; i < vm.vcpuIds.length; i++) {
+    const gg = vm.firstGlobal + i;
+    for (let r = vcpus.groupStart[gg]! + 1; r < vcpus.groupStart[gg + 1]!; r++) if (vcpus.core[r] !== vcpus.core[r - 1]) n++;
+  }
+  return n;
+}
+
+/** Fraction of [spanStart, spanEnd] (the host trace's first to last event) with exactly k vCPUs on cores. */
+function coScheduling(vm: ModelVm, vcpus: HostVcpus, spanStart: number, spanEnd: number): { fractions: number[] } {
+  const nv = vm.vcpuIds.length;
+  const a = vcpus.groupStart[vm.firstGlobal]!;
+  const b = vcpus.groupStart[vm.firstGlobal + nv]!;
+  const starts = vcpus.startNs.slice(a, b).sort();
+  const ends = vcpus.endNs.slice(a, b).sort();
+  const dur = new Float64Array(nv + 1);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  let t = spanStart;
+  while (i < starts.length || j < ends.length) {
+    // ends before starts at equal times: a vCPU switching cores at one instant is not counted twice
+    const takeEnd = j < ends.length && (i >= starts.length || ends[j]! <= starts[i]!);
+    const x = takeEnd ? ends[j]! : starts[i]!;
+    const xc = Math.min(Math.max(x, spanStart), spanEnd);
+    if (xc > t) dur[Math.min(nv, Math.max(0, k))]! += xc - t;
+    t = Math.max(t, xc);
+    if (takeEnd) {
+      k--;
+      j++;
+    } else {
+      k++;
+      i++;
+    }
+  }
+  if (spanEnd > t) dur[Math.min(nv, Math.max(0, k))]! += spanEnd - t;
+  const total = spanEnd - spanStart;
+  return { fractions: Array.from(dur, (d) => (total > 0 ? d / total : 0)) };
+}
+
+/** See LHP_HEURISTIC in shared/model-contract.ts. */
+function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate, ModelVm]>, p: LhpParams): LhpColumns {
+  const oVm = new GrowI32();
+  const oTid = new GrowI32();
+  const oVcpu = new GrowI32();
+  const oS = new GrowF64();
+  const oE = new GrowF64();
+  const oSib = new GrowF64();
+  const oWait = new GrowI32();
+  const scratchS = new GrowF64();
+  const scratchE = new GrowF64();
+  for (const [gc, vm] of pairs) {
+    const G = vm.guest;
+    if (!G || vm.vcpuIds.length < 2) continue;
+    const off = vm.offsetNs ?? 0;
+    // wakeups grouped by waker thread index
+    const wk = gc.scan;
+    const wKeys = new Int32Array(wk.wakeTsNs.length);
+    for (let i = 0; i < wKeys.length; i++) wKeys[i] = G.indexOfTid.get(wk.wakeWaker[i]!) ?? G.tids.length;
+    const byWaker = groupByKey(wKeys, G.tids.length + 1);
+    for (let k = 0; k < G.tids.length; k++) {
+      for (let s = G.segThreadStart[k]!; s < G.segThreadStart[k + 1]!; s++) {
+        if (G.segCore[s] !== -1) continue;
+        const a = G.segStartNs[s]!;
+        const b = G.segEndNs[s]!;
+        if (b - a < p.minGapNs) continue;
+        const v = G.segVcpu[s]!;
+        // union of sibling on-core time within [a, b]
+        scratchS.n = 0;
+        scratchE.n = 0;
+        for (let i = 0; i < vm.vcpuIds.length; i++) {
+          if (vm.vcpuIds[i] === v) continue;
+          const gg = vm.firstGlobal + i;
+          const lo = vcpus.groupStart[gg]!;
+          const hi = vcpus.groupStart[gg + 1]!;
+          for (let j = upperBound(vcpus.endNs, a, lo, hi); j < hi && vcpus.startNs[j]! < b; j++) {
+            scratchS.push(Math.max(a, vcpus.startNs[j]!));
+            scratchE.push(Math.min(b, vcpus.endNs[j]!));
+          }
+        }
+        const sib = unionLength(scratchS, scratchE);
+        if (sib < p.minSiblingFraction * (b - a)) continue;
+        let waiter = -1;
+        const wl = byWaker.groupStart[k]!;
+        const wh = byWaker.groupStart[k + 1]!;
+        // wakeups by this thread from the gap's end to waitWindowNs later (guest clock -> host)
+        const order = byWaker.order;
+        for (let q = wl; q < wh && waiter < 0; q++) {
+          const wi = order[q]!;
+          const wt = wk.wakeTsNs[wi]! + off;
+          if (wt < b) continue;
+          if (wt > b + p.waitWindowNs) break;
+          const wIdx = G.indexOfTid.get(wk.wakeWoken[wi]!);
+          if (wIdx === undefined) continue;
+          // the woken thread's last run interval before the wakeup must have ended (blocked) inside the gap on a sibling vCPU
+          const rl = G.runThreadStart[wIdx]!;
+          const rh = G.runThreadStart[wIdx + 1]!;
+          let lo = rl;
+          let hi = rh;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (G.runs.endNs[G.runByThread[mid]!]! <= wt) lo = mid + 1;
+            else hi = mid;
+          }
+          if (lo === rl) continue;
+          const r = G.runByThread[lo - 1]!;
+          const endT = G.runs.endNs[r]!;
+          const st = G.runs.endState[r]!;
+          if (endT >= a && endT <= b && G.runs.cpu[r] !== v && st !== TaskState.running && (st & TaskState.preempted) === 0) waiter = G.tids[wIdx]!;
+        }
+        oVm.push(vm.index);
+        oTid.push(G.tids[k]!);
+        oVcpu.push(v);
+        oS.push(a);
+        oE.push(b);
+        oSib.push(sib);
+        oWait.push(waiter);
+      }
+    }
+  }
+  return {
+    length: oVm.n,
+    vm: oVm.finish(),
+    tid: oTid.finish(),
+    vcpu: oVcpu.finish(),
+    startNs: oS.finish(),
+    endNs: oE.finish(),
+    siblingsOnCoreNs: oSib.finish(),
+    waiterTid: oWait.finish(),
+  };
+}
+
+function unionLength(s: GrowF64, e: GrowF64): number {
+  const n = s.n;
+  if (n === 0) return 0;
+  const idx = Array.from({ length: n }, (_, i) => i).sort((x, y) => s.a[x]! - s.a[y]!);
+  let total = 0;
+  let cs = s.a[idx[0]!]!;
+  let ce = e.a[idx[0]!]!;
+  for (let q = 1; q < n; q++) {
+    const i = idx[q]!;
+    if (s.a[i]! > ce) {
+      total += ce - cs;
+      cs = s.a[i]!;
+      ce = e.a[i]!;
+    } else if (e.a[i]! > ce) ce = e.a[i]!;
+  }
+  return total + ce - cs;
+}
+
+

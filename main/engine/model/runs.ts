@@ -1,0 +1,184 @@
+// One pass over a trace's event batches: run intervals from sched_switch (per layer), kvm_entry..
+// kvm_exit intervals, fork parents, last comm per thread, sampled event times per CPU (for clock
+// alignment) and wakeups (for the lock-holder heuristic). Reads through readBatch only.
+
+import { EventKind, XEN_IDLE_DOMAIN } from '../../../shared/schema.ts';
+import type { IndexedTrace } from '../index/indexed-trace.ts';
+import { GrowF64, GrowI32 } from './grow.ts';
+
+/**
+ * Run intervals as columns: `tid` ran on `cpu` from the switch that switched it in to the one that
+ * switched it out (intervals without both ends are not included). Rows are in order of end time.
+ */
+export interface RunTable {
+  length: number;
+  tid: Int32Array;
+  cpu: Int32Array;
+  startNs: Float64Array;
+  endNs: Float64Array;
+  /** TaskState bits of the switch-out (prev_state). */
+  endState: Uint16Array;
+}
+
+export interface LayerScan {
+  runs: RunTable;
+  /** kvm_entry..kvm_exit on the same CPU and thread; `endState` holds the vCPU id. Empty when absent. */
+  guestMode: RunTable;
+  /** host thread -> vCPU id, from kvm_entry/kvm_exit. */
+  kvmVcpuOfTid: Map<number, number>;
+  /** tid -> comm (the last name the trace gave it). */
+  commOf: Map<number, string>;
+  /** child tid -> parent tid, from fork events. */
+  forkParent: Map<number, number>;
+  /** Sampled event times per CPU (every `sampleStride`-th event), ascending. */
+  eventTsByCpu: Float64Array[];
+  sampleStride: number;
+  /** Wakeups with a known waker (waking / wakeup / wakeup_new with pid > 0). */
+  wakeTsNs: Float64Array;
+  wakeWaker: Int32Array;
+  wakeWoken: Int32Array;
+  switchCount: number;
+  /** Switches whose prev did not match the task switched in before on that CPU (lost events). */
+  switchMismatches: number;
+  startNs: number;
+  endNs: number;
+  cpuCount: number;
+}
+
+export interface ScanOptions {
+  /** Keep at most this many sampled event times overall (alignment cost). */
+  maxSampledEvents?: number;
+  /** Xen host: entity ids are (domid<<16)|vcpu and the idle domain is skipped like tid 0. */
+  xen?: boolean;
+  collectWakeups?: boolean;
+}
+
+class RunBuilder {
+  tid = new GrowI32();
+  cpu = new GrowI32();
+  start = new GrowF64();
+  end = new GrowF64();
+  state = new GrowI32();
+  push(tid: number, cpu: number, s: number, e: number, st: number): void {
+    this.tid.push(tid);
+    this.cpu.push(cpu);
+    this.start.push(s);
+    this.end.push(e);
+    this.state.push(st);
+  }
+  finish(): RunTable {
+    return {
+      length: this.tid.n,
+      tid: this.tid.finish(),
+      cpu: this.cpu.finish(),
+      startNs: this.start.finish(),
+      endNs: this.end.finish(),
+      endState: Uint16Array.from(this.state.finish()),
+    };
+  }
+}
+
+export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerScan {
+  const maxCpu = trace.summary.cpus.length ? Math.max(...trace.summary.cpus) : 0;
+  const cpuCount = maxCpu + 1;
+  const curTid = new Int32Array(cpuCount).fill(-1);
+  const curStart = new Float64Array(cpuCount).fill(NaN);
+  const entryTid = new Int32Array(cpuCount).fill(-1);
+  const entryVcpu = new Int32Array(cpuCount).fill(-1);
+  const entryTs = new Float64Array(cpuCount);
+  const runs = new RunBuilder();
+  const gm = new RunBuilder();
+  const kvmVcpuOfTid = new Map<number, number>();
+  const commIdOf = new Map<number, number>();
+  const forkParent = new Map<number, number>();
+  const maxSampled = opts.maxSampledEvents ?? 2_000_000;
+  const sampleStride = Math.max(1, Math.ceil(trace.rowCount / maxSampled));
+  const sampled: GrowF64[] = [];
+  for (let c = 0; c < cpuCount; c++) sampled.push(new GrowF64(1024));
+  const wakeTs = new GrowF64();
+  const wakeWaker = new GrowI32();
+  const wakeWoken = new GrowI32();
+  const collectWakeups = opts.collectWakeups ?? false;
+  const xen = opts.xen ?? false;
+  let switchCount = 0;
+  let mismatches = 0;
+  let startNs = Infinity;
+  let endNs = -Infinity;
+  let row = 0;
+  const isIdle = (tid: number): boolean => (xen ? tid >>> 16 === XEN_IDLE_DOMAIN || tid < 0 : tid <= 0);
+
+  for (let b = 0; b < trace.batchCount; b++) {
+    const c = trace.readBatch(b);
+    const { ts, cpu, kind, tid, prevTid, prevState, comm, pid, arg0 } = c;
+    const n = c.length;
+    if (n > 0) {
+      if (ts[0]! < startNs) startNs = ts[0]!;
+      if (ts[n - 1]! > endNs) endNs = ts[n - 1]!;
+    }
+    for (let i = 0; i < n; i++, row++) {
+      const t = ts[i]!;
+      const p = cpu[i]!;
+      if (row % sampleStride === 0 && p < cpuCount) sampled[p]!.push(t);
+      const k = kind[i]!;
+      if (k === EventKind.switch) {
+        if (p >= cpuCount) continue;
+        switchCount++;
+        const prev = prevTid[i]!;
+        const cur = curTid[p]!;
+        if (cur >= 0 && cur === prev) {
+          if (!isIdle(prev)) runs.push(prev, p, curStart[p]!, t, prevState[i]!);
+        } else if (cur >= 0) {
+          mismatches++;
+        }
+        const next = tid[i]!;
+        curTid[p] = next;
+        curStart[p] = t;
+        if (comm[i]! >= 0) commIdOf.set(next, comm[i]!);
+      } else if (k === EventKind.vmEntry) {
+        if (p >= cpuCount) continue;
+        entryTid[p] = tid[i]!;
+        entryVcpu[p] = arg0[i]!;
+        entryTs[p] = t;
+        if (arg0[i]! >= 0) kvmVcpuOfTid.set(tid[i]!, arg0[i]!);
+      } else if (k === EventKind.vmExit) {
+        if (p >= cpuCount) continue;
+        if (entryTid[p] === tid[i]! && entryTid[p]! >= 0) gm.push(tid[i]!, p, entryTs[p]!, t, entryVcpu[p]! & 0xffff);
+        entryTid[p] = -1;
+        if (arg0[i]! >= 0) kvmVcpuOfTid.set(tid[i]!, arg0[i]!);
+      } else if (k === EventKind.fork) {
+        forkParent.set(tid[i]!, prevTid[i]!);
+        if (comm[i]! >= 0) commIdOf.set(tid[i]!, comm[i]!);
+      } else if (k === EventKind.exec) {
+        if (comm[i]! >= 0) commIdOf.set(tid[i]!, comm[i]!);
+      } else if (collectWakeups && (k === EventKind.waking || k === EventKind.wakeup || k === EventKind.wakeupNew)) {
+        if (pid[i]! > 0) {
+          wakeTs.push(t);
+          wakeWaker.push(pid[i]!);
+          wakeWoken.push(tid[i]!);
+        }
+      }
+      // A prev_comm names the task being switched out: it helps when a task never switched in.
+      if (k === EventKind.switch && c.prevComm[i]! >= 0 && !commIdOf.has(prevTid[i]!)) commIdOf.set(prevTid[i]!, c.prevComm[i]!);
+    }
+  }
+  const commOf = new Map<number, string>();
+  for (const [t, id] of commIdOf) commOf.set(t, trace.comms[id] ?? '');
+  return {
+    runs: runs.finish(),
+    guestMode: gm.finish(),
+    kvmVcpuOfTid,
+    commOf,
+    forkParent,
+    eventTsByCpu: sampled.map((g) => g.finish()),
+    sampleStride,
+    wakeTsNs: wakeTs.finish(),
+    wakeWaker: wakeWaker.finish(),
+    wakeWoken: wakeWoken.finish(),
+    switchCount,
+    switchMismatches: mismatches,
+    startNs: startNs === Infinity ? 0 : startNs,
+    endNs: endNs === -Infinity ? 0 : endNs,
+    cpuCount,
+  };
+}
+
