@@ -1,0 +1,371 @@
+// The xentrace planning pass: one sequential walk over every record header (payloads only for
+// scheduler records) that finds each pCPU's windows, the time base, per-class counts, the domains
+// and vCPUs, lost/wrap markers, TSC regressions and run-sequence breaks. Decoding rows is reader.ts.
+// Source of truth: xen `tools/xentrace/xentrace.c` (window = CPU_CHANGE record + window_size bytes
+// of whole t_rec records of one pCPU), `xen/include/public/trace.h`, `tools/xentrace/xenalyze.c`.
+
+import { XEN_IDLE_DOMAIN, xenEntity } from '../../../shared/schema.ts';
+import type { ByteSource } from '../../engine/io/byte-source.ts';
+import type { DiagnosticSink, FormatInfo, ReadPlan } from '../types.ts';
+import {
+  CLASS_NAMES, CLASS_UNKNOWN, CPU_CHANGE_BYTES, CPU_CHANGE_HEADER, EVENT_MASK, TRC_LOST_RECORDS,
+  TRC_SCHED_SWITCH, TRC_TRACE_WRAP_BUFFER, classIndex, entityName, isRunstateChange,
+} from './records.ts';
+import { WordWindow } from './word-window.ts';
+
+/** xenalyze's assumption when not told (DEFAULT_CPU_HZ in tools/xentrace/xenalyze.c). */
+export const DEFAULT_CPU_HZ = 2_400_000_000;
+/** Xen's NR_CPUS tops out at 4096 on x86; anything larger in a CPU_CHANGE record is corruption. */
+export const MAX_PCPUS = 4096;
+/** A pCPU's windows are split into several units past this many bytes (parallel reading). */
+export const DEFAULT_UNIT_BYTES = 64 << 20;
+/** Bound on reported diagnostics of one kind (the rest are counted in info.extra). */
+const MAX_DIAG_PER_KIND = 20;
+/** Bound on distinct (domain, vCPU) pairs remembered for info.extra (corrupt files invent many). */
+const MAX_ENTITIES = 1 << 16;
+
+export interface XenUnit {
+  cpu: number;
+  /** File offsets of the CPU_CHANGE records that open this unit's windows, in file order. */
+  windowStarts: number[];
+  /** End of the whole records of each window (clipped where the window is truncated or corrupt). */
+  windowEnds: number[];
+  /** Entity (xenEntity) running on the pCPU when the unit starts; -1 when unknown. */
+  enteringEntity: number;
+  /** TSC (cycles after the time base) to give records without a TSC before the unit's first one. */
+  enteringCycles: number;
+}
+
+export interface XenShared {
+  /** Time base: the earliest first-TSC of any pCPU, as two u32 halves. ts = (tsc - base) / cpuHz. */
+  baseTscHi: number;
+  baseTscLo: number;
+  cpuHz: number;
+  units: XenUnit[];
+}
+
+interface PcpuState {
+  cpu: number;
+  windows: number;
+  records: number;
+  bytes: number;
+  hasTsc: boolean;
+  firstHi: number;
+  firstLo: number;
+  lastHi: number;
+  lastLo: number;
+  current: number;
+  currentSince: number;
+  firstSwitchPrev: number;
+  sawSwitch: boolean;
+  unit: XenUnit | undefined;
+  unitBytes: number;
+  /** Units whose entering TSC is the pCPU's state at their start: [unit, hi, lo, hasTsc]. */
+  pendingEnter: Array<{ unit: XenUnit; hi: number; lo: number; hasTsc: boolean }>;
+}
+
+class Bounded {
+  private counts = new Map<string, number>();
+  constructor(private readonly diag: DiagnosticSink) {}
+  report(kind: string, severity: 'error' | 'warning' | 'info', offset: number, message: string): void {
+    const n = (this.counts.get(kind) ?? 0) + 1;
+    this.counts.set(kind, n);
+    if (n <= MAX_DIAG_PER_KIND) this.diag[severity](offset, message);
+    else if (n === MAX_DIAG_PER_KIND + 1) this.diag[severity](offset, `further '${kind}' problems are counted in the summary only`);
+  }
+  count(kind: string): number {
+    return this.counts.get(kind) ?? 0;
+  }
+}
+
+export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuHz?: number; unitBytes?: number }): ReadPlan<XenShared> {
+  const cpuHzGiven = opts.cpuHz !== undefined;
+  const cpuHz = opts.cpuHz ?? DEFAULT_CPU_HZ;
+  if (!(cpuHz > 0) || !Number.isFinite(cpuHz)) throw new RangeError(`cpu-hz must be a positive number, got ${cpuHz}`);
+  const unitBytesMax = Math.max(1 << 16, opts.unitBytes ?? DEFAULT_UNIT_BYTES);
+  const size = src.sizeBytes;
+  const win = new WordWindow(src);
+  const problems = new Bounded(diag);
+  const pcpus = new Map<number, PcpuState>();
+  const units: XenUnit[] = [];
+  const classCounts = new Float64Array(CLASS_NAMES.length + 1);
+  const entities = new Set<number>();
+  const hvmDomains = new Set<number>();
+  let entitiesTruncated = false;
+  let records = 0;
+  let lostMarkers = 0;
+  let lostRecords = 0;
+  let wraps = 0;
+  let skippedBytes = 0;
+
+  const seeEntity = (e: number): void => {
+    if (entities.size < MAX_ENTITIES) entities.add(e);
+    else if (!entities.has(e)) entitiesTruncated = true;
+  };
+
+  /** Is there a plausible window header at a 4-aligned offset (and, when it fits, another after it)? */
+  const windowHeaderAt = (off: number): boolean => {
+    if (off + CPU_CHANGE_BYTES > size) return false;
+    if (win.load(off, off + CPU_CHANGE_BYTES) < CPU_CHANGE_BYTES) return false;
+    if (win.wordAt(off) !== CPU_CHANGE_HEADER) return false;
+    const cpu = win.wordAt(off + 4);
+    const bytes = win.wordAt(off + 8);
+    if (cpu >= MAX_PCPUS || bytes % 4 !== 0) return false;
+    const next = off + CPU_CHANGE_BYTES + bytes;
+    if (next >= size) return next === size || bytes > 0;
+    if (next + 4 > size) return false;
+    win.load(next, next + 4);
+    return win.wordAt(next) === CPU_CHANGE_HEADER;
+  };
+
+  /** Scan forward (4-byte steps) for the next plausible window; size when there is none. */
+  const resync = (from: number): number => {
+    let off = (from + 3) & ~3;
+    while (off + CPU_CHANGE_BYTES <= size) {
+      const n = win.load(off, size);
+      const end = win.startOffset + (n & ~3);
+      for (let o = off; o < end; o += 4) {
+        if (win.wordAt(o) === CPU_CHANGE_HEADER) {
+          if (windowHeaderAt(o)) return o;
+          win.load(off, size); // windowHeaderAt moved the window; restore it
+        }
+      }
+      if (end <= off) break;
+      off = end;
+    }
+    return size;
+  };
+
+  let pos = 0;
+  while (pos + CPU_CHANGE_BYTES <= size) {
+    win.load(pos, pos + CPU_CHANGE_BYTES);
+    const h = win.wordAt(pos);
+    const cpu = win.wordAt(pos + 4);
+    const declared = win.wordAt(pos + 8);
+    if (h !== CPU_CHANGE_HEADER || cpu >= MAX_PCPUS || declared % 4 !== 0) {
+      const what = h !== CPU_CHANGE_HEADER
+        ? `expected a TRC_TRACE_CPU_CHANGE window record (0x${CPU_CHANGE_HEADER.toString(16)}), found 0x${h.toString(16).padStart(8, '0')}`
+        : `TRC_TRACE_CPU_CHANGE with impossible pCPU ${cpu} or window size ${declared}`;
+      const next = resync(pos + 4);
+      skippedBytes += next - pos;
+      problems.report('corrupt window', 'error', pos, `${what}; skipped ${next - pos} bytes to offset ${next}`);
+      pos = next;
+      continue;
+    }
+    const dataStart = pos + CPU_CHANGE_BYTES;
+    let dataEnd = dataStart + declared;
+    if (dataEnd > size) {
+      problems.report('truncated', 'error', pos, `pCPU ${cpu} window declares ${declared} bytes but the file ends ${size - dataStart} bytes later (truncated file)`);
+      dataEnd = size;
+    }
+    let p = pcpus.get(cpu);
+    if (p === undefined) {
+      p = {
+        cpu, windows: 0, records: 0, bytes: 0, hasTsc: false, firstHi: 0, firstLo: 0, lastHi: 0, lastLo: 0,
+        current: -1, currentSince: -1, firstSwitchPrev: -1, sawSwitch: false, unit: undefined, unitBytes: 0, pendingEnter: [],
+      };
+      pcpus.set(cpu, p);
+    }
+    if (p.unit === undefined || p.unitBytes >= unitBytesMax) {
+      p.unit = { cpu, windowStarts: [], windowEnds: [], enteringEntity: p.current, enteringCycles: 0 };
+      p.unitBytes = 0;
+      p.pendingEnter.push({ unit: p.unit, hi: p.lastHi, lo: p.lastLo, hasTsc: p.hasTsc });
+      units.push(p.unit);
+    }
+    p.windows++;
+    const recordsBefore = records;
+    records++; // the CPU_CHANGE record itself
+    classCounts[0]!++;
+
+    // Walk the window's records.
+    let r = dataStart;
+    let wordsBase = 0;
+    let words = win.words;
+    let loadedEnd = 0;
+    let current = p.current;
+    let lastHi = p.lastHi;
+    let lastLo = p.lastLo;
+    let hasTsc = p.hasTsc;
+    while (r < dataEnd) {
+      if (r + 4 > loadedEnd) {
+        win.load(r, dataEnd);
+        words = win.words;
+        wordsBase = r;
+        loadedEnd = win.endOffset;
+        if (r + 4 > loadedEnd) break;
+      }
+      const hw = words[(r - wordsBase) >>> 2]!;
+      const bytes = 4 + (hw >>> 31) * 8 + ((hw >>> 28) & 7) * 4;
+      if (r + bytes > dataEnd) {
+        problems.report('record crosses window', 'error', r, `record of ${bytes} bytes at offset ${r} crosses the end of its pCPU ${cpu} window at ${dataEnd}`);
+        break;
+      }
+      if (r + bytes > loadedEnd) {
+        if (wordsBase === r) break; // the source returned less than a whole record
+        win.load(r, dataEnd);
+        words = win.words;
+        wordsBase = r;
+        loadedEnd = win.endOffset;
+        continue;
+      }
+      const i = (r - wordsBase) >>> 2;
+      const ev = hw & EVENT_MASK;
+      let d = i + 1;
+      if (hw >>> 31) {
+        const lo = words[i + 1]!;
+        const hi = words[i + 2]!;
+        d = i + 3;
+        if (!hasTsc) {
+          hasTsc = true;
+          p.firstHi = hi;
+          p.firstLo = lo;
+          lastHi = hi;
+          lastLo = lo;
+        } else if (hi < lastHi || (hi === lastHi && lo < lastLo)) {
+          problems.report('tsc backwards', 'warning', r, `pCPU ${cpu}: TSC goes backwards at offset ${r}; the record keeps the previous time`);
+        } else {
+          lastHi = hi;
+          lastLo = lo;
+        }
+      }
+      records++;
+      const cls = classIndex(ev);
+      classCounts[cls]!++;
+      const extra = (hw >>> 28) & 7;
+      if (ev === TRC_SCHED_SWITCH && extra >= 4) {
+        const prev = xenEntity(words[d]!, words[d + 1]!);
+        const next = xenEntity(words[d + 2]!, words[d + 3]!);
+        seeEntity(prev);
+        seeEntity(next);
+        if (!p.sawSwitch) {
+          p.sawSwitch = true;
+          p.firstSwitchPrev = prev;
+        }
+        if (current !== -1 && current !== prev) {
+          problems.report('run sequence', 'warning', r,
+            `pCPU ${cpu}: switch at offset ${r} switches out ${entityName(prev)}, but ${entityName(current)} was running (switched in at offset ${p.currentSince})`);
+        }
+        current = next;
+        p.currentSince = r;
+      } else if (isRunstateChange(ev) && extra >= 1) {
+        const w = words[d]!;
+        seeEntity(xenEntity(w >>> 16, w & 0xffff));
+      } else if (cls === 3 && current !== -1 && (ev & 0xf000) !== 0x4000) {
+        // HVM_EMUL records appear in any context (xenalyze.c hvm_process); the rest belong to the guest.
+        hvmDomains.add(current >>> 16);
+      } else if (ev === TRC_LOST_RECORDS) {
+        lostMarkers++;
+        const n = extra >= 1 ? words[d]! : 0;
+        lostRecords += n;
+        problems.report('lost records', 'warning', r, `pCPU ${cpu}: Xen dropped ${n} trace records here (trace buffer full); the run sequence restarts`);
+        current = -1; // the switches that were lost make the next one unverifiable
+      } else if (ev === TRC_TRACE_WRAP_BUFFER) {
+        wraps++;
+        problems.report('wrap', 'info', r, `pCPU ${cpu}: trace buffer wrap marker`);
+      }
+      r += bytes;
+    }
+    p.current = current;
+    p.lastHi = lastHi;
+    p.lastLo = lastLo;
+    p.hasTsc = hasTsc;
+    p.records += records - recordsBefore;
+    p.bytes += r - pos;
+    p.unitBytes += r - pos;
+    p.unit.windowStarts.push(pos);
+    p.unit.windowEnds.push(r);
+    pos = dataStart + declared;
+  }
+  if (pos < size) {
+    problems.report('trailing', 'error', pos, `${size - pos} trailing bytes at offset ${pos} are too short for a window record (truncated file)`);
+  }
+  if (records === 0) diag.warning(0, 'no xentrace records found');
+
+  // Time base: the earliest first TSC over pCPUs (each pCPU's records are in TSC order).
+  let baseHi = 0;
+  let baseLo = 0;
+  let haveBase = false;
+  for (const p of pcpus.values()) {
+    if (!p.hasTsc) continue;
+    if (!haveBase || p.firstHi < baseHi || (p.firstHi === baseHi && p.firstLo < baseLo)) {
+      baseHi = p.firstHi;
+      baseLo = p.firstLo;
+      haveBase = true;
+    }
+  }
+  const rel = (hi: number, lo: number): number => (hi - baseHi) * 4294967296 + (lo - baseLo);
+  for (const p of pcpus.values()) {
+    for (const e of p.pendingEnter) {
+      e.unit.enteringCycles = e.hasTsc ? rel(e.hi, e.lo) : p.hasTsc ? rel(p.firstHi, p.firstLo) : 0;
+      // Before a pCPU's first switch, the vCPU it switches out is the one that was running.
+      if (e === p.pendingEnter[0] && e.unit.enteringEntity === -1 && p.sawSwitch) e.unit.enteringEntity = p.firstSwitchPrev;
+    }
+    p.pendingEnter.length = 0;
+    p.unit = undefined;
+  }
+
+  // Domains and vCPUs for the model (vms named dom<ID>); the idle domain separately.
+  const byDomain = new Map<number, number[]>();
+  const idleVcpus: number[] = [];
+  for (const e of entities) {
+    const dom = e >>> 16;
+    const v = e & 0xffff;
+    if (dom === XEN_IDLE_DOMAIN) idleVcpus.push(v);
+    else {
+      let l = byDomain.get(dom);
+      if (!l) byDomain.set(dom, (l = []));
+      l.push(v);
+    }
+  }
+  const domains = [...byDomain.entries()].sort((a, b) => a[0] - b[0]).map(([domid, vcpus]) => ({
+    domid,
+    name: `dom${domid}`,
+    vcpus: vcpus.sort((a, b) => a - b),
+    hvm: hvmDomains.has(domid),
+  }));
+  idleVcpus.sort((a, b) => a - b);
+
+  const classes: Record<string, number> = {};
+  for (let c = 0; c < classCounts.length; c++) {
+    if (classCounts[c]) classes[c < CLASS_NAMES.length ? CLASS_NAMES[c]![1] : CLASS_UNKNOWN] = classCounts[c]!;
+  }
+  const cpuList = [...pcpus.values()].sort((a, b) => a.cpu - b.cpu);
+  const baseTsc = haveBase ? ((BigInt(baseHi) << 32n) | BigInt(baseLo)).toString() : null;
+  const info: FormatInfo = {
+    format: 'xentrace',
+    clock: 'tsc',
+    layerHint: 'host',
+    entity: 'xen-vcpu',
+    cpuHz,
+    extra: {
+      cpuHz,
+      cpuHzSource: cpuHzGiven ? 'option' : 'default',
+      cpuHzNote: 'xentrace files do not record the TSC frequency: times assume cpuHz (set it with --cpu-hz; 2.4 GHz is xenalyze\'s default)',
+      timeBase: { tsc: baseTsc, note: 'ts ns = (record TSC - timeBase.tsc) * 1e9 / cpuHz' },
+      records,
+      classes,
+      pcpus: cpuList.map((p) => ({ cpu: p.cpu, windows: p.windows, records: p.records, bytes: p.bytes })),
+      lost: { markers: lostMarkers, records: lostRecords },
+      wraps,
+      tscBackwards: problems.count('tsc backwards'),
+      runSequenceBreaks: problems.count('run sequence'),
+      skippedBytes,
+      xen: {
+        domains,
+        idle: { domid: XEN_IDLE_DOMAIN, vcpus: idleVcpus },
+        ...(entitiesTruncated ? { truncated: true } : {}),
+      },
+    },
+  };
+  const partOfCpu = new Map<number, number>();
+  return {
+    units: units.map((u) => {
+      const part = (partOfCpu.get(u.cpu) ?? 0) + 1;
+      partOfCpu.set(u.cpu, part);
+      return { start: u.windowStarts[0] ?? 0, end: u.windowEnds[u.windowEnds.length - 1] ?? 0, label: `pCPU ${u.cpu} part ${part}` };
+    }),
+    shared: { baseTscHi: baseHi, baseTscLo: baseLo, cpuHz, units },
+    info,
+    order: 'merge-by-time',
+  };
+}
