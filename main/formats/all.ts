@@ -2,5 +2,8 @@
 // (Kept apart from registry.ts so that adding a format touches one line here and nothing else.)
 
 import type { TraceFormat } from './types.ts';
+import { xentrace } from './xentrace/index.ts';
 
-export const FORMATS: TraceFormat[] = [];
+export const FORMATS: TraceFormat[] = [
+  xentrace, // binary without magic: its sniff demands a chain of consistent windows
+];
