@@ -54,6 +54,11 @@ export class EventColumnsBuilder implements EventSink {
   readonly inputs: string[] = [];
   readonly comms = new Interner();
   readonly events = new Interner();
+  /**
+   * When set, called instead of growing when the columns are full (the streaming indexer hands
+   * full columns to its consumer with detachColumns() and keeps a fixed capacity).
+   */
+  onFull: (() => void) | null = null;
 
   constructor(initialCapacity = 1024) {
     this.cap = Math.max(16, initialCapacity);
@@ -118,8 +123,14 @@ export class EventColumnsBuilder implements EventSink {
     arg1: number,
     offsetBytes: number,
   ): void {
-    const i = this.n;
-    if (i === this.cap) this.grow();
+    let i = this.n;
+    if (i === this.cap) {
+      if (this.onFull) {
+        this.onFull();
+        i = this.n;
+        if (i === this.cap) this.grow();
+      } else this.grow();
+    }
     this.ts[i] = tsNs;
     this.cpu[i] = cpu;
     this.kind[i] = kind;
@@ -135,6 +146,50 @@ export class EventColumnsBuilder implements EventSink {
     this.offset[i] = offsetBytes;
     this.input[i] = this.currentInput;
     this.n = i + 1;
+  }
+
+  /**
+   * Hand over the current arrays (rows [0, length) valid; capacity may be larger) and start empty
+   * fresh arrays of the same capacity. String tables are kept. No copy.
+   */
+  detachColumns(): EventColumns {
+    const out: EventColumns = {
+      length: this.n,
+      ts: this.ts,
+      cpu: this.cpu,
+      kind: this.kind,
+      event: this.event,
+      pid: this.pid,
+      tid: this.tid,
+      comm: this.comm,
+      prevTid: this.prevTid,
+      prevComm: this.prevComm,
+      prevState: this.prevState,
+      arg0: this.arg0,
+      arg1: this.arg1,
+      offset: this.offset,
+      input: this.input,
+      inputs: this.inputs.slice(),
+      comms: this.comms.valuesBorrow() as string[],
+      events: this.events.valuesBorrow() as string[],
+    };
+    const c = this.cap;
+    this.ts = new Float64Array(c);
+    this.cpu = new Uint16Array(c);
+    this.kind = new Uint8Array(c);
+    this.event = new Uint16Array(c);
+    this.pid = new Int32Array(c);
+    this.tid = new Int32Array(c);
+    this.comm = new Int32Array(c);
+    this.prevTid = new Int32Array(c);
+    this.prevComm = new Int32Array(c);
+    this.prevState = new Uint16Array(c);
+    this.arg0 = new Int32Array(c);
+    this.arg1 = new Int32Array(c);
+    this.offset = new Float64Array(c);
+    this.input = new Uint8Array(c);
+    this.n = 0;
+    return out;
   }
 
   /** Drop all rows (string tables are kept). */

@@ -17,6 +17,8 @@ export interface IndexedTrace {
   /** comm id -> string; event id -> name. */
   readonly comms: readonly string[];
   readonly events: readonly string[];
+  /** Input index -> name for multi-input files (trace-cmd report -i a -i b); empty otherwise. */
+  readonly inputs?: readonly string[];
   /** Batch i (rows [i*batchRows, ...)). The returned columns' comms/events are the tables above. */
   readBatch(i: number): EventColumns;
   /** Rows [start, start+count) clipped to the trace, copied into new columns. */

@@ -1,19 +1,38 @@
-// Open a trace file as an IndexedTrace. This is the entry point every consumer uses.
-// TEMPORARY implementation: reads inline (one thread, whole file into memory columns, no cache).
-// The streaming, parallel, cached implementation replaces the body; the signature stays.
+// Open a trace file as an IndexedTrace: the entry point every consumer uses. With a cache folder,
+// an unchanged input is served from its cache entry without parsing; otherwise the input is
+// sniffed, planned and ingested in worker threads, streaming record batches into a new entry that
+// is committed atomically. Without a cache (or when it cannot be written) the batches stay in memory.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { FileSource } from '../io/byte-source.ts';
 import { detectFormat, formatById } from '../../formats/registry.ts';
-import { TraceFormatError, type CancelSignal, type ReadOptions } from '../../formats/types.ts';
-import { readInline } from './read-inline.ts';
-import { MemoryIndexedTrace, type IndexedTrace } from './indexed-trace.ts';
-import { SummaryAccumulator } from './summary.ts';
+import { TraceFormatError, type CancelSignal, type ReadOptions, type ReadPlan, type TraceFormat } from '../../formats/types.ts';
+import { VERSION } from '../../../shared/version.ts';
+import type { TraceSummary } from '../../../shared/summary.ts';
+import { ArrowStreamFileWriter } from './arrow-cache.ts';
+import { ArrowCacheTrace, BatchListTrace } from './cached-trace.ts';
+import { CACHE_FORMAT_VERSION, PendingEntry, entryKey, lookupEntry, sourceIdentity, type CacheMeta, type CacheReadOptions, type SourceIdentity } from './cache-store.ts';
+import { DiagnosticCollector } from './diagnostics.ts';
+import type { EventColumns } from './event-columns.ts';
+import type { IndexedTrace } from './indexed-trace.ts';
+import { BATCH_ROWS, CancelledError, IngestError, ingest, type BatchConsumer, type IngestResult } from './ingest.ts';
+
+export { CancelledError } from './ingest.ts';
+export { CacheCorruptError } from './cached-trace.ts';
 
 export interface OpenProgress {
   bytesDone: number;
   bytesTotal: number;
   events: number;
 }
+
+/** What the cache did for one open (for the CLI's messages and for tests). */
+export type CacheEvent =
+  | { kind: 'hit'; file: string }
+  | { kind: 'miss'; file: string; reason: string }
+  | { kind: 'written'; file: string; arrowPath: string }
+  | { kind: 'unavailable'; file: string; reason: string };
 
 export interface OpenOptions extends ReadOptions {
   /** Cache folder (resolveCacheDir); undefined = do not cache. */
@@ -24,6 +43,15 @@ export interface OpenOptions extends ReadOptions {
   onProgress?: (p: OpenProgress) => void;
   /** Ignore an existing cache and re-index. */
   rebuild?: boolean;
+  onCache?: (e: CacheEvent) => void;
+  /** Worker threads for ingest (default min(2, cores); 0 = on this thread). */
+  workers?: number;
+  /** Inputs smaller than this are ingested on this thread (default 8 MiB). */
+  inlineBelowBytes?: number;
+  /** Module URL exporting `format` (a format outside the registry; tests). Implies its id. */
+  formatModuleUrl?: string;
+  /** Rows per record batch (default BATCH_ROWS). */
+  batchRows?: number;
 }
 
 /** A trace that cannot be opened: the message names the file and the byte offset or line. */
@@ -40,28 +68,212 @@ export class OpenError extends Error {
   }
 }
 
-export async function openIndexed(path: string, opts: OpenOptions = {}): Promise<IndexedTrace> {
+/** The cache could not be written (disk full, permissions): the open continues uncached. */
+class CacheWriteError extends Error {}
+
+function withFile(s: TraceSummary, file: string): TraceSummary {
+  if (s.file === file) return s;
+  return { ...s, file, diagnostics: s.diagnostics.map((d) => ({ ...d, file })) };
+}
+
+async function loadFormat(file: string, opts: OpenOptions, src: FileSource): Promise<TraceFormat> {
+  let format: TraceFormat | undefined;
+  if (opts.formatModuleUrl) format = ((await import(opts.formatModuleUrl)) as { format?: TraceFormat }).format;
+  else if (opts.formatId) {
+    format = formatById(opts.formatId);
+    if (!format) throw new OpenError(`${file}: unknown format '${opts.formatId}'`, file);
+  } else format = detectFormat(src);
+  if (!format) throw new OpenError(`${file}: not a trace format vcpuscope knows (checked the first bytes at offset 0)`, file, 0);
+  return format;
+}
+
+function toOpenError(file: string, e: unknown): unknown {
+  if (e instanceof TraceFormatError || (e instanceof IngestError && e.badInput)) {
+    const line = e.line;
+    const offset = e.offsetBytes;
+    const where = line !== undefined ? `line ${line}` : `byte offset ${offset ?? 0}`;
+    return new OpenError(`${file}: ${where}: ${e.message}`, file, offset, line);
+  }
+  return e;
+}
+
+export async function openIndexed(file: string, opts: OpenOptions = {}): Promise<IndexedTrace> {
+  const abs = path.resolve(file);
+  let id: SourceIdentity;
+  try {
+    const st = fs.statSync(abs);
+    if (!st.isFile()) throw new Error('not a regular file');
+    id = sourceIdentity(abs);
+  } catch (e) {
+    throw new OpenError(`${file}: cannot open: ${(e as Error).message}`, file);
+  }
+  const readOpts: CacheReadOptions = {};
+  if (opts.formatModuleUrl) readOpts.formatId = `module:${opts.formatModuleUrl}`;
+  else if (opts.formatId !== undefined) readOpts.formatId = opts.formatId;
+  if (opts.cpuHz !== undefined) readOpts.cpuHz = opts.cpuHz;
+  const key = entryKey(abs, readOpts);
+  const emit = (e: CacheEvent): void => opts.onCache?.(e);
+
+  if (opts.cacheDir && !opts.rebuild) {
+    const look = lookupEntry(opts.cacheDir, key, id, readOpts);
+    if (look.meta) {
+      emit({ kind: 'hit', file });
+      const meta = { ...look.meta, summary: withFile(look.meta.summary, file) };
+      return new ArrowCacheTrace(look.arrowPath, meta, { cacheDir: opts.cacheDir, key, fromCache: true });
+    }
+    emit({ kind: 'miss', file, reason: look.reason });
+  }
+
   let src: FileSource;
   try {
-    src = new FileSource(path);
+    src = new FileSource(file);
   } catch (e) {
-    throw new OpenError(`${path}: cannot open: ${(e as Error).message}`, path);
+    throw new OpenError(`${file}: cannot open: ${(e as Error).message}`, file);
   }
   try {
-    const format = opts.formatId ? formatById(opts.formatId) : detectFormat(src);
-    if (!format) throw new OpenError(`${path}: not a trace format vcpuscope knows (checked the first bytes at offset 0)`, path, 0);
-    const { columns, info, diagnostics } = readInline(format, src, opts, opts.signal);
-    const acc = new SummaryAccumulator();
-    acc.add(columns);
-    const summary = acc.finish(path, src.sizeBytes, format.id, info, columns.events, diagnostics.kept, diagnostics.total);
-    return new MemoryIndexedTrace(path, columns, summary, info);
-  } catch (e) {
-    if (e instanceof TraceFormatError) {
-      const where = e.line !== undefined ? `line ${e.line}` : `byte offset ${e.offsetBytes}`;
-      throw new OpenError(`${path}: ${where}: ${e.message}`, path, e.offsetBytes, e.line);
+    const format = await loadFormat(file, opts, src);
+    const diagnostics = new DiagnosticCollector(file);
+    let plan: ReadPlan;
+    try {
+      plan = format.plan(src, diagnostics, opts);
+    } catch (e) {
+      throw toOpenError(file, e);
     }
-    throw e;
+    const run = async (consumer: BatchConsumer, planDiag: DiagnosticCollector): Promise<IngestResult> => {
+      try {
+        const o: Parameters<typeof ingest>[1] = { format, plan, diagnostics: planDiag, consumer };
+        if (opts.formatModuleUrl) o.formatModuleUrl = opts.formatModuleUrl;
+        if (opts.signal) o.signal = opts.signal;
+        if (opts.onProgress) o.onProgress = opts.onProgress;
+        if (opts.workers !== undefined) o.workers = opts.workers;
+        if (opts.inlineBelowBytes !== undefined) o.inlineBelowBytes = opts.inlineBelowBytes;
+        o.batchRows = opts.batchRows ?? BATCH_ROWS;
+        return await ingest(src, o);
+      } catch (e) {
+        throw toOpenError(file, e);
+      }
+    };
+    const copyOfPlanDiag = (): DiagnosticCollector => {
+      const d = new DiagnosticCollector(file);
+      d.absorb(diagnostics.kept, diagnostics.total, diagnostics.errors);
+      return d;
+    };
+    const checkUnchanged = (): void => {
+      let now: SourceIdentity | null = null;
+      try {
+        now = sourceIdentity(abs);
+      } catch {
+        now = null;
+      }
+      if (!now || now.sizeBytes !== id.sizeBytes || now.mtimeMs !== id.mtimeMs || now.edgeHash !== id.edgeHash) {
+        throw new OpenError(`${file}: the file changed while it was being read (size ${id.sizeBytes} -> ${now?.sizeBytes ?? 'gone'}); open it again when it is complete`, file, 0);
+      }
+    };
+
+    if (opts.cacheDir) {
+      let pending: PendingEntry | null = null;
+      let readFd = -1;
+      try {
+        pending = new PendingEntry(opts.cacheDir, key);
+        readFd = fs.openSync(pending.tempArrowPath, 'r');
+      } catch (e) {
+        pending?.abort();
+        pending = null;
+        emit({ kind: 'unavailable', file, reason: `cannot create a cache file in ${opts.cacheDir}: ${(e as Error).message}` });
+      }
+      if (pending) {
+        const writer = new ArrowStreamFileWriter(pending.fd);
+        const consumer: BatchConsumer = {
+          batch(c, rows) {
+            try {
+              writer.writeBatch(c, rows);
+            } catch (e) {
+              throw new CacheWriteError((e as Error).message);
+            }
+          },
+        };
+        const batchRows = opts.batchRows ?? BATCH_ROWS;
+        try {
+          const r = await run(consumer, copyOfPlanDiag());
+          let arrowBytes: number;
+          try {
+            arrowBytes = writer.finish();
+          } catch (e) {
+            throw new CacheWriteError((e as Error).message);
+          }
+          checkUnchanged();
+          const meta: CacheMeta = {
+            cacheVersion: CACHE_FORMAT_VERSION,
+            engineVersion: VERSION,
+            source: id,
+            options: readOpts,
+            formatId: format.id,
+            info: r.info,
+            summary: r.summary,
+            arrowFile: pending.arrowFile,
+            arrowBytes,
+            batchRows,
+            rowCount: r.rowCount,
+            blocks: writer.blocks,
+            comms: r.comms,
+            events: r.events,
+            inputs: r.inputs,
+          };
+          let arrowPath: string;
+          try {
+            arrowPath = pending.commit(meta);
+          } catch (e) {
+            throw new CacheWriteError((e as Error).message);
+          }
+          emit({ kind: 'written', file, arrowPath });
+          const fd = readFd;
+          readFd = -1;
+          return new ArrowCacheTrace(arrowPath, meta, { cacheDir: opts.cacheDir, key, fromCache: false, fd });
+        } catch (e) {
+          pending.abort();
+          if (readFd >= 0) fs.closeSync(readFd);
+          readFd = -1;
+          if (!(e instanceof CacheWriteError)) throw e;
+          emit({ kind: 'unavailable', file, reason: `cannot write the cache in ${opts.cacheDir}: ${e.message}` });
+        }
+      }
+    }
+
+    const batches: EventColumns[] = [];
+    const memory: BatchConsumer = {
+      batch(c, rows) {
+        batches.push(sliceColumns(c, rows));
+      },
+    };
+    const r = await run(memory, copyOfPlanDiag());
+    checkUnchanged();
+    return new BatchListTrace(file, batches, opts.batchRows ?? BATCH_ROWS, r);
   } finally {
     src.close();
   }
 }
+
+function sliceColumns(c: EventColumns, n: number): EventColumns {
+  return {
+    length: n,
+    ts: c.ts.slice(0, n),
+    cpu: c.cpu.slice(0, n),
+    kind: c.kind.slice(0, n),
+    event: c.event.slice(0, n),
+    pid: c.pid.slice(0, n),
+    tid: c.tid.slice(0, n),
+    comm: c.comm.slice(0, n),
+    prevTid: c.prevTid.slice(0, n),
+    prevComm: c.prevComm.slice(0, n),
+    prevState: c.prevState.slice(0, n),
+    arg0: c.arg0.slice(0, n),
+    arg1: c.arg1.slice(0, n),
+    offset: c.offset.slice(0, n),
+    input: c.input.slice(0, n),
+    inputs: c.inputs,
+    comms: c.comms,
+    events: c.events,
+  };
+}
+
+void CancelledError;

@@ -1,0 +1,203 @@
+// The events table as an Arrow IPC *file* (apache-arrow's writer, so pyarrow/polars/DuckDB read
+// it; see CACHE.md): batches are written one by one straight to a file descriptor, and read back one
+// batch at a time by positional reads. String tables live in the side file, not here.
+
+import * as fs from 'node:fs';
+import {
+  AsyncByteQueue,
+  Field,
+  Float64,
+  Int32,
+  RecordBatch,
+  RecordBatchFileWriter,
+  RecordBatchReader,
+  RecordBatchStreamWriter,
+  Schema,
+  Struct,
+  Uint16,
+  Uint8,
+  makeData,
+  type DataType,
+} from 'apache-arrow';
+import { EVENT_COLUMNS, type ColumnSpec } from '../../../shared/schema.ts';
+import type { EventColumns } from './event-columns.ts';
+
+type TypedColumn = Float64Array | Int32Array | Uint16Array | Uint8Array;
+
+function arrowType(t: ColumnSpec['type']): DataType {
+  switch (t) {
+    case 'f64':
+      return new Float64();
+    case 'i32':
+      return new Int32();
+    case 'u16':
+      return new Uint16();
+    case 'u8':
+      return new Uint8();
+  }
+}
+
+export const EVENT_FIELDS: Field[] = EVENT_COLUMNS.map((c) => new Field(c.name, arrowType(c.type), false));
+export const EVENT_SCHEMA = new Schema(EVENT_FIELDS, new Map([['vcpuscope.table', 'events']]));
+
+/** Bytes per row over all columns (52 today): sizes batches and the RSS budget. */
+export const ROW_BYTES = EVENT_COLUMNS.reduce((s, c) => s + (c.type === 'f64' ? 8 : c.type === 'i32' ? 4 : c.type === 'u16' ? 2 : 1), 0);
+
+/** Wrap `n` rows of columns as a RecordBatch without copying (makeData over the typed arrays). */
+export function toRecordBatch(c: EventColumns, n: number): RecordBatch {
+  const children = EVENT_COLUMNS.map((spec, i) => {
+    const arr = (c as unknown as Record<string, TypedColumn>)[spec.name]!;
+    return makeData({ type: EVENT_FIELDS[i]!.type, length: n, nullCount: 0, data: arr.length === n ? arr : arr.subarray(0, n) });
+  });
+  const data = makeData({ type: new Struct(EVENT_FIELDS), length: n, nullCount: 0, children });
+  return new RecordBatch(EVENT_SCHEMA, data);
+}
+
+/** A streaming checksum (Fletcher-style, 2 x 32 bit) that does not depend on how bytes are chunked. */
+export class Checksum {
+  a = 1;
+  b = 0;
+  update(u: Uint8Array): void {
+    let a = this.a;
+    let b = this.b;
+    for (let i = 0; i < u.length; i++) {
+      a = (a + u[i]!) | 0;
+      b = (b + a) | 0;
+    }
+    this.a = a;
+    this.b = b;
+  }
+  digest(): string {
+    return `${(this.a >>> 0).toString(16).padStart(8, '0')}${(this.b >>> 0).toString(16).padStart(8, '0')}`;
+  }
+}
+
+export function checksumOf(u: Uint8Array): string {
+  const c = new Checksum();
+  c.update(u);
+  return c.digest();
+}
+
+export interface BatchBlock {
+  /** Byte offset of the batch's IPC message (continuation marker) in the .arrow file. */
+  offset: number;
+  /** Message length including metadata, padding and body. */
+  bytes: number;
+  rows: number;
+  checksum: string;
+}
+
+// Staging buffer for the descriptor writes: arrow hands over ~30 small pieces per batch; one
+// writeSync per 4 MiB instead of per piece.
+const STAGE_BYTES = 4 << 20;
+
+/** A byte sink for apache-arrow's writer that writes synchronously to a file descriptor. */
+class FdSink extends AsyncByteQueue {
+  private readonly fd: number;
+  private stage = new Uint8Array(STAGE_BYTES);
+  private staged = 0;
+  position = 0;
+  sum: Checksum | null = null;
+
+  constructor(fd: number) {
+    super();
+    this.fd = fd;
+  }
+
+  override write(value: ArrayBufferView | ArrayBuffer | Uint8Array | string): void {
+    let u: Uint8Array;
+    if (value instanceof Uint8Array) u = value;
+    else if (ArrayBuffer.isView(value)) u = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+    else if (value instanceof ArrayBuffer) u = new Uint8Array(value);
+    else u = new TextEncoder().encode(value);
+    if (u.byteLength === 0) return;
+    if (this.sum) this.sum.update(u);
+    this.position += u.byteLength;
+    if (u.byteLength >= STAGE_BYTES / 2) {
+      this.flush();
+      writeAll(this.fd, u);
+      return;
+    }
+    if (this.staged + u.byteLength > STAGE_BYTES) this.flush();
+    this.stage.set(u, this.staged);
+    this.staged += u.byteLength;
+  }
+
+  flush(): void {
+    if (this.staged > 0) writeAll(this.fd, this.stage.subarray(0, this.staged));
+    this.staged = 0;
+  }
+}
+
+function writeAll(fd: number, u: Uint8Array): void {
+  let done = 0;
+  while (done < u.byteLength) done += fs.writeSync(fd, u, done, u.byteLength - done);
+}
+
+/** Writes record batches to an open descriptor; `finish()` writes the footer. Errors (ENOSPC) throw. */
+export class ArrowStreamFileWriter {
+  private readonly sink: FdSink;
+  private readonly writer: RecordBatchFileWriter;
+  readonly blocks: BatchBlock[] = [];
+
+  constructor(fd: number) {
+    this.sink = new FdSink(fd);
+    this.writer = new RecordBatchFileWriter();
+    this.writer.reset(this.sink as unknown as AsyncByteQueue, EVENT_SCHEMA);
+  }
+
+  get bytesWritten(): number {
+    return this.sink.position;
+  }
+
+  writeBatch(c: EventColumns, rows: number): void {
+    if (rows === 0) return;
+    const start = this.sink.position;
+    this.sink.sum = new Checksum();
+    this.writer.write(toRecordBatch(c, rows));
+    const sum = this.sink.sum;
+    this.sink.sum = null;
+    this.blocks.push({ offset: start, bytes: this.sink.position - start, rows, checksum: sum.digest() });
+  }
+
+  /** Footer + flush; returns the file size. */
+  finish(): number {
+    this.writer.finish();
+    this.sink.flush();
+    return this.sink.position;
+  }
+}
+
+/** The schema message as an IPC stream prefix (to decode a single batch message read from the file). */
+function schemaStreamPrefix(): Uint8Array {
+  const w = new RecordBatchStreamWriter();
+  w.reset(undefined, EVENT_SCHEMA);
+  return w.toUint8Array(true).slice();
+}
+
+const EOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+let prefixCache: Uint8Array | null = null;
+
+/** The columns of one batch message (bytes exactly as in BatchBlock). Views into a fresh buffer. */
+export function decodeBatchMessage(message: Uint8Array, expectRows: number): Omit<EventColumns, 'comms' | 'events' | 'inputs'> {
+  prefixCache ??= schemaStreamPrefix();
+  const pre = prefixCache;
+  const buf = new Uint8Array(pre.length + message.length + EOS.length);
+  buf.set(pre, 0);
+  buf.set(message, pre.length);
+  buf.set(EOS, pre.length + message.length);
+  const reader = RecordBatchReader.from(buf);
+  const r = reader.next();
+  if (r.done || !r.value) throw new Error('no record batch in message');
+  const batch = r.value as RecordBatch;
+  if (batch.numRows !== expectRows) throw new Error(`batch has ${batch.numRows} rows, expected ${expectRows}`);
+  const out: Record<string, unknown> = { length: batch.numRows };
+  for (const spec of EVENT_COLUMNS) {
+    const child = batch.getChild(spec.name);
+    const d = child?.data[0];
+    if (!child || !d || child.data.length !== 1) throw new Error(`batch lacks column ${spec.name}`);
+    const values = d.values as TypedColumn;
+    out[spec.name] = values.length === batch.numRows ? values : values.subarray(0, batch.numRows);
+  }
+  return out as unknown as Omit<EventColumns, 'comms' | 'events' | 'inputs'>;
+}

@@ -1,0 +1,439 @@
+// The ingest coordinator: runs a plan's units in a pool of worker threads (or inline for small
+// inputs), maps each unit's local comm/event ids to global ones, puts the chunks in unit order
+// ('concat') or merges them by time ('merge-by-time', stable), re-chunks the rows into fixed-size
+// batches and hands each batch to a consumer (the Arrow cache writer, or memory). No caching policy.
+
+import type { Worker } from 'node:worker_threads';
+import * as os from 'node:os';
+import type { FileSource } from '../io/byte-source.ts';
+import { startWorker, workerEntry } from '../io/worker-url.ts';
+import type { CancelSignal, FormatInfo, ReadPlan, TraceFormat } from '../../formats/types.ts';
+import type { TraceSummary } from '../../../shared/summary.ts';
+import type { DiagnosticCollector } from './diagnostics.ts';
+import { MAX_EVENT_NAMES, type EventColumns } from './event-columns.ts';
+import { runUnit, type ChunkMessage, type UnitMessage } from './ingest-unit.ts';
+import type { WorkerInit } from './ingest-worker.ts';
+import { SummaryAccumulator } from './summary.ts';
+
+/**
+ * Rows per record batch (and per worker chunk). 65536 rows x 52 B = 3.4 MB: big enough that the
+ * per-batch costs (IPC framing, postMessage, decode on read) stay under 1% of a batch's work, small
+ * enough that the reader's LRU of 4 decoded batches stays near 14 MB and the renderer's row windows
+ * rarely straddle more than two batches. Measured on the 1.1 GB bench text (test/bench): 16384
+ * rows gave the same throughput within noise; 4096 cost ~6% (more messages and Arrow metadata).
+ */
+export const BATCH_ROWS = 65536;
+/** Inputs smaller than this are read on the calling thread (a worker costs ~50-300 ms to start). */
+export const INLINE_BELOW_BYTES = 8 << 20;
+
+export class CancelledError extends Error {
+  constructor(file: string) {
+    super(`${file}: indexing cancelled`);
+    this.name = 'CancelledError';
+  }
+}
+
+/** A unit could not be read: bad input (with offset/line) or an internal failure. */
+export class IngestError extends Error {
+  readonly badInput: boolean;
+  readonly offsetBytes: number | undefined;
+  readonly line: number | undefined;
+  constructor(message: string, badInput: boolean, offsetBytes?: number, line?: number) {
+    super(message);
+    this.name = 'IngestError';
+    this.badInput = badInput;
+    this.offsetBytes = offsetBytes;
+    this.line = line;
+  }
+}
+
+export interface BatchConsumer {
+  /** Rows [0, rows) of `c` (global ids). The arrays are reused after the call: copy to keep. */
+  batch(c: EventColumns, rows: number): void;
+}
+
+export interface IngestProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  events: number;
+}
+
+export interface IngestOptions {
+  format: TraceFormat;
+  plan: ReadPlan;
+  /** Diagnostics of the plan step (the unit diagnostics are added). */
+  diagnostics: DiagnosticCollector;
+  consumer: BatchConsumer;
+  formatModuleUrl?: string;
+  signal?: CancelSignal;
+  onProgress?: (p: IngestProgress) => void;
+  /** Worker threads (default min(2, cores)); 0 = inline. */
+  workers?: number;
+  inlineBelowBytes?: number;
+  batchRows?: number;
+}
+
+export interface IngestResult {
+  info: FormatInfo;
+  summary: TraceSummary;
+  comms: string[];
+  events: string[];
+  inputs: string[];
+  rowCount: number;
+}
+
+interface UnitState {
+  queue: EventColumns[];
+  /** Read position in queue[0] (merge-by-time). */
+  pos: number;
+  done: boolean;
+  commMap: Int32Array;
+  commCount: number;
+  eventMap: Int32Array;
+  eventCount: number;
+  bytesDone: number;
+  diag: { list: DiagnosticCollector['kept']; total: number; errors: number } | null;
+}
+
+const COLUMN_KEYS = ['ts', 'cpu', 'kind', 'event', 'pid', 'tid', 'comm', 'prevTid', 'prevComm', 'prevState', 'arg0', 'arg1', 'offset', 'input'] as const;
+
+/** Fixed-size output batches; rows are copied in by range (typed-array set, no per-row objects). */
+class Rechunker {
+  private readonly out: EventColumns;
+  private n = 0;
+  rowCount = 0;
+  constructor(
+    private readonly rows: number,
+    private readonly sink: (c: EventColumns, rows: number) => void,
+  ) {
+    this.out = {
+      length: 0,
+      ts: new Float64Array(rows),
+      cpu: new Uint16Array(rows),
+      kind: new Uint8Array(rows),
+      event: new Uint16Array(rows),
+      pid: new Int32Array(rows),
+      tid: new Int32Array(rows),
+      comm: new Int32Array(rows),
+      prevTid: new Int32Array(rows),
+      prevComm: new Int32Array(rows),
+      prevState: new Uint16Array(rows),
+      arg0: new Int32Array(rows),
+      arg1: new Int32Array(rows),
+      offset: new Float64Array(rows),
+      input: new Uint8Array(rows),
+      inputs: [],
+      comms: [],
+      events: [],
+    };
+  }
+
+  append(c: EventColumns, start: number, end: number): void {
+    let s = start;
+    while (s < end) {
+      const take = Math.min(end - s, this.rows - this.n);
+      for (const k of COLUMN_KEYS) (this.out[k] as Float64Array).set((c[k] as Float64Array).subarray(s, s + take), this.n);
+      this.n += take;
+      s += take;
+      if (this.n === this.rows) this.flush();
+    }
+  }
+
+  flush(): void {
+    if (this.n === 0) return;
+    const o = this.out;
+    const n = this.n;
+    const view: EventColumns = { ...o, length: n };
+    if (n < this.rows) for (const k of COLUMN_KEYS) (view[k] as Float64Array) = (o[k] as Float64Array).subarray(0, n);
+    this.rowCount += n;
+    this.n = 0;
+    this.sink(view, n);
+  }
+}
+
+function growMap(a: Int32Array, need: number): Int32Array {
+  if (need <= a.length) return a;
+  const b = new Int32Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+export async function ingest(src: FileSource, opts: IngestOptions): Promise<IngestResult> {
+  const { format, plan } = opts;
+  const file = src.path;
+  const batchRows = opts.batchRows ?? BATCH_ROWS;
+  const nUnits = plan.units.length;
+  const bytesTotal = plan.units.reduce((s, u) => s + Math.max(0, u.end - u.start), 0);
+  const units: UnitState[] = plan.units.map(() => ({
+    queue: [],
+    pos: 0,
+    done: false,
+    commMap: new Int32Array(64),
+    commCount: 0,
+    eventMap: new Int32Array(16),
+    eventCount: 0,
+    bytesDone: 0,
+    diag: null,
+  }));
+  const comms: string[] = [];
+  const commIds = new Map<string, number>();
+  const events: string[] = [];
+  const eventIds = new Map<string, number>();
+  const inputs: string[] = [];
+  const summary = new SummaryAccumulator();
+  let eventsSeen = 0;
+  let doneBytes = 0;
+  const rechunker = new Rechunker(batchRows, (c, rows) => {
+    summary.add(c);
+    opts.consumer.batch(c, rows);
+  });
+
+  const reportProgress = (): void => {
+    if (!opts.onProgress) return;
+    let partial = 0;
+    for (const u of units) if (!u.done) partial += u.bytesDone;
+    opts.onProgress({ bytesDone: doneBytes + partial, bytesTotal, events: eventsSeen });
+  };
+
+  const onChunk = (m: ChunkMessage): void => {
+    const st = units[m.unit]!;
+    for (const s of m.newComms) {
+      let g = commIds.get(s);
+      if (g === undefined) {
+        g = comms.length;
+        comms.push(s);
+        commIds.set(s, g);
+      }
+      st.commMap = growMap(st.commMap, st.commCount + 1);
+      st.commMap[st.commCount++] = g;
+    }
+    for (const s of m.newEvents) {
+      let g = eventIds.get(s);
+      if (g === undefined) {
+        g = events.length;
+        events.push(s);
+        eventIds.set(s, g);
+      }
+      st.eventMap = growMap(st.eventMap, st.eventCount + 1);
+      st.eventMap[st.eventCount++] = Math.min(g, MAX_EVENT_NAMES);
+    }
+    const c = m.cols;
+    for (let i = 0; i < c.inputs.length; i++) if (c.inputs[i]) inputs[i] = c.inputs[i]!;
+    const n = c.length;
+    const cm = st.commMap;
+    const cc = st.commCount;
+    const comm = c.comm;
+    const prevComm = c.prevComm;
+    for (let i = 0; i < n; i++) {
+      const a = comm[i]!;
+      if (a >= 0 && a < cc) comm[i] = cm[a]!;
+      const b = prevComm[i]!;
+      if (b >= 0 && b < cc) prevComm[i] = cm[b]!;
+    }
+    const em = st.eventMap;
+    const ec = st.eventCount;
+    const ev = c.event;
+    for (let i = 0; i < n; i++) {
+      const e = ev[i]!;
+      if (e < ec) ev[i] = em[e]!;
+    }
+    eventsSeen += n;
+    st.bytesDone = m.unitBytesDone;
+    if (n > 0) st.queue.push(c);
+  };
+
+  let cur = 0; // concat: the unit being emitted
+  const pumpConcat = (): void => {
+    while (cur < nUnits) {
+      const st = units[cur]!;
+      while (st.queue.length > 0) {
+        const c = st.queue.shift()!;
+        rechunker.append(c, 0, c.length);
+      }
+      if (!st.done) return;
+      cur++;
+    }
+  };
+
+  const pumpMerge = (): void => {
+    for (;;) {
+      let best = -1;
+      let bestTs = Infinity;
+      for (let u = 0; u < nUnits; u++) {
+        const st = units[u]!;
+        if (st.queue.length === 0) {
+          if (!st.done) return; // cannot know this unit's next time yet
+          continue;
+        }
+        const t = st.queue[0]!.ts[st.pos]!;
+        if (best < 0 || t < bestTs) {
+          best = u;
+          bestTs = t;
+        }
+      }
+      if (best < 0) {
+        cur = nUnits;
+        return;
+      }
+      // Copy the longest run of `best` that stays ahead of every other head (ties: lower unit first).
+      let limitLt = Infinity; // rows must be < this (heads of lower-numbered units)
+      let limitLe = Infinity; // rows must be <= this (heads of higher-numbered units)
+      for (let u = 0; u < nUnits; u++) {
+        if (u === best) continue;
+        const st = units[u]!;
+        if (st.queue.length === 0) continue;
+        const t = st.queue[0]!.ts[st.pos]!;
+        if (u < best) {
+          if (t < limitLt) limitLt = t;
+        } else if (t < limitLe) limitLe = t;
+      }
+      const st = units[best]!;
+      const c = st.queue[0]!;
+      const ts = c.ts;
+      let e = st.pos + 1;
+      while (e < c.length && ts[e]! < limitLt && ts[e]! <= limitLe) e++;
+      rechunker.append(c, st.pos, e);
+      if (e >= c.length) {
+        st.queue.shift();
+        st.pos = 0;
+      } else st.pos = e;
+    }
+  };
+  const pump = plan.order === 'merge-by-time' ? pumpMerge : pumpConcat;
+
+  const onUnitDone = (u: number, list: DiagnosticCollector['kept'], total: number, errors: number): void => {
+    const st = units[u]!;
+    st.done = true;
+    st.diag = { list, total, errors };
+    doneBytes += Math.max(0, plan.units[u]!.end - plan.units[u]!.start);
+    st.bytesDone = 0;
+  };
+
+  const nWorkers = Math.min(opts.workers ?? Math.min(2, os.availableParallelism()), nUnits);
+  const inline = nWorkers <= 0 || src.sizeBytes < (opts.inlineBelowBytes ?? INLINE_BELOW_BYTES);
+  if (inline) {
+    const signal = opts.signal ?? { cancelled: false };
+    for (let u = 0; u < nUnits; u++) {
+      if (signal.cancelled) throw new CancelledError(file);
+      let failure: IngestError | null = null;
+      runUnit(format, src, plan, u, batchRows, signal, (m: UnitMessage) => {
+        if (m.type === 'chunk') {
+          onChunk(m);
+          pump();
+          reportProgress();
+        } else if (m.type === 'unit-done') onUnitDone(m.unit, m.diagnostics, m.diagnosticsTotal, m.diagnosticsErrors);
+        else failure = new IngestError(m.message, m.badInput, m.offsetBytes, m.line);
+      });
+      if (failure) throw failure;
+      pump();
+      reportProgress();
+    }
+    if (signal.cancelled) throw new CancelledError(file);
+  } else {
+    await runPool(src, opts, nWorkers, batchRows, {
+      onChunk,
+      onUnitDone,
+      pump,
+      reportProgress,
+      canStart: (u) => plan.order === 'merge-by-time' || u <= cur + nWorkers,
+    });
+  }
+  pump();
+  if (cur < nUnits) throw new IngestError('internal: units left unmerged', false);
+  rechunker.flush();
+  // Unit diagnostics in unit order after the plan's own.
+  for (const st of units) if (st.diag) opts.diagnostics.absorb(st.diag.list, st.diag.total, st.diag.errors);
+  const s = summary.finish(file, src.sizeBytes, format.id, plan.info, events, opts.diagnostics.kept, opts.diagnostics.total);
+  return { info: plan.info, summary: s, comms, events, inputs, rowCount: rechunker.rowCount };
+}
+
+interface PoolHooks {
+  onChunk(m: ChunkMessage): void;
+  onUnitDone(u: number, list: DiagnosticCollector['kept'], total: number, errors: number): void;
+  pump(): void;
+  reportProgress(): void;
+  canStart(u: number): boolean;
+}
+
+function runPool(src: FileSource, opts: IngestOptions, nWorkers: number, chunkRows: number, hooks: PoolHooks): Promise<void> {
+  const { plan } = opts;
+  const nUnits = plan.units.length;
+  const cancelFlag = new SharedArrayBuffer(4);
+  const flag = new Int32Array(cancelFlag);
+  const entry = workerEntry(import.meta.url, 'ingest-worker', './ingest-worker.ts');
+  const init: WorkerInit = { path: src.path, formatId: opts.format.id, plan, chunkRows, cancelFlag };
+  if (opts.formatModuleUrl) init.formatModuleUrl = opts.formatModuleUrl;
+  return new Promise<void>((resolve, reject) => {
+    const workers: Worker[] = [];
+    const busy: boolean[] = [];
+    let next = 0;
+    let finished = 0;
+    let settled = false;
+    const timer = setInterval(() => {
+      if (opts.signal?.cancelled) fail(new CancelledError(src.path));
+    }, 50);
+    const cleanup = (): void => {
+      clearInterval(timer);
+      for (const w of workers) void w.terminate();
+    };
+    const fail = (e: Error): void => {
+      if (settled) return;
+      settled = true;
+      Atomics.store(flag, 0, 1);
+      cleanup();
+      reject(e);
+    };
+    const dispatch = (): void => {
+      for (let w = 0; w < workers.length; w++) {
+        if (busy[w] || next >= nUnits || !hooks.canStart(next)) continue;
+        busy[w] = true;
+        workers[w]!.postMessage({ type: 'unit', unit: next++ });
+      }
+    };
+    for (let i = 0; i < nWorkers; i++) {
+      let w: Worker;
+      try {
+        w = startWorker(entry, { workerData: init });
+      } catch (e) {
+        fail(e as Error);
+        return;
+      }
+      workers.push(w);
+      busy.push(true); // until 'ready'
+      w.on('message', (m: UnitMessage | { type: 'ready' }) => {
+        if (settled) return;
+        if (opts.signal?.cancelled) return fail(new CancelledError(src.path));
+        try {
+          if (m.type === 'ready') {
+            busy[i] = false;
+          } else if (m.type === 'chunk') {
+            hooks.onChunk(m);
+            hooks.pump();
+            hooks.reportProgress();
+          } else if (m.type === 'unit-done') {
+            hooks.onUnitDone(m.unit, m.diagnostics, m.diagnosticsTotal, m.diagnosticsErrors);
+            busy[i] = false;
+            finished++;
+            hooks.pump();
+            hooks.reportProgress();
+            if (finished === nUnits) {
+              settled = true;
+              cleanup();
+              resolve();
+              return;
+            }
+          } else {
+            return fail(new IngestError(m.message, m.badInput, m.offsetBytes, m.line));
+          }
+          dispatch();
+        } catch (e) {
+          fail(e instanceof Error ? e : new Error(String(e)));
+        }
+      });
+      w.on('error', (e) => fail(new IngestError(`ingest worker failed: ${e.message}`, false)));
+      w.on('exit', (code) => {
+        if (!settled && code !== 0) fail(new IngestError(`ingest worker exited with code ${code}`, false));
+      });
+    }
+  });
+}

@@ -1,0 +1,254 @@
+// The index pipeline end to end on the test-only record format (test-format.ts): worker ingest in
+// unit order and merged by time, string remapping, batch boundaries, the cache (hit without parsing,
+// invalidation, corruption, cancellation, concurrent writers, unwritable folder) and bad input.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { tableFromIPC } from 'apache-arrow';
+import { openIndexed, OpenError, CancelledError, CacheCorruptError, type CacheEvent, type OpenOptions } from './open.ts';
+import { encodeTestTrace, testFormatStats, type TestRecord } from './test-format.ts';
+import type { IndexedTrace } from './indexed-trace.ts';
+import { ArrowCacheTrace } from './cached-trace.ts';
+
+const FORMAT_URL = new URL('./test-format.ts', import.meta.url).href;
+
+function tmpDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'vcpuscope-index-test-'));
+}
+
+/** Records in units of `unitRecords`; every unit uses its own comm names so local ids differ per unit. */
+function makeRecords(n: number, unitRecords: number, tsOf: (i: number) => number): TestRecord[] {
+  const out: TestRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const unit = Math.floor(i / unitRecords);
+    out.push({
+      ts: tsOf(i),
+      cpu: i % 3,
+      kind: i % 5 === 0 ? 1 : 0,
+      tid: 100 + (i % 17),
+      pid: 100 + (i % 17),
+      // Per unit a different first-seen order of the same names, plus a name only this unit has.
+      comm: i % 4 === 3 ? `u${unit}` : `c${(i + unit) % 3}`,
+      event: i % 7 === 0 ? 'evA' : i % 7 === 1 ? `e${unit % 4}` : 'evB',
+    });
+  }
+  return out;
+}
+
+function writeTrace(dir: string, name: string, records: TestRecord[], order: 'concat' | 'merge-by-time', unitRecords: number): string {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, encodeTestTrace(records, { order, unitRecords }));
+  return p;
+}
+
+/** Rows as comparable tuples with the strings resolved (so remapping mistakes show). */
+function rowsOf(t: IndexedTrace): string[] {
+  const c = t.readRows(0, t.rowCount);
+  const out: string[] = [];
+  for (let i = 0; i < c.length; i++) {
+    out.push(`${c.ts[i]} ${c.cpu[i]} ${c.tid[i]} ${c.comms[c.comm[i]!]} ${c.prevComm[i]! >= 0 ? c.comms[c.prevComm[i]!] : '-'} ${c.events[c.event[i]!]} ${c.offset[i]}`);
+  }
+  return out;
+}
+
+function expectRows(records: TestRecord[], order: number[]): string[] {
+  return order.map((i) => {
+    const r = records[i]!;
+    const prev = r.kind === 1 ? r.comm : '-';
+    return `${r.ts} ${r.cpu} ${r.tid} ${r.comm} ${prev} ${r.event} ${16 + i * 40}`;
+  });
+}
+
+const base = (extra: OpenOptions = {}): OpenOptions => ({ formatModuleUrl: FORMAT_URL, inlineBelowBytes: 0, workers: 2, batchRows: 1000, ...extra });
+
+test('concat: workers keep unit order, remap strings per unit, readRows crosses batches, cache reads it back', async () => {
+  const dir = tmpDir();
+  const cacheDir = path.join(dir, 'cache');
+  const records = makeRecords(5300, 700, (i) => 1000 + i * 10);
+  const file = writeTrace(dir, 'concat.bin', records, 'concat', 700);
+  const t = await openIndexed(file, base({ cacheDir }));
+  const want = expectRows(records, records.map((_, i) => i));
+  assert.equal(t.rowCount, 5300);
+  assert.equal(t.batchCount, 6);
+  assert.deepEqual(rowsOf(t), want);
+  // A window that straddles two batch boundaries.
+  const w = t.readRows(990, 1020);
+  assert.equal(w.length, 1020);
+  assert.equal(w.ts[0], records[990]!.ts);
+  assert.equal(w.ts[1019], records[2009]!.ts);
+  assert.equal(t.summary.events, 5300);
+  assert.equal(t.summary.byEvent.evA, records.filter((r) => r.event === 'evA').length);
+  assert.deepEqual(t.summary.cpus, [0, 1, 2]);
+  t.close();
+  // Same rows from the cache, and the Arrow file is a plain Arrow IPC file.
+  const plans = testFormatStats.plans;
+  const t2 = await openIndexed(file, base({ cacheDir }));
+  assert.equal(testFormatStats.plans, plans, 'a cache hit must not parse');
+  assert.ok(t2 instanceof ArrowCacheTrace && t2.fromCache);
+  assert.deepEqual(rowsOf(t2), want);
+  const table = tableFromIPC(fs.readFileSync((t2 as ArrowCacheTrace).arrowPath));
+  assert.equal(table.numRows, 5300);
+  assert.equal(table.getChild('ts')!.get(4321), records[4321]!.ts);
+  t2.close();
+});
+
+test('merge-by-time: per-unit sorted runs are merged by time, ties in unit order', async () => {
+  const dir = tmpDir();
+  // 4 units of 900 records, each sorted; units overlap in time and share timestamps (ties).
+  const unitRecords = 900;
+  const records = makeRecords(3600, unitRecords, (i) => {
+    const u = Math.floor(i / unitRecords);
+    const k = i % unitRecords;
+    return 5000 + Math.floor(k * (u + 1) * 0.7) * 3;
+  });
+  const file = writeTrace(dir, 'merge.bin', records, 'merge-by-time', unitRecords);
+  const t = await openIndexed(file, base({ cacheDir: path.join(dir, 'cache') }));
+  const order = records.map((_, i) => i).sort((a, b) => records[a]!.ts - records[b]!.ts || a - b);
+  assert.deepEqual(rowsOf(t), expectRows(records, order));
+  assert.equal(t.summary.sorted, true);
+  t.close();
+});
+
+test('inline ingest (small input) gives the same rows as the worker pool', async () => {
+  const dir = tmpDir();
+  const records = makeRecords(2500, 300, (i) => i * 2);
+  const file = writeTrace(dir, 'inline.bin', records, 'merge-by-time', 300);
+  const a = await openIndexed(file, base({ workers: 0 }));
+  const b = await openIndexed(file, base({}));
+  assert.deepEqual(rowsOf(a), rowsOf(b));
+  assert.equal(a.rowCount, 2500);
+});
+
+test('a changed input (content at equal size and mtime, or size) is re-indexed', async () => {
+  const dir = tmpDir();
+  const cacheDir = path.join(dir, 'cache');
+  const records = makeRecords(500, 200, (i) => i);
+  const file = writeTrace(dir, 'change.bin', records, 'concat', 200);
+  const opts = base({ cacheDir, workers: 0 });
+  (await openIndexed(file, opts)).close();
+  const st = fs.statSync(file);
+  records[0] = { ...records[0]!, tid: 4242 };
+  fs.writeFileSync(file, encodeTestTrace(records, { order: 'concat', unitRecords: 200 }));
+  fs.utimesSync(file, st.atime, st.mtime); // same size and mtime: only the head hash differs
+  const events: CacheEvent[] = [];
+  const t = await openIndexed(file, { ...opts, onCache: (e) => events.push(e) });
+  assert.deepEqual(events.map((e) => e.kind), ['miss', 'written']);
+  assert.equal(t.readRows(0, 1).tid[0], 4242);
+  records.push({ ts: 9999, cpu: 0, tid: 1, comm: 'late', event: 'evX' });
+  fs.writeFileSync(file, encodeTestTrace(records, { order: 'concat', unitRecords: 200 }));
+  const t2 = await openIndexed(file, opts);
+  assert.equal(t2.rowCount, 501);
+  assert.ok(!(t2 as ArrowCacheTrace).fromCache);
+});
+
+test('a damaged cache is never trusted: bad meta, truncated events, flipped body byte', async () => {
+  const dir = tmpDir();
+  const cacheDir = path.join(dir, 'cache');
+  const records = makeRecords(3000, 1000, (i) => i);
+  const file = writeTrace(dir, 'corrupt.bin', records, 'concat', 1000);
+  const opts = base({ cacheDir, workers: 0 });
+  const first = (await openIndexed(file, opts)) as ArrowCacheTrace;
+  const want = rowsOf(first);
+  first.close();
+  const metaFile = fs.readdirSync(cacheDir).find((n) => n.endsWith('.meta.json'))!;
+  const kinds = async (): Promise<string[]> => {
+    const ev: CacheEvent[] = [];
+    const t = await openIndexed(file, { ...opts, onCache: (e) => ev.push(e) });
+    assert.deepEqual(rowsOf(t), want);
+    t.close();
+    return ev.map((e) => (e.kind === 'miss' ? `miss:${e.reason}` : e.kind));
+  };
+  // 1. meta edited (checksum no longer matches)
+  const mp = path.join(cacheDir, metaFile);
+  fs.writeFileSync(mp, fs.readFileSync(mp, 'utf8').replace('"rowCount":3000', '"rowCount":3001'));
+  assert.deepEqual(await kinds(), ['miss:cache meta is damaged (checksum)', 'written']);
+  // 2. events file truncated
+  const arrow = () => path.join(cacheDir, fs.readdirSync(cacheDir).find((n) => n.endsWith('.arrow'))!);
+  fs.truncateSync(arrow(), fs.statSync(arrow()).size - 100);
+  const k2 = await kinds();
+  assert.match(k2[0]!, /^miss:cache events file has \d+ bytes/);
+  assert.equal(k2[1], 'written');
+  // 3. one byte flipped inside a batch body: detected on read, entry dropped, next open rebuilds.
+  const a = arrow();
+  const bytes = fs.readFileSync(a);
+  bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+  fs.writeFileSync(a, bytes);
+  const t = await openIndexed(file, opts);
+  assert.ok((t as ArrowCacheTrace).fromCache);
+  assert.throws(() => t.readRows(0, t.rowCount), CacheCorruptError);
+  t.close();
+  assert.deepEqual(await kinds(), ['miss:no cache entry', 'written']);
+});
+
+test('cancelling leaves no cache entry and no temp files', async () => {
+  const dir = tmpDir();
+  const cacheDir = path.join(dir, 'cache');
+  const records = makeRecords(20000, 2000, (i) => i);
+  const file = writeTrace(dir, 'cancel.bin', records, 'concat', 2000);
+  for (const workers of [0, 2]) {
+    const signal = { cancelled: false };
+    await assert.rejects(
+      openIndexed(file, base({ cacheDir, workers, signal, onProgress: () => (signal.cancelled = true) })),
+      CancelledError,
+    );
+    assert.deepEqual(fs.readdirSync(cacheDir), [], `workers=${workers}`);
+  }
+});
+
+test('bad input: the error names the file and byte offset; an unwritable cache folder still opens', async () => {
+  const dir = tmpDir();
+  const records = makeRecords(3000, 1000, (i) => i);
+  records[1500] = { ...records[1500]!, corrupt: true };
+  const file = writeTrace(dir, 'bad.bin', records, 'concat', 1000);
+  await assert.rejects(openIndexed(file, base({ cacheDir: path.join(dir, 'c') })), (e: unknown) => {
+    assert.ok(e instanceof OpenError);
+    assert.equal(e.offsetBytes, 16 + 1500 * 40);
+    assert.match(e.message, /bad\.bin: byte offset 60016: corrupt record/);
+    return true;
+  });
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'c')), []);
+  await assert.rejects(openIndexed(path.join(dir, 'missing.bin'), base()), /missing\.bin: cannot open/);
+  const good = writeTrace(dir, 'good.bin', makeRecords(100, 50, (i) => i), 'concat', 50);
+  const notADir = path.join(dir, 'plain-file');
+  fs.writeFileSync(notADir, 'x');
+  const ev: CacheEvent[] = [];
+  const t = await openIndexed(good, base({ cacheDir: notADir, workers: 0, onCache: (e) => ev.push(e) }));
+  assert.equal(t.rowCount, 100);
+  assert.deepEqual(ev.map((e) => e.kind), ['miss', 'unavailable']);
+});
+
+test('two processes indexing the same file at once both succeed and leave a valid cache', async () => {
+  const dir = tmpDir();
+  const cacheDir = path.join(dir, 'cache');
+  const records = makeRecords(60000, 6000, (i) => i * 3);
+  const file = writeTrace(dir, 'race.bin', records, 'concat', 6000);
+  const openUrl = new URL('./open.ts', import.meta.url).href;
+  const script = `import { openIndexed } from ${JSON.stringify(openUrl)};
+const t = await openIndexed(${JSON.stringify(file)}, { cacheDir: ${JSON.stringify(cacheDir)}, formatModuleUrl: ${JSON.stringify(FORMAT_URL)}, workers: 0 });
+const c = t.readRows(0, t.rowCount); let s = 0; for (let i = 0; i < c.length; i++) s += c.ts[i];
+console.log(JSON.stringify({ rows: t.rowCount, sum: s }));`;
+  const runChild = () =>
+    new Promise<string>((resolve, reject) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let errText = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      p.stderr.on('data', (d: Buffer) => (errText += d.toString()));
+      p.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`child exit ${code}: ${errText}`))));
+    });
+  const [a, b] = await Promise.all([runChild(), runChild()]);
+  const expected = JSON.stringify({ rows: 60000, sum: records.reduce((s, r) => s + r.ts, 0) });
+  assert.equal(a, expected);
+  assert.equal(b, expected);
+  const ev: CacheEvent[] = [];
+  const t = await openIndexed(file, base({ cacheDir, workers: 0, onCache: (e) => ev.push(e) }));
+  assert.deepEqual(ev.map((e) => e.kind), ['hit']);
+  assert.equal(t.rowCount, 60000);
+  assert.equal(t.readRows(59999, 1).ts[0], records[59999]!.ts);
+  const names = fs.readdirSync(cacheDir);
+  assert.equal(names.filter((n) => n.endsWith('.tmp')).length, 0, names.join(','));
+});
