@@ -2,8 +2,10 @@
 // (Kept apart from registry.ts so that adding a format touches one line here and nothing else.)
 
 import type { TraceFormat } from './types.ts';
+import { traceDat } from './trace-dat/index.ts';
 import { xentrace } from './xentrace/index.ts';
 
 export const FORMATS: TraceFormat[] = [
+  traceDat, // binary with a magic
   xentrace, // binary without magic: its sniff demands a chain of consistent windows
 ];

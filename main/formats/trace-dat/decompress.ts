@@ -1,0 +1,54 @@
+// Decompression of trace.dat v7 sections and per-CPU chunks: zlib (Node's built-in, the format
+// trace-cmd's zlib plugin writes with compress2()) and zstd (fzstd, pure JS; see README.md for
+// the measurement behind that choice). Output size is always the size the file declares, bounded
+// by the caller, so a corrupt header cannot make us allocate without limit.
+
+import * as zlib from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
+
+export type Codec = 'none' | 'zlib' | 'zstd';
+
+/** Largest decompressed section or chunk we accept (trace-cmd writes chunks of a few pages). */
+export const MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024;
+
+export function codecFromName(name: string): Codec | undefined {
+  if (name === 'none' || name === '') return 'none';
+  if (name === 'zlib') return 'zlib';
+  if (name === 'zstd') return 'zstd';
+  return undefined;
+}
+
+/**
+ * Decompress `input` that must yield exactly `expectedBytes`, into `out` when it is large
+ * enough (reused between chunks), else a new array. Throws Error with a short reason.
+ */
+export function decompressExact(codec: Codec, input: Uint8Array, expectedBytes: number, out?: Uint8Array): Uint8Array {
+  if (expectedBytes < 0 || expectedBytes > MAX_DECOMPRESSED_BYTES) {
+    throw new Error(`declared decompressed size ${expectedBytes} is out of range`);
+  }
+  if (codec === 'none') {
+    if (input.length !== expectedBytes) throw new Error(`stored size ${input.length} != declared ${expectedBytes}`);
+    return input;
+  }
+  const target = out && out.length >= expectedBytes ? out.subarray(0, expectedBytes) : new Uint8Array(expectedBytes);
+  if (codec === 'zlib') {
+    let res: Buffer;
+    try {
+      // maxOutputLength bounds the allocation even when the stream lies about its size.
+      res = zlib.inflateSync(input, { maxOutputLength: Math.max(1, expectedBytes) });
+    } catch (e) {
+      throw new Error(`zlib: ${(e as Error).message}`);
+    }
+    if (res.length !== expectedBytes) throw new Error(`zlib: got ${res.length} bytes, expected ${expectedBytes}`);
+    target.set(res);
+    return target;
+  }
+  let res: Uint8Array;
+  try {
+    res = zstdDecompress(input, target);
+  } catch (e) {
+    throw new Error(`zstd: ${(e as Error).message}`);
+  }
+  if (res.length !== expectedBytes) throw new Error(`zstd: got ${res.length} bytes, expected ${expectedBytes}`);
+  return res;
+}
