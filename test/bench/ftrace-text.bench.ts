@@ -1,0 +1,65 @@
+// Micro-benchmark of the bare ftrace text parser (no index, no cache): generates a big tracefs
+// text by concatenating copies of a real recording with shifted timestamps (not committed), then
+// reads it with plan + readUnit into a column sink that is reset per chunk, and prints MB/s.
+// Usage: npx tsx test/bench/ftrace-text.bench.ts [SOURCE_TRACEFS_TXT] [TARGET_MB]
+//   env FTRACE_BENCH_FILE=/tmp/x.txt to choose where the generated file goes.
+
+import * as fs from 'node:fs';
+import { FileSource } from '../../main/engine/io/byte-source.ts';
+import { EventColumnsBuilder } from '../../main/engine/index/event-columns.ts';
+import { DiagnosticCollector } from '../../main/engine/index/diagnostics.ts';
+import { ftraceText } from '../../main/formats/ftrace-text/index.ts';
+
+const source = process.argv[2] ?? '/tmp/rec/single-schedmix/tracefs.txt';
+const targetMb = Number(process.argv[3] ?? 500);
+const out = process.env.FTRACE_BENCH_FILE ?? `/tmp/ftrace-text-bench-${targetMb}mb.txt`;
+
+function generate(): void {
+  const text = fs.readFileSync(source, 'latin1');
+  const lines = text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));
+  const tsRe = /(\] [^ ]* +| )(\d+)\.(\d+):/;
+  const first = tsRe.exec(lines[0]!);
+  const last = tsRe.exec(lines[lines.length - 1]!);
+  if (!first || !last) throw new Error(`${source}: no timestamps found`);
+  const spanSecs = Number(last[2]) - Number(first[2]) + 1;
+  const fd = fs.openSync(`${out}.tmp`, 'w');
+  fs.writeSync(fd, text.slice(0, text.indexOf(lines[0]!)));
+  let written = 0;
+  for (let copy = 0; written < targetMb * 1e6; copy++) {
+    const shift = copy * spanSecs;
+    const chunk = lines.map((l) => l.replace(tsRe, (_m, pre: string, s: string, f: string) => `${pre}${Number(s) + shift}.${f}:`)).join('\n') + '\n';
+    fs.writeSync(fd, chunk, null, 'latin1');
+    written += chunk.length;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(`${out}.tmp`, out);
+}
+
+if (!fs.existsSync(out)) {
+  console.log(`generating ${out} (${targetMb} MB) from ${source} ...`);
+  generate();
+}
+
+const src = new FileSource(out);
+const diag = new DiagnosticCollector(out);
+const sink = new EventColumnsBuilder(1 << 16);
+for (let round = 0; round < 3; round++) {
+  const t0 = performance.now();
+  const plan = ftraceText.plan(src, diag, { unitBytes: 64 * 1024 * 1024 });
+  let events = 0;
+  for (let u = 0; u < plan.units.length; u++) {
+    ftraceText.readUnit(src, plan, u, sink, diag, { cancelled: false }, () => {
+      events += sink.length;
+      sink.reset();
+    });
+  }
+  events += sink.length;
+  sink.reset();
+  const secs = (performance.now() - t0) / 1000;
+  const mb = src.sizeBytes / 1e6;
+  console.log(
+    `round ${round}: ${mb.toFixed(0)} MB, ${events} events in ${secs.toFixed(2)} s = ${(mb / secs).toFixed(0)} MB/s, ` +
+      `${(events / secs / 1e6).toFixed(2)} M events/s (1 thread; diagnostics ${diag.total})`,
+  );
+}
+src.close();
