@@ -4,13 +4,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventKind } from '../../../shared/schema.ts';
+import type { FormatInfo } from '../../formats/types.ts';
 import { coreToThreads, threadsToCores, vmPlacement } from '../query/cross-layer.ts';
 import { followThread } from '../query/follow.ts';
 import { buildModel, ModelError } from './model.ts';
 import { TraceBuilder } from './test-traces.ts';
 
-function hostTrace(path = 'host.txt') {
-  const h = new TraceBuilder(path);
+function hostTrace(path = 'host.txt', info?: FormatInfo) {
+  const h = new TraceBuilder(path, info);
   h.event(EventKind.fork, 'sched_process_fork', 0, 0, 100, 101, 'qemu-system-x86', -1, 100);
   h.event(EventKind.fork, 'sched_process_fork', 0, 0, 100, 102, 'qemu-system-x86', -1, 100);
   h.switch(0, 0, 0, 'swapper/0', 101, 'CPU 0/KVM');
@@ -24,8 +25,8 @@ function hostTrace(path = 'host.txt') {
   return h.build();
 }
 
-function guestTrace(path = 'guest.txt') {
-  const g = new TraceBuilder(path);
+function guestTrace(path = 'guest.txt', info?: FormatInfo) {
+  const g = new TraceBuilder(path, info);
   g.switch(20, 1, 0, 'swapper/1', 9, 'waiter');
   g.switch(50, 0, 0, 'swapper/0', 7, 'holder');
   g.switch(120, 1, 9, 'waiter', 0, 'swapper/1', 'S');
@@ -159,4 +160,18 @@ test('pairing: an ambiguous guest gets a message naming --guest FILE@PID; a sele
   ]);
   assert.throws(() => buildModel([{ trace: guest }]), (e: unknown) => e instanceof ModelError && /no host trace/.test(e.message));
   assert.throws(() => buildModel([{ trace: host }, { trace: guest, vm: '999' }]), /no such VM/);
+});
+
+test('trace.dat options: GUEST names the VM and pairs the guest by trace id; an applied TIME_SHIFT is a recorded offset', () => {
+  const hostInfo: FormatInfo = { format: 'trace.dat v7', entity: 'tid', extra: { guests: [{ name: 'debian', traceId: '42', vcpus: [{ vcpu: 0, hostPid: 101 }, { vcpu: 1, hostPid: 102 }] }] } };
+  const guestInfo: FormatInfo = { format: 'trace.dat v7', entity: 'tid', extra: { traceId: '42', timeShift: { applied: true } } };
+  // a second, unrelated VM makes the pairing ambiguous without the option
+  const h = new TraceBuilder('host.dat', hostInfo);
+  h.switch(0, 0, 0, 'swapper/0', 101, 'CPU 0/KVM').switch(0, 1, 0, 'swapper/1', 102, 'CPU 1/KVM');
+  h.switch(10, 0, 101, 'CPU 0/KVM', 501, 'CPU 0/KVM').switch(20, 0, 501, 'CPU 0/KVM', 502, 'CPU 1/KVM');
+  h.switch(600, 0, 502, 'CPU 1/KVM', 0, 'swapper/0').switch(600, 1, 102, 'CPU 1/KVM', 0, 'swapper/1');
+  const m = buildModel([{ trace: h.build() }, { trace: guestTrace('guest.dat', guestInfo) }]);
+  const vm = m.vms.find((v) => v.guestFile === 'guest.dat')!;
+  assert.deepEqual([vm.name, vm.grouping, vm.offsetNs, vm.alignment?.method], ['debian', 'tid-range+guest-option', 0, 'recorded']);
+  assert.deepEqual(m.vms.map((v) => v.name).sort(), ['debian', 'vm-501']);
 });

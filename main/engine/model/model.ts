@@ -145,6 +145,8 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
   if (hosts.length > 1) throw new ModelError(`several host traces (${hosts.map((h) => h.trace.path).join(', ')}): give one, or mark the others with --guest FILE`);
   const host = hosts[0]!;
   const topo = hostTopology(host.trace, host.scan);
+  const options = guestOptions(host.trace);
+  applyGuestOptions(topo, options);
   if (topo.length === 0) notes.push(`${host.trace.path}: no vCPU threads found in the host trace`);
   const vcpus = buildHostVcpus(host.trace, host.scan, topo);
   const vms: ModelVm[] = [];
@@ -168,7 +170,7 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
     g += t.vcpuIds.length;
   }
   if (topo.length) notes.push(`vCPU grouping: ${topo.map((t) => `${t.name} by ${t.grouping}`).join(', ')}; on-core from ${vcpus.source}`);
-  const pairs = pairGuests(guests, vms);
+  const pairs = pairGuests(guests, vms, options);
   for (const [gc, vm] of pairs) attachGuest(vm, gc, vcpus, host.scan, opts, notes);
   for (const vm of vms) {
     vm.migrations.host = hostMigrations(vm, vcpus);
@@ -281,13 +283,13 @@ function guestCpuCount(gc: GuestCandidate): number {
 }
 
 /** Guest traces -> VMs: explicit selectors, the trace.dat GUEST name, one-to-one, matching vCPU counts. */
-function pairGuests(guests: GuestCandidate[], vms: ModelVm[]): Array<[GuestCandidate, ModelVm]> {
+function pairGuests(guests: GuestCandidate[], vms: ModelVm[], options: GuestOption[]): Array<[GuestCandidate, ModelVm]> {
   const pairs: Array<[GuestCandidate, ModelVm]> = [];
   const taken = new Set<ModelVm>();
   const vmList = () => vms.map((v) => `${v.name} (${v.vcpuIds.length} vCPUs${v.pid !== undefined ? `, pid ${v.pid}` : ''})`).join(', ');
   const rest: GuestCandidate[] = [];
   for (const gc of guests) {
-    const sel = gc.vm ?? guestOptionName(gc.trace);
+    const sel = gc.vm ?? guestOptionName(gc.trace, options);
     if (sel === undefined) {
       rest.push(gc);
       continue;
@@ -328,14 +330,54 @@ function pairGuests(guests: GuestCandidate[], vms: ModelVm[]): Array<[GuestCandi
   return pairs;
 }
 
-/** trace.dat GUEST option / guest name as the reader reports it (info.extra.guestName), if any. */
-function guestOptionName(trace: IndexedTrace): string | undefined {
+/** The trace.dat GUEST options of the host file: {name, traceId, vcpus: [{vcpu, hostPid}]}. */
+interface GuestOption {
+  name: string;
+  traceId: string;
+  vcpus: Array<{ vcpu: number; hostPid: number }>;
+}
+
+function guestOptions(host: IndexedTrace): GuestOption[] {
+  const g = host.info.extra?.['guests'];
+  if (!Array.isArray(g)) return [];
+  return g.filter((x): x is GuestOption => !!x && typeof x === 'object' && typeof (x as GuestOption).name === 'string' && Array.isArray((x as GuestOption).vcpus));
+}
+
+/**
+ * The VM name a guest file names through the host's GUEST options: a guest trace.dat records its
+ * trace id (info.extra.traceId), the host's GUEST option maps that id to a guest name (which
+ * applyGuestOptions gave the VM). Else a name the reader reports directly (info.extra.guestName).
+ */
+function guestOptionName(trace: IndexedTrace, options: GuestOption[]): string | undefined {
+  const id = trace.info.extra?.['traceId'];
+  if (id !== undefined) {
+    const o = options.find((x) => String(x.traceId) === String(id));
+    if (o) return o.name;
+  }
   const n = trace.info.extra?.['guestName'];
   return typeof n === 'string' && n ? n : undefined;
 }
 
-/** A clock offset recorded in the guest file (trace.dat TIME_SHIFT), as the reader reports it. */
+/** Rename VMs after the host's GUEST options whose vCPU -> host pid map matches their threads. */
+function applyGuestOptions(vms: TopoVm[], options: GuestOption[]): void {
+  for (const o of options) {
+    const pids = new Set(o.vcpus.map((v) => v.hostPid));
+    const vm = vms.find((v) => v.hostIds.some((h) => pids.has(h)));
+    if (vm) {
+      vm.name = o.name;
+      vm.grouping = `${vm.grouping}+guest-option`;
+    }
+  }
+}
+
+/**
+ * A clock mapping recorded in the guest file. The trace.dat reader applies TIME_SHIFT itself
+ * (info.extra.timeShift.applied): its timestamps are then already host time (offset 0). A reader
+ * may also report a plain offset (info.extra.guestOffsetNs).
+ */
 function recordedOffsetNs(trace: IndexedTrace): number | undefined {
+  const ts = trace.info.extra?.['timeShift'];
+  if (ts && typeof ts === 'object' && (ts as { applied?: unknown }).applied === true) return 0;
   const o = trace.info.extra?.['guestOffsetNs'];
   return typeof o === 'number' && Number.isFinite(o) ? o : undefined;
 }
