@@ -1,0 +1,119 @@
+// generate(): run a scenario into a folder (host trace, one guest trace per VM, truth.json).
+// generateDemo(): the small default scenario used by `vcpuscope demo`.
+
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_SCENARIO, type HostPolicy, SCENARIOS, findScenario } from './scenarios.ts';
+import { Simulation } from './simulator.ts';
+import type { CoschedulingTruth, ThreadTruth } from './truth.ts';
+
+export interface GenerateOptions {
+  out: string;
+  scenario?: string;
+  seconds?: number;
+  seed?: number;
+  policy?: HostPolicy;
+  cores?: number;
+  vms?: number;
+  vcpus?: number;
+  threads?: number;
+  /** Keep simulating until the files hold this many bytes (seconds is then ignored). */
+  sizeBytes?: number;
+  /** Write into a non-empty folder (replacing files of the same names). */
+  force?: boolean;
+  /** Output buffer per file; default 4 MiB. */
+  bufferBytes?: number;
+  onProgress?: (fraction: number, bytes: number) => void;
+}
+
+export interface Truth {
+  version: 1;
+  generator: { scenario: string; seed: number; seconds: number; policy: HostPolicy; cores: number; bytes: number };
+  hostFile: string;
+  vms: Array<{
+    name: string;
+    guestFile: string;
+    guestOffsetNs: number;
+    vcpus: Array<{ vcpu: number; hostTid: number }>;
+    threads: ThreadTruth[];
+    coscheduling: CoschedulingTruth;
+  }>;
+}
+
+export class GenerateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GenerateError';
+  }
+}
+
+export const HOST_FILE = 'host.txt';
+export const guestFileName = (vm: string): string => `guest-${vm}.txt`;
+
+const LIMITS = { cores: 256, vms: 64, vcpus: 64, threads: 512, seconds: 86_400 };
+
+function checkInt(name: string, v: number | undefined, min: number, max: number): void {
+  if (v === undefined) return;
+  if (!Number.isInteger(v) || v < min || v > max) throw new GenerateError(`${name} must be an integer in ${min}..${max}, got ${v}`);
+}
+
+export async function generate(opts: GenerateOptions): Promise<{ dir: string; truth: Truth }> {
+  const name = opts.scenario ?? DEFAULT_SCENARIO;
+  const info = findScenario(name);
+  if (!info) throw new GenerateError(`unknown scenario '${name}' (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  checkInt('cores', opts.cores, 1, LIMITS.cores);
+  checkInt('vms', opts.vms, 1, LIMITS.vms);
+  checkInt('vcpus', opts.vcpus, 1, LIMITS.vcpus);
+  checkInt('threads', opts.threads, 1, LIMITS.threads);
+  checkInt('seed', opts.seed, 0, 0xffffffff);
+  const seconds = opts.seconds ?? info.defaults.seconds;
+  if (!(seconds > 0 && seconds <= LIMITS.seconds)) throw new GenerateError(`seconds must be in (0, ${LIMITS.seconds}], got ${seconds}`);
+  if (opts.sizeBytes !== undefined && !(opts.sizeBytes > 0)) throw new GenerateError(`size must be positive`);
+  const seed = opts.seed ?? info.defaults.seed;
+  const config = info.build({ seconds, seed, policy: opts.policy, cores: opts.cores, vms: opts.vms, vcpus: opts.vcpus, threads: opts.threads });
+  const names = new Set<string>();
+  for (const vm of config.vms) {
+    if (names.has(vm.name)) throw new GenerateError(`duplicate VM name '${vm.name}'`);
+    names.add(vm.name);
+  }
+
+  const dir = opts.out;
+  mkdirSync(dir, { recursive: true });
+  const existing = readdirSync(dir);
+  if (existing.length > 0 && !opts.force) throw new GenerateError(`output folder ${dir} is not empty (use --force to write into it)`);
+  const files = [HOST_FILE, ...config.vms.map((v) => guestFileName(v.name)), 'truth.json'];
+  for (const f of files) rmSync(join(dir, f), { force: true });
+
+  const sim = new Simulation({
+    config,
+    seed,
+    durationNs: Math.round(seconds * 1e9),
+    stopAtBytes: opts.sizeBytes,
+    hostPath: join(dir, HOST_FILE),
+    guestPaths: config.vms.map((v) => join(dir, guestFileName(v.name))),
+    bufferBytes: opts.bufferBytes ?? 4 << 20,
+    onProgress: opts.onProgress ? (f) => opts.onProgress!(f, sim.bytesWritten()) : undefined,
+  });
+  sim.run();
+  const bytes = sim.bytesWritten();
+  const truth: Truth = {
+    version: 1,
+    generator: { scenario: info.name, seed, seconds: opts.sizeBytes === undefined ? seconds : (sim.host.lastHostNs - sim.startNs) / 1e9, policy: config.policy, cores: config.cores, bytes },
+    hostFile: HOST_FILE,
+    vms: sim.vms.map((vm, i) => ({
+      name: vm.name,
+      guestFile: guestFileName(vm.name),
+      guestOffsetNs: vm.clockOffsetNs,
+      vcpus: vm.vcpuTids.map((hostTid, vcpu) => ({ vcpu, hostTid })),
+      threads: sim.truth.threads(i, vm.threads.filter((t) => t.task.seen)),
+      coscheduling: sim.truth.coscheduling(i),
+    })),
+  };
+  writeFileSync(join(dir, 'truth.json'), `${JSON.stringify(truth, null, 1)}\n`);
+  return { dir, truth };
+}
+
+/** The default scenario, small (2 s): what `vcpuscope demo` shows. */
+export async function generateDemo(outDir: string): Promise<{ dir: string; truth: Truth }> {
+  return generate({ out: outDir, scenario: DEFAULT_SCENARIO, seconds: 2, seed: 1, force: true });
+}
