@@ -1,0 +1,590 @@
+// The app shell: empty / loading (progress, rate, ETA, Cancel) / error states, then the explorer
+// (toolbar, filter chips, timeline, follow panel, event table, details). Talks only to the
+// TraceApi and the Host it is given.
+
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { EVENT_KIND_NAMES } from '../shared/schema.ts';
+import type { FilterSpec, LaneInfo, LoadStatus, SessionInfo, ThreadInfo, ThreadRef, TraceApi } from '../shared/contract.ts';
+import type { Host } from './api/client.ts';
+import { FollowPanel } from './follow/FollowPanel.tsx';
+import { formatBytes, formatCount, formatDuration, formatTime, kindName, parseTime, TIME_UNITS, unitLabel, type TimeUnit } from './format.ts';
+import { EventTable, rowText, type TableSettings } from './table/EventTable.tsx';
+import { RowPages, type RowData } from './table/row-pages.ts';
+import { Timeline, type TimeRange } from './timeline/Timeline.tsx';
+
+type Phase =
+  | { kind: 'boot' }
+  | { kind: 'empty'; message?: string }
+  | { kind: 'loading'; loadId: string; status: LoadStatus | null; paths: string[] }
+  | { kind: 'error'; message: string; paths: string[] }
+  | { kind: 'ready'; session: SessionInfo };
+
+interface Prefs {
+  dark: boolean;
+  fontPx: number;
+  unit: TimeUnit;
+  relative: boolean;
+}
+
+function loadPrefs(): Prefs {
+  const d: Prefs = { dark: window.matchMedia?.('(prefers-color-scheme: dark)').matches ?? false, fontPx: 14, unit: 'ms', relative: true };
+  try {
+    const s = JSON.parse(localStorage.getItem('vcpuscope.prefs') ?? '{}') as Partial<Prefs>;
+    return {
+      dark: typeof s.dark === 'boolean' ? s.dark : d.dark,
+      fontPx: typeof s.fontPx === 'number' && s.fontPx >= 10 && s.fontPx <= 32 ? s.fontPx : d.fontPx,
+      unit: TIME_UNITS.includes(s.unit as TimeUnit) ? (s.unit as TimeUnit) : d.unit,
+      relative: typeof s.relative === 'boolean' ? s.relative : d.relative,
+    };
+  } catch {
+    return d;
+  }
+}
+
+export function App({ host }: { host: Host }) {
+  const api = host.api;
+  const [phase, setPhase] = useState<Phase>({ kind: 'boot' });
+  const [prefs, setPrefs] = useState<Prefs>(loadPrefs);
+  const current = useRef<{ sessionId?: string; loadId?: string }>({});
+
+  useEffect(() => {
+    localStorage.setItem('vcpuscope.prefs', JSON.stringify(prefs));
+    document.documentElement.dataset.theme = prefs.dark ? 'dark' : 'light';
+    document.documentElement.style.setProperty('--font-px', `${prefs.fontPx}px`);
+  }, [prefs]);
+
+  const startLoad = useCallback(
+    async (paths: string[]) => {
+      if (current.current.sessionId) {
+        void api.closeSession({ sessionId: current.current.sessionId });
+        current.current.sessionId = undefined;
+      }
+      const r = await api.open({ paths });
+      if (!r.ok) {
+        setPhase({ kind: 'error', message: r.error.message, paths });
+        return;
+      }
+      const loadId = r.value.loadId;
+      current.current.loadId = loadId;
+      setPhase({ kind: 'loading', loadId, status: null, paths });
+      for (;;) {
+        const s = await api.loadStatus({ loadId });
+        if (current.current.loadId !== loadId) return;
+        if (!s.ok) {
+          setPhase({ kind: 'error', message: s.error.message, paths });
+          return;
+        }
+        const st = s.value;
+        if (st.state === 'ready' && st.sessionId) {
+          const info = await api.sessionInfo({ sessionId: st.sessionId });
+          if (!info.ok) setPhase({ kind: 'error', message: info.error.message, paths });
+          else {
+            current.current.sessionId = st.sessionId;
+            setPhase({ kind: 'ready', session: info.value });
+          }
+          return;
+        }
+        if (st.state === 'failed') {
+          setPhase({ kind: 'error', message: st.error ?? 'the trace could not be read', paths });
+          return;
+        }
+        if (st.state === 'cancelled') {
+          setPhase({ kind: 'empty', message: 'Loading was cancelled. Nothing was kept; open the trace again when you are ready.' });
+          return;
+        }
+        setPhase({ kind: 'loading', loadId, status: st, paths });
+        await new Promise((res) => setTimeout(res, 150));
+      }
+    },
+    [api],
+  );
+
+  useEffect(() => {
+    void host.initialPaths().then((paths) => {
+      if (paths.length) void startLoad(paths);
+      else setPhase({ kind: 'empty' });
+    });
+    host.onOpenPaths?.((paths) => void startLoad(paths));
+  }, [host, startLoad]);
+
+  const cancel = async (loadId: string): Promise<void> => {
+    await api.cancelLoad({ loadId });
+  };
+  const pick = host.pickFiles
+    ? async (): Promise<void> => {
+        const paths = await host.pickFiles!();
+        if (paths?.length) void startLoad(paths);
+      }
+    : undefined;
+
+  const prefsBar = (
+    <div className="prefs">
+      <button type="button" onClick={() => setPrefs({ ...prefs, dark: !prefs.dark })} title="light / dark theme" data-testid="theme">
+        {prefs.dark ? '☀ Light' : '☾ Dark'}
+      </button>
+      <button type="button" onClick={() => setPrefs({ ...prefs, fontPx: Math.max(10, prefs.fontPx - 1) })} title="smaller text">
+        A−
+      </button>
+      <button type="button" onClick={() => setPrefs({ ...prefs, fontPx: Math.min(32, prefs.fontPx + 2) })} title="larger text (projector)">
+        A+
+      </button>
+    </div>
+  );
+
+  let body;
+  if (phase.kind === 'boot') body = <div className="state">Starting…</div>;
+  else if (phase.kind === 'empty')
+    body = (
+      <div className="state" data-testid="empty-state">
+        <h1>vcpuscope</h1>
+        {phase.message && <p className="notice">{phase.message}</p>}
+        <p>Open a host trace, a guest trace, or both (trace.dat, ftrace text, xentrace).</p>
+        {pick ? (
+          <button type="button" className="primary" onClick={() => void pick()}>
+            Open trace…
+          </button>
+        ) : (
+          <p className="muted">In browser mode, start with the files to explore: <code>vcpuscope serve host.dat guest.dat</code></p>
+        )}
+        {host.kind === 'electron' && <p className="muted">You can also drop trace files on this window.</p>}
+      </div>
+    );
+  else if (phase.kind === 'loading') body = <LoadingView status={phase.status} paths={phase.paths} onCancel={() => void cancel(phase.loadId)} />;
+  else if (phase.kind === 'error')
+    body = (
+      <div className="state" data-testid="error-state">
+        <h1>Could not open the trace</h1>
+        <pre className="error">{phase.message}</pre>
+        <p>Check that the file is a complete trace (trace-cmd record, tracefs text, xentrace). A truncated file still opens up to the damage when its header is intact.</p>
+        <button type="button" onClick={() => void startLoad(phase.paths)}>
+          Try again
+        </button>
+        {pick && (
+          <button type="button" onClick={() => void pick()}>
+            Open another…
+          </button>
+        )}
+      </div>
+    );
+  else body = <Explorer key={phase.session.sessionId} api={api} session={phase.session} prefs={prefs} setPrefs={setPrefs} />;
+
+  return (
+    <div className="app">
+      <div className="topbar">
+        <span className="brand">vcpuscope</span>
+        {phase.kind === 'ready' && (
+          <span className="files muted">
+            {phase.session.files.map((f) => `${f.name} (${f.layer}, ${f.summary.format})`).join(' · ')}
+          </span>
+        )}
+        <span className="spacer" />
+        {pick && phase.kind !== 'loading' && (
+          <button type="button" onClick={() => void pick()}>
+            Open…
+          </button>
+        )}
+        {prefsBar}
+      </div>
+      {body}
+    </div>
+  );
+}
+
+function LoadingView({ status, paths, onCancel }: { status: LoadStatus | null; paths: string[]; onCancel: () => void }) {
+  const done = status?.files.reduce((a, f) => a + f.bytesDone, 0) ?? 0;
+  const total = status?.files.reduce((a, f) => a + f.bytesTotal, 0) ?? 0;
+  const events = status?.files.reduce((a, f) => a + f.events, 0) ?? 0;
+  const sec = (status?.elapsedMs ?? 0) / 1000;
+  const rate = sec > 0 ? done / sec : 0;
+  const eta = rate > 0 && total > done ? (total - done) / rate : null;
+  const frac = total > 0 ? Math.min(1, done / total) : 0;
+  return (
+    <div className="state" data-testid="loading-state">
+      <h1>Opening {paths.map((p) => p.split(/[\\/]/).pop()).join(', ')}</h1>
+      <div className="progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(frac * 100)}>
+        <div className="progress-fill" style={{ width: `${(frac * 100).toFixed(1)}%` }} />
+      </div>
+      <p className="muted">
+        {status?.phase === 'prepare' ? 'Preparing lanes and indexes… ' : ''}
+        {formatBytes(done)} of {formatBytes(total)} · {formatCount(events)} events · {formatBytes(rate)}/s
+        {eta !== null ? ` · about ${eta < 1 ? '<1' : Math.round(eta)} s left` : ''}
+      </p>
+      <button type="button" onClick={onCancel} data-testid="cancel-load">
+        Cancel
+      </button>
+    </div>
+  );
+}
+
+interface Chip {
+  key: string;
+  label: string;
+  remove: (f: FilterSpec) => FilterSpec;
+}
+
+function chipsOf(f: FilterSpec, s: SessionInfo, unit: TimeUnit): Chip[] {
+  const out: Chip[] = [];
+  const fileName = (i: number): string => s.files[i]?.name ?? `file ${i}`;
+  const multi = s.files.length > 1;
+  for (const i of f.files ?? []) out.push({ key: `file${i}`, label: `machine: ${fileName(i)}`, remove: (x) => ({ ...x, files: x.files?.filter((v) => v !== i) }) });
+  for (const c of f.cpus ?? []) {
+    const what = s.files[c.file]?.layer === 'guest' ? 'vCPU' : 'core';
+    out.push({
+      key: `cpu${c.file}:${c.cpu}`,
+      label: `${what} ${c.cpu}${multi ? ` (${fileName(c.file)})` : ''}`,
+      remove: (x) => ({ ...x, cpus: x.cpus?.filter((v) => !(v.file === c.file && v.cpu === c.cpu)) }),
+    });
+  }
+  for (const t of f.threads ?? [])
+    out.push({ key: `tid${t.file}:${t.tid}`, label: `thread ${t.tid}${multi ? ` (${fileName(t.file)})` : ''}`, remove: (x) => ({ ...x, threads: x.threads?.filter((v) => !(v.file === t.file && v.tid === t.tid)) }) });
+  for (const c of f.comms ?? []) out.push({ key: `comm${c}`, label: `process: ${c}`, remove: (x) => ({ ...x, comms: x.comms?.filter((v) => v !== c) }) });
+  for (const k of f.kinds ?? []) out.push({ key: `kind${k}`, label: `event: ${kindName(k)}`, remove: (x) => ({ ...x, kinds: x.kinds?.filter((v) => v !== k) }) });
+  if (f.t0Ns !== undefined || f.t1Ns !== undefined) {
+    const o = { unit, originNs: s.startNs };
+    out.push({
+      key: 'time',
+      label: `time ${f.t0Ns !== undefined ? formatTime(f.t0Ns, o) : '…'} – ${f.t1Ns !== undefined ? formatTime(f.t1Ns, o) : '…'} ${unitLabel(unit)}`,
+      remove: (x) => ({ ...x, t0Ns: undefined, t1Ns: undefined }),
+    });
+  }
+  if (f.text) out.push({ key: 'text', label: `text: “${f.text}”`, remove: (x) => ({ ...x, text: undefined }) });
+  return out;
+}
+
+function clean(f: FilterSpec): FilterSpec {
+  const o: FilterSpec = {};
+  for (const [k, v] of Object.entries(f) as [keyof FilterSpec, unknown][]) {
+    if (v === undefined || (Array.isArray(v) && v.length === 0) || v === '') continue;
+    (o as Record<string, unknown>)[k] = v;
+  }
+  return o;
+}
+
+function addTo<T>(list: T[] | undefined, v: T, same: (a: T, b: T) => boolean): T[] {
+  const l = list ?? [];
+  return l.some((x) => same(x, v)) ? l : [...l, v];
+}
+
+function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: SessionInfo; prefs: Prefs; setPrefs: (p: Prefs) => void }) {
+  const [filter, setFilterRaw] = useState<FilterSpec>({});
+  const setFilter = (f: FilterSpec): void => setFilterRaw(clean(f));
+  const filterJson = JSON.stringify(filter);
+  const [count, setCount] = useState({ matched: session.rowCount, done: true, scanned: session.rowCount });
+  const [version, setVersion] = useState(0);
+  const pages = useMemo(() => new RowPages(api, session.sessionId, {}, () => setVersion((v) => v + 1)), [api, session.sessionId]);
+  const [selected, setSelected] = useState<{ row: number; data: RowData | null } | null>(null);
+  const [reveal, setReveal] = useState<{ row: number; seq: number } | null>(null);
+  const full: TimeRange = { t0Ns: session.startNs, t1Ns: Math.max(session.endNs, session.startNs + 1000) };
+  const [view, setView] = useState<TimeRange>(full);
+  const [selection, setSelection] = useState<TimeRange | null>(null);
+  const [followed, setFollowed] = useState<ThreadRef | null>(null);
+  const [record, setRecord] = useState<string>('');
+  const [search, setSearch] = useState('');
+  const [threadQuery, setThreadQuery] = useState('');
+  const [threadHits, setThreadHits] = useState<ThreadInfo[]>([]);
+  const [jump, setJump] = useState('');
+  const [notice, setNotice] = useState<string | null>(null);
+  const rowH = Math.round(prefs.fontPx * 1.6);
+  const settings: TableSettings = { unit: prefs.unit, relative: prefs.relative };
+  const origin = prefs.relative ? session.startNs : 0;
+
+  // Filter change: new pages; poll the count until the engine has scanned every row.
+  useEffect(() => {
+    const f = JSON.parse(filterJson) as FilterSpec;
+    pages.setFilter(f);
+    setSelected(null);
+    let stop = false;
+    let lastMatched = -1;
+    const poll = async (): Promise<void> => {
+      while (!stop) {
+        const r = await api.count({ sessionId: session.sessionId, filter: f });
+        if (stop) return;
+        if (!r.ok) {
+          setNotice(r.error.message);
+          return;
+        }
+        const c = r.value;
+        if (c.matched !== lastMatched && lastMatched >= 0) pages.invalidateFrom(Math.max(0, lastMatched - 1));
+        lastMatched = c.matched;
+        setCount({ matched: c.matched, done: c.done, scanned: c.scannedRows });
+        setVersion((v) => v + 1);
+        if (c.done) return;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    };
+    void poll();
+    return () => {
+      stop = true;
+    };
+  }, [api, session.sessionId, filterJson, pages]);
+
+  // The original record of the selected row.
+  const selFile = selected?.data?.file;
+  const selOffset = selected?.data?.offset;
+  useEffect(() => {
+    setRecord('');
+    if (selFile === undefined || selOffset === undefined) return;
+    void api.record({ sessionId: session.sessionId, file: selFile, offsetBytes: selOffset }).then((r) => setRecord(r.ok ? r.value.text : r.error.message));
+  }, [api, session.sessionId, selFile, selOffset]);
+
+  // Fill the selected row's data once its page arrives.
+  useEffect(() => {
+    if (selected && !selected.data) {
+      const d = pages.get(selected.row);
+      if (d) setSelected({ row: selected.row, data: d });
+    }
+  }, [version, selected, pages]);
+
+  useEffect(() => {
+    let live = true;
+    void api.threads({ sessionId: session.sessionId, query: threadQuery, limit: 12 }).then((r) => {
+      if (live && r.ok) setThreadHits(r.value);
+    });
+    return () => {
+      live = false;
+    };
+  }, [api, session.sessionId, threadQuery]);
+
+  const follow = (t: ThreadRef): void => setFollowed({ file: t.file, tid: t.tid });
+  const jumpToTime = async (tsNs: number): Promise<void> => {
+    const r = await api.rowAtTime({ sessionId: session.sessionId, filter, tsNs });
+    if (!r.ok) {
+      setNotice(r.error.message);
+      return;
+    }
+    setSelected({ row: r.value.index, data: pages.get(r.value.index) });
+    setReveal({ row: r.value.index, seq: Date.now() });
+  };
+
+  const d = selected?.data ?? null;
+  const chips = chipsOf(filter, session, prefs.unit);
+  const pickLane = (l: LaneInfo): void => setFilter({ ...filter, cpus: addTo(filter.cpus, { file: l.file, cpu: l.cpu }, (a, b) => a.file === b.file && a.cpu === b.cpu) });
+
+  return (
+    <div className="explorer">
+      <div className="toolbar">
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (search.trim()) setFilter({ ...filter, text: search.trim() });
+            setSearch('');
+          }}
+        >
+          <input value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Search comm / event…" aria-label="text search" data-testid="search" />
+        </form>
+        <div className="thread-search">
+          <input value={threadQuery} onChange={(e) => setThreadQuery(e.target.value)} placeholder="Follow thread (name or tid)…" aria-label="follow thread" data-testid="thread-search" />
+          {threadQuery && threadHits.length > 0 && (
+            <ul className="hits">
+              {threadHits.map((t) => (
+                <li key={`${t.file}:${t.tid}`}>
+                  <button
+                    type="button"
+                    className="link"
+                    onClick={() => {
+                      follow(t);
+                      setThreadQuery('');
+                    }}
+                  >
+                    {t.comm}:{t.tid} <span className="muted">({formatCount(t.events)} events{session.files.length > 1 ? `, ${session.files[t.file]?.name}` : ''})</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            const ts = parseTime(jump, { unit: prefs.unit, originNs: origin });
+            if (ts === null) setNotice(`“${jump}” is not a time in ${unitLabel(prefs.unit)}`);
+            else void jumpToTime(ts);
+          }}
+        >
+          <input value={jump} onChange={(e) => setJump(e.target.value)} placeholder={`Jump to time (${unitLabel(prefs.unit)})`} aria-label="jump to time" data-testid="jump" />
+        </form>
+        <select value={prefs.unit} onChange={(e) => setPrefs({ ...prefs, unit: e.target.value as TimeUnit })} aria-label="time unit">
+          {TIME_UNITS.map((u) => (
+            <option key={u} value={u}>
+              {unitLabel(u)}
+            </option>
+          ))}
+        </select>
+        <label>
+          <input type="checkbox" checked={prefs.relative} onChange={(e) => setPrefs({ ...prefs, relative: e.target.checked })} /> relative time
+        </label>
+        <select
+          value=""
+          aria-label="filter by event kind"
+          onChange={(e) => {
+            const k = Number(e.target.value);
+            if (e.target.value !== '') setFilter({ ...filter, kinds: addTo(filter.kinds, k, (a, b) => a === b) });
+          }}
+        >
+          <option value="">+ event kind…</option>
+          {EVENT_KIND_NAMES.map((n, i) => (
+            <option key={n} value={i}>
+              {n}
+            </option>
+          ))}
+        </select>
+        {session.files.length > 1 && (
+          <select
+            value=""
+            aria-label="filter by machine"
+            onChange={(e) => {
+              if (e.target.value !== '') setFilter({ ...filter, files: addTo(filter.files, Number(e.target.value), (a, b) => a === b) });
+            }}
+          >
+            <option value="">+ machine / VM…</option>
+            {session.files.map((f) => (
+              <option key={f.index} value={f.index}>
+                {f.name} ({f.layer})
+              </option>
+            ))}
+          </select>
+        )}
+      </div>
+      <div className="chips" data-testid="chips">
+        {chips.map((c) => (
+          <span className="chip" key={c.key}>
+            {c.label}
+            <button type="button" aria-label={`remove filter ${c.label}`} onClick={() => setFilter(c.remove(filter))}>
+              ✕
+            </button>
+          </span>
+        ))}
+        {chips.length > 1 && (
+          <button type="button" className="link" onClick={() => setFilter({})}>
+            clear all
+          </button>
+        )}
+        <span className="count" data-testid="count">
+          {formatCount(count.matched)} {chips.length ? `of ${formatCount(session.rowCount)} ` : ''}events
+          {!count.done && ` (filtering… ${Math.round((100 * count.scanned) / Math.max(1, session.rowCount))}%)`}
+        </span>
+        {selection && (
+          <>
+            <button type="button" onClick={() => setView(selection)}>
+              Zoom to selection
+            </button>
+            <button
+              type="button"
+              data-testid="filter-selection"
+              onClick={() => {
+                setFilter({ ...filter, t0Ns: selection.t0Ns, t1Ns: selection.t1Ns });
+                setSelection(null);
+              }}
+            >
+              Filter to selection ({formatDuration(selection.t1Ns - selection.t0Ns)})
+            </button>
+          </>
+        )}
+        <button type="button" className="link" onClick={() => setView(full)} title="key 0 in the timeline">
+          whole trace
+        </button>
+      </div>
+      {notice && (
+        <div className="notice" role="status">
+          {notice}{' '}
+          <button type="button" className="link" onClick={() => setNotice(null)}>
+            dismiss
+          </button>
+        </div>
+      )}
+      <Timeline
+        api={api}
+        session={session}
+        filter={filter}
+        view={view}
+        onView={setView}
+        selection={selection}
+        onSelection={setSelection}
+        followed={followed}
+        onPickThread={(t) => follow(t)}
+        onPickLane={pickLane}
+        dark={prefs.dark}
+        fontPx={prefs.fontPx}
+        unit={prefs.unit}
+      />
+      {followed && (
+        <FollowPanel
+          api={api}
+          session={session}
+          thread={followed}
+          view={view}
+          unit={prefs.unit}
+          dark={prefs.dark}
+          fontPx={prefs.fontPx}
+          onClose={() => setFollowed(null)}
+          onJump={(ts) => void jumpToTime(ts)}
+        />
+      )}
+      <div className="lower">
+        {count.matched === 0 && count.done ? (
+          <div className="state small" data-testid="no-rows">
+            No event matches these filters. Remove a chip above to see more.
+          </div>
+        ) : (
+          <EventTable
+            session={session}
+            pages={pages}
+            version={version}
+            rowCount={count.matched}
+            rowHeightPx={rowH}
+            settings={settings}
+            selected={selected?.row ?? null}
+            onSelect={(row, data) => setSelected({ row, data })}
+            reveal={reveal}
+          />
+        )}
+        <aside className="details" data-testid="details">
+          {d ? (
+            <>
+              <h3>Event {formatCount(d.row + 1)}</h3>
+              <table>
+                <tbody>
+                  {['time', 'layer', 'machine', 'cpu', 'event', 'thread', 'details'].map((k, i) => (
+                    <tr key={k}>
+                      <th>{k}</th>
+                      <td>{rowText(d, session, settings)[i]}</td>
+                    </tr>
+                  ))}
+                  <tr>
+                    <th>offset</th>
+                    <td>byte {d.offset}</td>
+                  </tr>
+                </tbody>
+              </table>
+              <div className="actions">
+                <button type="button" data-testid="filter-cpu" onClick={() => setFilter({ ...filter, cpus: addTo(filter.cpus, { file: d.file, cpu: d.cpu }, (a, b) => a.file === b.file && a.cpu === b.cpu) })}>
+                  Only this {session.files[d.file]?.layer === 'guest' ? 'vCPU' : 'CPU'}
+                </button>
+                <button type="button" data-testid="filter-thread" onClick={() => setFilter({ ...filter, threads: addTo(filter.threads, { file: d.file, tid: d.tid }, (a, b) => a.file === b.file && a.tid === b.tid) })}>
+                  Only thread {d.tid}
+                </button>
+                {d.comm && (
+                  <button type="button" onClick={() => setFilter({ ...filter, comms: addTo(filter.comms, d.comm!, (a, b) => a === b) })}>
+                    Only process “{d.comm}”
+                  </button>
+                )}
+                <button type="button" onClick={() => setFilter({ ...filter, kinds: addTo(filter.kinds, d.kind, (a, b) => a === b) })}>
+                  Only {kindName(d.kind)}
+                </button>
+                <button type="button" data-testid="follow-thread" onClick={() => follow({ file: d.file, tid: d.tid })}>
+                  Follow {d.comm ?? ''}:{d.tid}
+                </button>
+              </div>
+              <h4>Original record</h4>
+              <pre className="record" data-testid="record">
+                {record || '…'}
+              </pre>
+            </>
+          ) : (
+            <p className="muted">Select a row (click, or arrows in the table) to see its original record and filter or follow from it. Ctrl+C copies the selected row.</p>
+          )}
+        </aside>
+      </div>
+    </div>
+  );
+}

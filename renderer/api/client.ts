@@ -1,0 +1,106 @@
+// The renderer's TraceApi: one client over either transport — the Electron preload bridge
+// (which owns the MessagePort to the engine) or the browser-mode WebSocket. Views get a TraceApi
+// and a Host and never learn which transport is behind them.
+
+import { API_METHODS, type ApiMethod, type TraceApi } from '../../shared/contract.ts';
+import { err, type Result } from '../../shared/result.ts';
+import { decodeMessage, encodeMessage, type RpcResponse } from '../../shared/wire.ts';
+
+export interface Transport {
+  call(method: ApiMethod, req: unknown): Promise<Result<unknown>>;
+}
+
+/** What the desktop shell adds (file dialogs, files from the command line or a drop). */
+export interface Host {
+  kind: 'electron' | 'browser';
+  api: TraceApi;
+  /** Files to open at start (command line / `vcpuscope serve FILE...`). */
+  initialPaths(): Promise<string[]>;
+  /** Native open dialog (Electron only); resolves to granted paths, or null when cancelled. */
+  pickFiles?(): Promise<string[] | null>;
+  /** Paths the shell asks to open later (menu, Open Recent, drag-and-drop). */
+  onOpenPaths?(cb: (paths: string[]) => void): void;
+}
+
+/** Typed facade over a transport: one function per contract method. */
+export function createClient(t: Transport): TraceApi {
+  const api: Record<string, (req: unknown) => Promise<Result<unknown>>> = {};
+  for (const m of API_METHODS) api[m] = (req: unknown) => t.call(m, req);
+  return api as unknown as TraceApi;
+}
+
+/** The surface the Electron preload exposes on window.vcpuscope (contract calls + shell). */
+export interface PreloadBridge {
+  call(method: string, req: unknown): Promise<Result<unknown>>;
+  initialPaths(): Promise<string[]>;
+  pickFiles(): Promise<string[] | null>;
+  onOpenPaths(cb: (paths: string[]) => void): void;
+}
+
+export function bridgeTransport(b: PreloadBridge): Transport {
+  return { call: (method, req) => b.call(method, req) };
+}
+
+/** Something that sends and receives binary messages (a WebSocket, or a fake in tests). */
+export interface SocketLike {
+  send(data: Uint8Array): void;
+  onMessage(cb: (data: Uint8Array) => void): void;
+  onClose(cb: (reason: string) => void): void;
+}
+
+/** Request/response over a socket: ids matched, everything pending fails when the socket closes. */
+export class SocketTransport implements Transport {
+  private nextId = 1;
+  private readonly pending = new Map<number, (r: Result<unknown>) => void>();
+  private closedReason: string | null = null;
+
+  constructor(private readonly socket: SocketLike) {
+    socket.onMessage((bytes) => {
+      let msg: ReturnType<typeof decodeMessage>;
+      try {
+        msg = decodeMessage(bytes);
+      } catch {
+        return; // a malformed reply cannot be matched to a request; the request times out with the socket
+      }
+      if (!('result' in msg)) return;
+      const res = msg as RpcResponse;
+      const cb = this.pending.get(res.id);
+      if (!cb) return;
+      this.pending.delete(res.id);
+      cb(res.result);
+    });
+    socket.onClose((reason) => {
+      this.closedReason = reason;
+      for (const cb of this.pending.values()) cb(err({ code: 'disconnected', message: `lost the connection to the engine (${reason}); reload the page` }));
+      this.pending.clear();
+    });
+  }
+
+  call(method: ApiMethod, req: unknown): Promise<Result<unknown>> {
+    if (this.closedReason !== null) {
+      return Promise.resolve(err({ code: 'disconnected', message: `lost the connection to the engine (${this.closedReason}); reload the page` }));
+    }
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.socket.send(encodeMessage({ id, method, req }));
+    });
+  }
+}
+
+/** Browser mode: the WebSocket at /rpc on the page's own origin (the token cookie rides along). */
+export function openWebSocket(location: { host: string; search: string }): Promise<SocketLike> {
+  const token = new URLSearchParams(location.search).get('token');
+  const url = `ws://${location.host}/rpc${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  return new Promise((resolve, reject) => {
+    ws.onopen = () =>
+      resolve({
+        send: (d) => ws.send(d),
+        onMessage: (cb) => ws.addEventListener('message', (e) => cb(new Uint8Array(e.data as ArrayBuffer))),
+        onClose: (cb) => ws.addEventListener('close', (e) => cb(e.reason || `code ${e.code}`)),
+      });
+    ws.onerror = () => reject(new Error('cannot connect to the vcpuscope engine: is `vcpuscope serve` still running?'));
+  });
+}

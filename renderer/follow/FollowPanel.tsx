@@ -1,0 +1,162 @@
+// Follow a thread: its placement track pinned under the timeline (one row per cpu it used, over
+// the same visible range), run / wait / steal totals and its migrations. The two-layer part
+// (physical core under each vCPU, steal) shows as a marked placeholder until the model is wired.
+
+import { useEffect, useRef, useState } from 'react';
+import type { FollowResult, SessionInfo, ThreadRef, TraceApi } from '../../shared/contract.ts';
+import { decodeWindow } from '../api/arrow.ts';
+import { formatDuration, formatTime, threadColor, type TimeUnit } from '../format.ts';
+import type { TimeRange } from '../timeline/Timeline.tsx';
+
+interface Track {
+  startNs: Float64Array;
+  endNs: Float64Array;
+  cpu: Int32Array;
+  cpus: number[];
+  migTs: Float64Array;
+  migFrom: Int32Array;
+  migTo: Int32Array;
+}
+
+export interface FollowPanelProps {
+  api: TraceApi;
+  session: SessionInfo;
+  thread: ThreadRef;
+  view: TimeRange;
+  unit: TimeUnit;
+  dark: boolean;
+  fontPx: number;
+  onClose: () => void;
+  onJump: (tsNs: number) => void;
+}
+
+const GUTTER_PX = 110;
+
+export function FollowPanel(p: FollowPanelProps) {
+  const [res, setRes] = useState<{ r: FollowResult; track: Track } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const canvasRef = useRef<HTMLCanvasElement>(null);
+
+  useEffect(() => {
+    setRes(null);
+    setError(null);
+    void p.api.followThread({ sessionId: p.session.sessionId, thread: p.thread }).then((r) => {
+      if (!r.ok) {
+        setError(r.error.message);
+        return;
+      }
+      const pl = decodeWindow(r.value.placement);
+      const mg = decodeWindow(r.value.migrations);
+      const cpu = pl.col<Int32Array>('cpu');
+      setRes({
+        r: r.value,
+        track: {
+          startNs: pl.col('startNs'),
+          endNs: pl.col('endNs'),
+          cpu,
+          cpus: [...new Set(cpu)].sort((a, b) => a - b),
+          migTs: mg.col('tsNs'),
+          migFrom: mg.col('fromCpu'),
+          migTo: mg.col('toCpu'),
+        },
+      });
+    });
+  }, [p.api, p.session.sessionId, p.thread.file, p.thread.tid]);
+
+  const laneH = Math.round(p.fontPx * 1.3);
+  useEffect(() => {
+    const cv = canvasRef.current;
+    if (!cv || !res) return;
+    const w = cv.parentElement?.clientWidth ?? 800;
+    const rows = Math.max(1, res.track.cpus.length);
+    const h = rows * laneH + 4;
+    const dpr = window.devicePixelRatio || 1;
+    cv.width = Math.floor(w * dpr);
+    cv.height = Math.floor(h * dpr);
+    cv.style.width = `${w}px`;
+    cv.style.height = `${h}px`;
+    const g = cv.getContext('2d');
+    if (!g) return;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const css = getComputedStyle(cv);
+    g.fillStyle = css.getPropertyValue('--bg').trim() || '#fff';
+    g.fillRect(0, 0, w, h);
+    g.font = `${Math.round(p.fontPx * 0.85)}px system-ui, sans-serif`;
+    g.textBaseline = 'middle';
+    const fg = css.getPropertyValue('--fg').trim() || '#222';
+    const layer = p.session.files[p.thread.file]?.layer === 'guest' ? 'vCPU' : 'CPU';
+    const rowOf = new Map(res.track.cpus.map((c, i) => [c, i]));
+    res.track.cpus.forEach((c, i) => {
+      g.fillStyle = fg;
+      g.fillText(`${layer} ${c}`, 4, i * laneH + laneH / 2, GUTTER_PX - 8);
+    });
+    const plotW = w - GUTTER_PX;
+    const { t0Ns, t1Ns } = p.view;
+    const x = (t: number): number => GUTTER_PX + ((t - t0Ns) / (t1Ns - t0Ns)) * plotW;
+    g.fillStyle = threadColor(p.thread.tid, p.dark);
+    const n = res.track.startNs.length;
+    for (let i = 0; i < n; i++) {
+      const a = x(res.track.startNs[i]!);
+      const b = x(res.track.endNs[i]!);
+      if (b < GUTTER_PX || a > w) continue;
+      const row = rowOf.get(res.track.cpu[i]!) ?? 0;
+      g.fillRect(Math.max(GUTTER_PX, a), row * laneH + 2, Math.max(1, Math.min(w, b) - Math.max(GUTTER_PX, a)), laneH - 4);
+    }
+    g.strokeStyle = fg;
+    for (let i = 0; i < res.track.migTs.length; i++) {
+      const mx = x(res.track.migTs[i]!);
+      if (mx < GUTTER_PX || mx > w) continue;
+      const r0 = rowOf.get(res.track.migFrom[i]!) ?? 0;
+      const r1 = rowOf.get(res.track.migTo[i]!) ?? 0;
+      g.beginPath();
+      g.moveTo(mx, r0 * laneH + laneH / 2);
+      g.lineTo(mx, r1 * laneH + laneH / 2);
+      g.stroke();
+    }
+  });
+
+  const t = res?.r.totals;
+  return (
+    <section className="follow" data-testid="follow-panel">
+      <header>
+        <strong>
+          Following {res ? `${res.r.thread.comm}:${res.r.thread.tid}` : `tid ${p.thread.tid}`}
+        </strong>{' '}
+        <span className="muted">({p.session.files[p.thread.file]?.name})</span>
+        <button type="button" onClick={p.onClose} aria-label="stop following">
+          ✕
+        </button>
+      </header>
+      {error && <div className="error">{error}</div>}
+      {!res && !error && <div className="muted">Computing placement…</div>}
+      {res && t && (
+        <>
+          <div className="follow-totals">
+            <span>runs {t.runs}</span>
+            <span>running {formatDuration(t.runNs)}</span>
+            <span>waiting (runnable) {formatDuration(t.waitNs)}</span>
+            <span>steal {t.stealNs === null ? 'n/a (needs host + guest traces and the two-layer model)' : formatDuration(t.stealNs)}</span>
+            <span>migrations {t.migrations}</span>
+          </div>
+          <div className="follow-track" data-testid="placement-track">
+            <canvas ref={canvasRef} />
+          </div>
+          {res.r.note && <div className="placeholder">{res.r.note}</div>}
+          <details className="follow-migrations">
+            <summary>Migrations ({res.track.migTs.length})</summary>
+            <ol>
+              {Array.from(res.track.migTs.subarray(0, 200), (ts, i) => (
+                <li key={i}>
+                  <button type="button" className="link" onClick={() => p.onJump(ts)}>
+                    {formatTime(ts, { unit: p.unit, originNs: p.session.startNs })}
+                  </button>{' '}
+                  cpu {res.track.migFrom[i]} → {res.track.migTo[i]}
+                </li>
+              ))}
+            </ol>
+          </details>
+        </>
+      )}
+    </section>
+  );
+}

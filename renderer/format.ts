@@ -1,0 +1,85 @@
+// Display formatting for times, sizes and rates, and row details text. Not used in hot loops
+// beyond the rows on screen.
+
+import { EVENT_KIND_NAMES, EventKind, formatTaskState } from '../shared/schema.ts';
+
+export type TimeUnit = 's' | 'ms' | 'us' | 'ns';
+export const TIME_UNITS: TimeUnit[] = ['s', 'ms', 'us', 'ns'];
+const UNIT_NS: Record<TimeUnit, number> = { s: 1e9, ms: 1e6, us: 1e3, ns: 1 };
+const UNIT_DIGITS: Record<TimeUnit, number> = { s: 9, ms: 6, us: 3, ns: 0 };
+const UNIT_LABEL: Record<TimeUnit, string> = { s: 's', ms: 'ms', us: 'µs', ns: 'ns' };
+
+export function formatTime(tsNs: number, opts: { unit: TimeUnit; originNs: number }): string {
+  const v = (tsNs - opts.originNs) / UNIT_NS[opts.unit];
+  return v.toFixed(UNIT_DIGITS[opts.unit]);
+}
+
+export function unitLabel(u: TimeUnit): string {
+  return UNIT_LABEL[u];
+}
+
+/** Parse a time typed in `unit` (relative to originNs) back to ns; null when not a number. */
+export function parseTime(text: string, opts: { unit: TimeUnit; originNs: number }): number | null {
+  const v = Number(text.trim());
+  if (!Number.isFinite(v) || text.trim() === '') return null;
+  return opts.originNs + v * UNIT_NS[opts.unit];
+}
+
+export function formatDuration(ns: number): string {
+  const a = Math.abs(ns);
+  if (a >= 1e9) return `${(ns / 1e9).toFixed(3)} s`;
+  if (a >= 1e6) return `${(ns / 1e6).toFixed(3)} ms`;
+  if (a >= 1e3) return `${(ns / 1e3).toFixed(1)} µs`;
+  return `${Math.round(ns)} ns`;
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+export function kindName(kind: number): string {
+  return EVENT_KIND_NAMES[kind] ?? `kind ${kind}`;
+}
+
+export function thread(comm: string | undefined, tid: number): string {
+  return `${comm ?? '?'}:${tid}`;
+}
+
+/** The details column for one row. */
+export function details(r: { kind: number; tid: number; comm: string | undefined; prevTid: number; prevComm: string | undefined; prevState: number; arg0: number; arg1: number }): string {
+  switch (r.kind) {
+    case EventKind.switch:
+      return `${thread(r.prevComm, r.prevTid)} [${formatTaskState(r.prevState)}] → ${thread(r.comm, r.tid)}`;
+    case EventKind.wakeup:
+    case EventKind.waking:
+    case EventKind.wakeupNew:
+      return `${thread(r.comm, r.tid)} target_cpu=${r.arg0}`;
+    case EventKind.migrate:
+      return `${thread(r.comm, r.tid)} cpu ${r.arg0} → ${r.arg1}`;
+    case EventKind.fork:
+      return `${thread(r.prevComm, r.prevTid)} → child ${thread(r.comm, r.tid)}`;
+    case EventKind.vmEntry:
+      return `vcpu=${r.arg0}`;
+    case EventKind.vmExit:
+      return `vcpu=${r.arg0}${r.arg1 >= 0 ? ` reason=${r.arg1}` : ''}`;
+    case EventKind.exec:
+    case EventKind.exit:
+      return thread(r.comm, r.tid);
+    default:
+      return '';
+  }
+}
+
+/** A stable colour per thread (hue from a hash), idle stays grey. */
+export function threadColor(tid: number, dark: boolean): string {
+  if (tid === 0) return dark ? '#444' : '#ccc';
+  const h = (Math.imul(tid, 0x9e3779b1) >>> 0) % 360;
+  return dark ? `hsl(${h} 55% 52%)` : `hsl(${h} 65% 58%)`;
+}

@@ -1,0 +1,214 @@
+// The event table: fixed row height, scaled scrolling past the browser's element-height cap
+// (scroll-map.ts), and @tanstack/react-virtual over a bounded window of rows around the scaled
+// position. Rows come from the engine a page at a time (row-pages.ts). Keyboard: arrows, Page
+// Up/Down, Home/End; Ctrl+C copies the selected row.
+
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import type { SessionInfo } from '../../shared/contract.ts';
+import { details, formatTime, kindName, thread, type TimeUnit } from '../format.ts';
+import type { RowData, RowPages } from './row-pages.ts';
+import { makeScrollMap, revealRow, rowToScrollTop, scrollTopToRow, windowBase } from './scroll-map.ts';
+
+const WINDOW_ROWS = 4000;
+
+export interface TableSettings {
+  unit: TimeUnit;
+  relative: boolean;
+}
+
+export interface EventTableProps {
+  session: SessionInfo;
+  pages: RowPages;
+  /** Bumped when pages arrive. */
+  version: number;
+  rowCount: number;
+  rowHeightPx: number;
+  settings: TableSettings;
+  selected: number | null;
+  onSelect: (row: number, data: RowData | null) => void;
+  /** Scroll so that this row is visible (seq changes on each request). */
+  reveal: { row: number; seq: number } | null;
+}
+
+export function rowText(r: RowData, session: SessionInfo, s: TableSettings): string[] {
+  const f = session.files[r.file];
+  return [
+    formatTime(r.ts, { unit: s.unit, originNs: s.relative ? session.startNs : 0 }),
+    f?.layer ?? '',
+    f?.name ?? '',
+    String(r.cpu),
+    r.event ?? kindName(r.kind),
+    thread(r.comm, r.tid),
+    details(r),
+  ];
+}
+
+export function EventTable(props: EventTableProps) {
+  const { session, pages, rowCount, rowHeightPx: rowH, settings, selected, onSelect, reveal } = props;
+  const outerRef = useRef<HTMLDivElement>(null);
+  const [viewportPx, setViewportPx] = useState(400);
+  const [firstRow, setFirstRow] = useState(0);
+  const map = useMemo(() => makeScrollMap(rowCount, rowH, viewportPx), [rowCount, rowH, viewportPx]);
+  const mapRef = useRef(map);
+  mapRef.current = map;
+  const base = windowBase(Math.floor(firstRow), rowCount, WINDOW_ROWS);
+  const baseRef = useRef(base);
+  baseRef.current = base;
+
+  useLayoutEffect(() => {
+    const el = outerRef.current;
+    if (!el) return undefined;
+    const ro = new ResizeObserver(() => setViewportPx(Math.max(rowH, el.clientHeight)));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [rowH]);
+
+  const onScroll = useCallback(() => {
+    const el = outerRef.current;
+    if (el) setFirstRow(scrollTopToRow(mapRef.current, el.scrollTop));
+  }, []);
+  useEffect(() => onScroll(), [map, onScroll]);
+
+  const virtualizer = useVirtualizer({
+    count: Math.max(0, Math.min(WINDOW_ROWS, rowCount - base)),
+    getScrollElement: () => outerRef.current,
+    estimateSize: () => rowH,
+    overscan: 8,
+    initialRect: { width: 800, height: viewportPx },
+    // Offsets inside the bounded window, derived from the scaled scroll position.
+    observeElementOffset: (_inst, cb) => {
+      const el = outerRef.current;
+      if (!el) return undefined;
+      const h = (): void => cb((scrollTopToRow(mapRef.current, el.scrollTop) - baseRef.current) * rowH, false);
+      el.addEventListener('scroll', h, { passive: true });
+      h();
+      return () => el.removeEventListener('scroll', h);
+    },
+    scrollToFn: (offset) => {
+      const el = outerRef.current;
+      if (el) el.scrollTop = rowToScrollTop(mapRef.current, baseRef.current + offset / rowH);
+    },
+  });
+  // The window moved: let react-virtual re-read the offset for the new base.
+  useEffect(() => {
+    outerRef.current?.dispatchEvent(new Event('scroll'));
+  }, [base]);
+
+  useEffect(() => {
+    if (!reveal) return;
+    const el = outerRef.current;
+    if (!el) return;
+    const top = revealRow(mapRef.current, scrollTopToRow(mapRef.current, el.scrollTop), reveal.row);
+    if (top !== null) el.scrollTop = top;
+  }, [reveal]);
+
+  const select = (row: number): void => {
+    const r = Math.max(0, Math.min(rowCount - 1, row));
+    if (rowCount === 0) return;
+    onSelect(r, pages.get(r));
+    const el = outerRef.current;
+    if (!el) return;
+    const top = revealRow(mapRef.current, scrollTopToRow(mapRef.current, el.scrollTop), r);
+    if (top !== null) el.scrollTop = top;
+  };
+
+  const onKey = (e: KeyboardEvent<HTMLDivElement>): void => {
+    const page = Math.max(1, Math.floor(viewportPx / rowH) - 1);
+    const cur = selected ?? Math.floor(firstRow);
+    let next: number | null = null;
+    if (e.key === 'ArrowDown') next = cur + 1;
+    else if (e.key === 'ArrowUp') next = cur - 1;
+    else if (e.key === 'PageDown') next = cur + page;
+    else if (e.key === 'PageUp') next = cur - page;
+    else if (e.key === 'Home') next = 0;
+    else if (e.key === 'End') next = rowCount - 1;
+    else if ((e.ctrlKey || e.metaKey) && e.key === 'c' && selected !== null) {
+      const r = pages.get(selected);
+      if (r) void copyText(rowText(r, session, settings).join('\t'));
+      e.preventDefault();
+      return;
+    }
+    if (next !== null) {
+      e.preventDefault();
+      select(next);
+    }
+  };
+
+  const offsetPx = (firstRow - base) * rowH;
+  const items = virtualizer.getVirtualItems();
+  return (
+    <div className="table">
+      <div className="table-head" role="row">
+        <span className="c-time">Time ({settings.relative ? 'rel' : 'abs'}, {settings.unit === 'us' ? 'µs' : settings.unit})</span>
+        <span className="c-layer">Layer</span>
+        <span className="c-machine">Machine/VM</span>
+        <span className="c-cpu">CPU</span>
+        <span className="c-event">Event</span>
+        <span className="c-thread">Thread</span>
+        <span className="c-details">Details</span>
+      </div>
+      <div
+        className="table-scroll"
+        ref={outerRef}
+        onScroll={onScroll}
+        tabIndex={0}
+        onKeyDown={onKey}
+        role="grid"
+        aria-rowcount={rowCount}
+        data-testid="event-table"
+      >
+        <div className="table-body" style={{ height: viewportPx }}>
+          {items.map((it) => {
+            const row = base + it.index;
+            if (row >= rowCount) return null;
+            const r = pages.get(row);
+            const top = it.start - offsetPx;
+            if (top < -rowH || top > viewportPx + rowH) return null;
+            const cells = r ? rowText(r, session, settings) : null;
+            return (
+              <div
+                key={row}
+                className={`table-row${row === selected ? ' selected' : ''}${row % 2 ? ' odd' : ''}`}
+                style={{ top, height: rowH }}
+                role="row"
+                aria-rowindex={row + 1}
+                data-row={row}
+                onMouseDown={() => select(row)}
+              >
+                {cells ? (
+                  <>
+                    <span className="c-time">{cells[0]}</span>
+                    <span className="c-layer">{cells[1]}</span>
+                    <span className="c-machine">{cells[2]}</span>
+                    <span className="c-cpu">{cells[3]}</span>
+                    <span className="c-event">{cells[4]}</span>
+                    <span className="c-thread">{cells[5]}</span>
+                    <span className="c-details">{cells[6]}</span>
+                  </>
+                ) : (
+                  <span className="c-loading">row {row + 1} …</span>
+                )}
+              </div>
+            );
+          })}
+        </div>
+        {/* after the sticky body: together they are as tall as the (capped) table */}
+        <div className="table-spacer" style={{ height: Math.max(0, map.spacerPx - viewportPx) }} />
+      </div>
+    </div>
+  );
+}
+
+export async function copyText(text: string): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const ta = document.createElement('textarea');
+    ta.value = text;
+    document.body.appendChild(ta);
+    ta.select();
+    document.execCommand('copy');
+    ta.remove();
+  }
+}

@@ -1,0 +1,119 @@
+// Pages of table rows fetched from the engine on demand (Arrow windows), kept in a small LRU so
+// the renderer's memory does not grow with the trace. Rows are read from the page columns only
+// for the rows on screen.
+
+import type { FilterSpec, TraceApi } from '../../shared/contract.ts';
+import { decodeWindow, type DecodedWindow } from '../api/arrow.ts';
+
+export const PAGE_ROWS = 256;
+const MAX_PAGES = 48;
+
+export interface RowData {
+  row: number;
+  ts: number;
+  file: number;
+  cpu: number;
+  kind: number;
+  tid: number;
+  pid: number;
+  prevTid: number;
+  prevState: number;
+  arg0: number;
+  arg1: number;
+  offset: number;
+  comm: string | undefined;
+  prevComm: string | undefined;
+  event: string | undefined;
+}
+
+interface Page {
+  w: DecodedWindow;
+  strings: string[];
+  events: string[];
+}
+
+export class RowPages {
+  private readonly pages = new Map<number, Page>();
+  private readonly inflight = new Set<number>();
+  private generation = 0;
+  error: string | null = null;
+
+  constructor(
+    private readonly api: TraceApi,
+    private readonly sessionId: string,
+    private filter: FilterSpec,
+    private readonly onChange: () => void,
+  ) {}
+
+  setFilter(f: FilterSpec): void {
+    this.filter = f;
+    this.clear();
+  }
+
+  /** Forget pages (the filter changed or its result grew). */
+  clear(): void {
+    this.pages.clear();
+    this.inflight.clear();
+    this.generation++;
+  }
+
+  /** Drop pages at or after `row` (their rows may have changed as a filter job advanced). */
+  invalidateFrom(row: number): void {
+    const p0 = Math.floor(row / PAGE_ROWS);
+    for (const k of [...this.pages.keys()]) if (k >= p0) this.pages.delete(k);
+  }
+
+  get(row: number): RowData | null {
+    const p = Math.floor(row / PAGE_ROWS);
+    const page = this.pages.get(p);
+    if (!page) {
+      this.fetch(p);
+      return null;
+    }
+    const i = row - p * PAGE_ROWS;
+    if (i >= page.w.length) return null;
+    const w = page.w;
+    const c = (n: string): ArrayLike<number> => w.col(n);
+    const comm = c('comm')[i]!;
+    const prevComm = c('prevComm')[i]!;
+    const ev = c('event')[i]!;
+    return {
+      row,
+      ts: c('ts')[i]!,
+      file: c('file')[i]!,
+      cpu: c('cpu')[i]!,
+      kind: c('kind')[i]!,
+      tid: c('tid')[i]!,
+      pid: c('pid')[i]!,
+      prevTid: c('prevTid')[i]!,
+      prevState: c('prevState')[i]!,
+      arg0: c('arg0')[i]!,
+      arg1: c('arg1')[i]!,
+      offset: c('offset')[i]!,
+      comm: comm >= 0 ? page.strings[comm] : undefined,
+      prevComm: prevComm >= 0 ? page.strings[prevComm] : undefined,
+      event: ev >= 0 ? page.events[ev] : undefined,
+    };
+  }
+
+  private fetch(p: number): void {
+    if (this.inflight.has(p)) return;
+    this.inflight.add(p);
+    const gen = this.generation;
+    void this.api.rows({ sessionId: this.sessionId, filter: this.filter, start: p * PAGE_ROWS, count: PAGE_ROWS }).then((r) => {
+      if (gen !== this.generation) return;
+      this.inflight.delete(p);
+      if (!r.ok) {
+        this.error = r.error.message;
+        this.onChange();
+        return;
+      }
+      const w = decodeWindow(r.value);
+      // A short page at the end of a still-growing filter result is not kept (it would go stale).
+      if (w.length === 0) return;
+      this.pages.set(p, { w, strings: w.meta<string[]>('strings', []), events: w.meta<string[]>('events', []) });
+      if (this.pages.size > MAX_PAGES) this.pages.delete(this.pages.keys().next().value as number);
+      this.onChange();
+    });
+  }
+}

@@ -1,0 +1,57 @@
+// Starts `vcpuscope serve` (the built CLI) on a free port and returns the URL it prints.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ARTIFACTS = join(ROOT, 'test-results', 'e2e-screens');
+
+export interface Served {
+  url: string;
+  origin: string;
+  token: string;
+  port: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Each run indexes into its own cache folder, so tests never read a cache made by other code. */
+export const CACHE_DIR = mkdtempSync(join(tmpdir(), 'vcpuscope-e2e-cache-'));
+
+export async function serve(files: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'vcpuscope.mjs'), 'serve', ...files, '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, VCPUSCOPE_CACHE_DIR: CACHE_DIR, ...env },
+  });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`serve did not print a URL in 30 s; stderr: ${err}`)), 30_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+  });
+  const u = new URL(url);
+  return {
+    url,
+    origin: u.origin,
+    token: u.searchParams.get('token')!,
+    port: Number(u.port),
+    child,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const done = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      await done;
+    },
+  };
+}
