@@ -112,6 +112,12 @@ export interface BatchBlock {
 // writeSync per 4 MiB instead of per piece.
 const STAGE_BYTES = 4 << 20;
 
+/**
+ * Fault injection for tests (disk full while writing the cache): when >= 0, a write that would
+ * pass this many bytes of one file fails with ENOSPC. Never set outside tests.
+ */
+export const cacheWriteFaults = { failAfterBytes: -1 };
+
 /** A byte sink for apache-arrow's writer that writes synchronously to a file descriptor. */
 class FdSink extends AsyncByteQueue {
   private readonly fd: number;
@@ -131,6 +137,9 @@ class FdSink extends AsyncByteQueue {
     else if (value instanceof ArrayBuffer) u = new Uint8Array(value);
     else u = new TextEncoder().encode(value);
     if (u.byteLength === 0) return;
+    if (cacheWriteFaults.failAfterBytes >= 0 && this.position + u.byteLength > cacheWriteFaults.failAfterBytes) {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write (simulated)'), { code: 'ENOSPC' });
+    }
     this.position += u.byteLength;
     if (u.byteLength >= STAGE_BYTES / 2) {
       this.flush();

@@ -13,6 +13,8 @@ import { openIndexed, OpenError, CancelledError, CacheCorruptError, type CacheEv
 import { encodeTestTrace, testFormatStats, type TestRecord } from './test-format.ts';
 import type { IndexedTrace } from './indexed-trace.ts';
 import { ArrowCacheTrace } from './cached-trace.ts';
+import { cacheWriteFaults } from './arrow-cache.ts';
+import { entryKey, lookupEntry, sourceIdentity } from './cache-store.ts';
 
 const FORMAT_URL = new URL('./test-format.ts', import.meta.url).href;
 
@@ -251,4 +253,76 @@ console.log(JSON.stringify({ rows: t.rowCount, sum: s }));`;
   assert.equal(t.readRows(59999, 1).ts[0], records[59999]!.ts);
   const names = fs.readdirSync(cacheDir);
   assert.equal(names.filter((n) => n.endsWith('.tmp')).length, 0, names.join(','));
+});
+
+test('disk full while writing the cache: a clear warning, no cache left, the trace opens in memory', async () => {
+  const dir = tmpDir();
+  const cacheDir = path.join(dir, 'cache');
+  const records = makeRecords(5000, 1000, (i) => i * 7);
+  const file = writeTrace(dir, 'full.bin', records, 'concat', 1000);
+  const ev: CacheEvent[] = [];
+  cacheWriteFaults.failAfterBytes = 100_000;
+  let t: IndexedTrace;
+  try {
+    t = await openIndexed(file, base({ cacheDir, onCache: (e) => ev.push(e) }));
+  } finally {
+    cacheWriteFaults.failAfterBytes = -1;
+  }
+  assert.deepEqual(ev.map((e) => e.kind), ['miss', 'unavailable']);
+  assert.match((ev[1] as { reason: string }).reason, /ENOSPC/);
+  assert.deepEqual(rowsOf(t), expectRows(records, records.map((_, i) => i)));
+  assert.deepEqual(fs.readdirSync(cacheDir), []);
+});
+
+test('a file that changes while it is read is reported, and no cache is committed', async () => {
+  const dir = tmpDir();
+  const cacheDir = path.join(dir, 'cache');
+  const records = makeRecords(4000, 500, (i) => i);
+  const file = writeTrace(dir, 'growing.bin', records, 'concat', 500);
+  let appended = false;
+  const onProgress = (): void => {
+    if (appended) return;
+    appended = true;
+    fs.appendFileSync(file, encodeTestTrace([{ ts: 1e9, cpu: 0, tid: 1, comm: 'x', event: 'y' }], { order: 'concat', unitRecords: 1 }).subarray(16));
+  };
+  await assert.rejects(openIndexed(file, base({ cacheDir, workers: 0, onProgress })), /growing\.bin: the file changed while it was being read/);
+  assert.deepEqual(fs.readdirSync(cacheDir), []);
+});
+
+test('killing an indexing process at random points leaves the previous valid cache or none', async () => {
+  const dir = tmpDir();
+  const cacheDir = path.join(dir, 'cache');
+  const records = makeRecords(200000, 20000, (i) => i);
+  const file = writeTrace(dir, 'kill.bin', records, 'concat', 20000);
+  const openUrl = new URL('./open.ts', import.meta.url).href;
+  const script = `import { openIndexed } from ${JSON.stringify(openUrl)};
+process.stdout.write('start\\n');
+await openIndexed(${JSON.stringify(file)}, { cacheDir: ${JSON.stringify(cacheDir)}, formatModuleUrl: ${JSON.stringify(FORMAT_URL)}, workers: 0, rebuild: true, batchRows: 4096 });
+process.stdout.write('done\\n');`;
+  const key = entryKey(path.resolve(file), { formatId: `module:${FORMAT_URL}` });
+  const id = sourceIdentity(file);
+  let valid = 0;
+  // Deterministic "random" delays after the child reports it started indexing.
+  for (const delayMs of [10, 80, 200]) {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise((r) => child.once('exit', r));
+    await Promise.race([new Promise<void>((resolve) => child.stdout.once('data', () => resolve())), exited]);
+    await new Promise((r) => setTimeout(r, delayMs));
+    child.kill('SIGKILL');
+    await exited;
+    const look = lookupEntry(cacheDir, key, id, { formatId: `module:${FORMAT_URL}` });
+    if (look.meta) {
+      valid++;
+      const t = new ArrowCacheTrace(look.arrowPath, look.meta, { cacheDir, key, fromCache: true });
+      const c = t.readRows(0, t.rowCount);
+      assert.equal(c.length, 200000);
+      assert.equal(c.ts[123456], records[123456]!.ts);
+      t.close();
+    } else assert.equal(look.reason, 'no cache entry');
+  }
+  // Whatever the kills left, an open now gives the right rows.
+  const t = await openIndexed(file, base({ cacheDir, workers: 0, batchRows: 4096 }));
+  assert.equal(t.rowCount, 200000);
+  assert.equal(t.readRows(199999, 1).ts[0], records[199999]!.ts);
+  void valid;
 });

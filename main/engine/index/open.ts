@@ -135,7 +135,7 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
     const diagnostics = new DiagnosticCollector(file);
     let plan: ReadPlan;
     try {
-      plan = format.plan(src, diagnostics, opts);
+      plan = format.plan(src, diagnostics, { ...opts, unitBytes: opts.unitBytes ?? defaultUnitBytes(src.sizeBytes, opts.workers) });
     } catch (e) {
       throw toOpenError(file, e);
     }
@@ -251,6 +251,15 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
   } finally {
     src.close();
   }
+}
+
+/**
+ * Units small enough that every worker gets several (the last unit does not run alone for long),
+ * large enough that per-unit costs (a read buffer, a message, string-table deltas) stay negligible.
+ */
+function defaultUnitBytes(sizeBytes: number, workers: number | undefined): number {
+  const w = Math.max(1, workers ?? 2);
+  return Math.min(64 << 20, Math.max(1 << 20, Math.ceil(sizeBytes / (w * 4))));
 }
 
 function sliceColumns(c: EventColumns, n: number): EventColumns {
