@@ -256,6 +256,9 @@ function readFtraceTextUnit(
         if (!atEnd) break;
         if (p >= dataEnd) break;
         nl = dataEnd; // last line without a newline
+        if (unit.end === src.sizeBytes && shared.container === 'text') {
+          diag.warning(bufPos + p, 'the input ends without a newline: its last line may be cut short', lineNo > 0 ? lineNo : undefined);
+        }
       }
       const offset = bufPos + p;
       if (nl - p > MAX_LINE_BYTES) {
@@ -320,6 +323,7 @@ function describeFtraceTextRecord(src: ByteSource, plan: ReadPlan<FtraceTextShar
   if (e < 0) e = b.length;
   if (e > 0 && b[e - 1] === 0x0d) e--;
   if (plan.shared.container === 'systrace-html-js') {
+    if (e > 1 && b[e - 2] === 0x22 && b[e - 1] === 0x3b) e -= 2; // last line: `...\n";`
     if (e > 0 && b[e - 1] === 0x5c) e--;
     if (e > 1 && b[e - 2] === 0x5c && b[e - 1] === 0x6e) e -= 2;
   }

@@ -8,7 +8,7 @@
 
 import { EventKind, NO_STATE } from '../../../shared/schema.ts';
 import type { EventSink } from '../types.ts';
-import { mapNumericState, parseStateLetters, type NumericStateEncoding } from './task-state.ts';
+import { mapNumericState, parsePluginStateLetters, parseStateLetters, type NumericStateEncoding } from './task-state.ts';
 
 const SP = 0x20;
 const COLON = 0x3a;
@@ -400,8 +400,8 @@ function eventName(buf: Uint8Array, tsEnd: number, e: number, f: PrefixFields): 
       break;
     }
   }
-  if (body < 0) body = e;
-  if (p === tokenStart) return false;
+  // kernels always print `name: `; a token running to the end of the line is a cut line
+  if (body < 0 || p === tokenStart) return false;
   f.nameStart = seg;
   f.nameEnd = p;
   while (body < e && buf[body] === SP) body++;
@@ -710,7 +710,7 @@ export class LineParser {
     let t = arrow - 1;
     let st = t;
     while (st > b && buf[st] !== SP) st--;
-    const state = this.state(buf, st + 1, t + 1);
+    const state = isDigit(buf[st + 1]!) ? this.state(buf, st + 1, t + 1) : parsePluginStateLetters(buf, st + 1, t + 1, this.numericStates);
     t = st;
     while (t > b && buf[t] === SP) t--;
     if (buf[t] !== RBRACK) return false;

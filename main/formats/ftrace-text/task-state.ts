@@ -88,3 +88,33 @@ export function mapNumericState(value: number, encoding: NumericStateEncoding): 
 export function isTaskReportValue(value: number): boolean {
   return value === 0 || value === 0x100 || (value > 0 && value <= 0x80 && (value & (value - 1)) === 0);
 }
+
+/**
+ * `trace-cmd report`'s sched_switch plugin (libtraceevent plugins/plugin_sched_switch.c,
+ * write_state) prints bit i of the raw prev_state as "SDTtZXxW"[i] and `R` when no bit is set,
+ * whatever the kernel's encoding: on a >= 4.14 kernel its `W` is 0x80 = idle (I) and its `Z` is
+ * 0x10 = dead (X); the preemption bit (0x100) is not printed. So the letters are turned back into
+ * the number and mapped like a numeric state.
+ */
+export function parsePluginStateLetters(buf: Uint8Array, start: number, end: number, encoding: NumericStateEncoding): number {
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    let bit: number;
+    switch (c) {
+      case 0x53: bit = 1; break; // S
+      case 0x44: bit = 2; break; // D
+      case 0x54: bit = 4; break; // T
+      case 0x74: bit = 8; break; // t
+      case 0x5a: bit = 16; break; // Z
+      case 0x58: bit = 32; break; // X
+      case 0x78: bit = 64; break; // x
+      case 0x57: bit = 128; break; // W
+      case 0x52: case 0x7c: bit = 0; break; // R, '|'
+      case 0x2b: return mapNumericState(value, encoding) | TaskState.preempted; // '+' (not printed by 3.x)
+      default: return TaskState.unknown;
+    }
+    value |= bit;
+  }
+  return mapNumericState(value, encoding);
+}
