@@ -4,7 +4,8 @@
 import { MAX_WINDOW_ROWS } from '../../../shared/contract.ts';
 import { encodeWindow, WindowStrings } from './arrow-window.ts';
 import type { FilterJob } from './filter.ts';
-import { BatchCache, type SessionData } from './session-data.ts';
+import type { BatchCache} from './session-data.ts';
+import { type SessionData } from './session-data.ts';
 
 /** Filtered view: positions come from a job (null = every row). */
 export interface RowView {

@@ -1,0 +1,211 @@
+// Browser-mode server security: token on every request and on the WebSocket, Host and Origin
+// checks (DNS rebinding), path traversal (plain and encoded) refused, 127.0.0.1 only, CSP sent.
+// Runs against a throwaway renderer folder and a fake TraceApi (no trace needed).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import type { TraceApi } from '../../shared/contract.ts';
+import { ok } from '../../shared/result.ts';
+import { decodeMessage, encodeMessage, type RpcResponse } from '../../shared/wire.ts';
+import { startServer, type RunningServer } from './server.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'vcpuscope-srv-'));
+writeFileSync(join(dir, 'index.html'), '<!doctype html><p>app</p>');
+writeFileSync(join(dir, 'app.js'), 'console.log(1)');
+// A secret outside the served folder that traversal would reach.
+const secretDir = mkdtempSync(join(tmpdir(), 'vcpuscope-secret-'));
+writeFileSync(join(secretDir, 'secret.txt'), 'TOP SECRET');
+
+const fakeApi = {
+  async loadStatus(req: { loadId: string }) {
+    return ok({ loadId: req.loadId, state: 'ready', phase: 'index', files: [], elapsedMs: 0 });
+  },
+} as unknown as TraceApi;
+
+let srv: RunningServer;
+before(async () => {
+  srv = await startServer({ api: fakeApi, paths: ['/x/trace.dat'], port: 0, rendererDir: dir });
+});
+after(async () => {
+  await srv.close();
+});
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** Raw HTTP (the path is sent exactly as given, no client-side normalisation). */
+function get(path: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: srv.port, path, method: 'GET', headers: { host: `127.0.0.1:${srv.port}`, ...headers } }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const tok = (): string => `token=${srv.token}`;
+
+test('the URL carries a long random token and points at 127.0.0.1', () => {
+  assert.match(srv.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/);
+});
+
+test('every route refuses requests without the token', async () => {
+  for (const p of ['/', '/index.html', '/app.js', '/bootstrap.json', '/nope']) {
+    const r = await get(p);
+    assert.equal(r.status, 403, p);
+    assert.ok(!r.body.includes('app'), p);
+  }
+  assert.equal((await get(`/?token=${'x'.repeat(srv.token.length)}`)).status, 403);
+  assert.equal((await get('/', { cookie: `vcpuscope_${srv.port}=wrong` })).status, 403);
+});
+
+test('with the token: the page, a CSP without unsafe-eval, and an HttpOnly cookie that works alone', async () => {
+  const r = await get(`/?${tok()}`);
+  assert.equal(r.status, 200);
+  assert.match(r.body, /app/);
+  const csp = String(r.headers['content-security-policy']);
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'self'/);
+  assert.ok(!csp.includes('unsafe-eval') && !csp.includes('unsafe-inline'));
+  assert.equal(r.headers['x-content-type-options'], 'nosniff');
+  const cookie = String(r.headers['set-cookie']);
+  assert.match(cookie, /HttpOnly/);
+  assert.match(cookie, /SameSite=Strict/);
+  const c = cookie.split(';')[0]!;
+  const js = await get('/app.js', { cookie: c });
+  assert.equal(js.status, 200);
+  assert.equal(js.body, 'console.log(1)');
+  const boot = await get('/bootstrap.json', { cookie: c });
+  assert.deepEqual(JSON.parse(boot.body), { paths: ['/x/trace.dat'] });
+});
+
+test('a foreign Host header is refused even with the token (DNS rebinding)', async () => {
+  for (const host of ['evil.example:80', `evil.example:${srv.port}`, `127.0.0.1.evil.example:${srv.port}`, '127.0.0.1', `0.0.0.0:${srv.port}`]) {
+    const r = await get(`/?${tok()}`, { host });
+    assert.equal(r.status, 421, host);
+  }
+  assert.equal((await get(`/?${tok()}`, { host: `localhost:${srv.port}` })).status, 200);
+});
+
+test('path traversal, plain and encoded, never reaches files outside the bundle', async () => {
+  const rel = `..${secretDir}/secret.txt`;
+  const attempts = [
+    `/../../../../../../etc/passwd`,
+    `/${rel}`,
+    `/%2e%2e/%2e%2e/%2e%2e/etc/passwd`,
+    `/%2e%2e%2f%2e%2e%2fetc%2fpasswd`,
+    `/..%2f..%2f..%2fetc%2fpasswd`,
+    `/%252e%252e/etc/passwd`,
+    `/..\\..\\etc\\passwd`,
+    `/app.js/../../etc/passwd`,
+    `//etc/passwd`,
+    `/.%2e/.%2e/etc/passwd`,
+    `/index.html%00.js`,
+    `/${encodeURIComponent(join(secretDir, 'secret.txt'))}`,
+  ];
+  for (const a of attempts) {
+    const r = await get(`${a}?${tok()}`);
+    assert.ok(r.status === 404 || r.status === 400, `${a} -> ${r.status}`);
+    assert.ok(!r.body.includes('root:') && !r.body.includes('TOP SECRET'), a);
+  }
+});
+
+test('only GET and HEAD are served', async () => {
+  const status = await new Promise<number>((resolve) => {
+    const req = request({ host: '127.0.0.1', port: srv.port, path: `/?${tok()}`, method: 'POST', headers: { host: `127.0.0.1:${srv.port}` } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.end('x');
+  });
+  assert.equal(status, 405);
+});
+
+function wsTry(path: string, headers: Record<string, string>): Promise<'open' | number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${srv.port}${path}`, { headers });
+    ws.on('open', () => {
+      ws.close();
+      resolve('open');
+    });
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on('error', () => resolve(-1));
+  });
+}
+
+test('the WebSocket needs the token, our Origin and a loopback Host', async () => {
+  const origin = `http://127.0.0.1:${srv.port}`;
+  assert.equal(await wsTry('/rpc', { origin }), 403);
+  assert.equal(await wsTry(`/rpc?${tok()}`, { origin: 'http://evil.example' }), 403);
+  assert.equal(await wsTry(`/rpc?${tok()}`, {}), 403); // no Origin at all
+  assert.equal(await wsTry(`/rpc?${tok()}`, { origin, host: `evil.example:${srv.port}` }), 421);
+  assert.equal(await wsTry(`/other?${tok()}`, { origin }), 404);
+  assert.equal(await wsTry(`/rpc?${tok()}`, { origin }), 'open');
+  assert.equal(await wsTry('/rpc', { origin, cookie: `vcpuscope_${srv.port}=${srv.token}` }), 'open');
+});
+
+test('RPC over the WebSocket: a valid call answers, an invalid one gets a bad-request error', async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${srv.port}/rpc?${tok()}`, { origin: `http://127.0.0.1:${srv.port}` });
+  await new Promise((r) => ws.once('open', r));
+  const call = (msg: Uint8Array): Promise<RpcResponse> =>
+    new Promise((resolve) => {
+      ws.once('message', (d: Buffer) => resolve(decodeMessage(new Uint8Array(d)) as RpcResponse));
+      ws.send(msg);
+    });
+  const good = await call(encodeMessage({ id: 1, method: 'loadStatus', req: { loadId: 'abc' } }));
+  assert.equal(good.id, 1);
+  assert.ok(good.result.ok);
+  const bad = await call(encodeMessage({ id: 2, method: 'loadStatus', req: { loadId: '../../etc' } }));
+  assert.equal(bad.result.ok, false);
+  assert.ok(!bad.result.ok && bad.result.error.code === 'bad-request');
+  const unknown = await call(encodeMessage({ id: 3, method: 'constructor', req: {} }));
+  assert.ok(!unknown.result.ok && unknown.result.error.code === 'bad-request');
+  // a text frame closes the connection instead of being parsed
+  const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+  ws.send('{"id":4}');
+  assert.equal(await closed, 1003);
+});
+
+test('listens on 127.0.0.1 only (not on other local addresses)', async () => {
+  const { networkInterfaces } = await import('node:os');
+  const others = Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a && a.family === 'IPv4' && !a.address.startsWith('127.'))
+    .map((a) => a!.address);
+  for (const addr of others) {
+    const res = await new Promise<string>((resolve) => {
+      const s = connect({ host: addr, port: srv.port });
+      s.setTimeout(1000, () => {
+        s.destroy();
+        resolve('timeout');
+      });
+      s.on('connect', () => {
+        s.destroy();
+        resolve('connected');
+      });
+      s.on('error', () => resolve('refused'));
+    });
+    assert.notEqual(res, 'connected', addr);
+  }
+  const v6 = await new Promise<string>((resolve) => {
+    const s = connect({ host: '::1', port: srv.port });
+    s.on('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
+    s.on('error', () => resolve('refused'));
+  });
+  assert.equal(v6, 'refused');
+});
