@@ -83,7 +83,10 @@ test('the same data in three shapes decodes to the same rows (tracefs vs perf vs
   for (let i = 0; i < a.columns.length; i++) {
     const ra = rowOf(a, i);
     const rb = rowOf(b, i);
-    delete ra.cpu, delete ra.offset, delete rb.cpu, delete rb.offset;
+    for (const k of ['cpu', 'offset']) {
+      delete ra[k];
+      delete rb[k];
+    }
     assert.deepEqual(rb, ra, `row ${i}`);
   }
   // report -t (ns) and -R (µs) of the same trace.dat: same events and fields, ts within 1 µs
@@ -95,8 +98,10 @@ test('the same data in three shapes decodes to the same rows (tracefs vs perf vs
     const y = rowOf(raw, i);
     assert.ok(Math.abs((x.ts as number) - (y.ts as number)) < 1000, `row ${i} ts`);
     assert.equal(Number.isInteger(x.ts), true);
-    for (const k of ['ts', 'offset', 'comm', 'prevComm'] as const) delete x[k], delete y[k];
-    if (x.kind === 'exec') delete x.prevTid, delete y.prevTid;
+    for (const k of ['ts', 'offset', 'comm', 'prevComm', ...(x.kind === 'exec' ? ['prevTid'] : [])]) {
+      delete x[k];
+      delete y[k];
+    }
     // report's plugin does not print the preemption bit that -R shows as 256 (R+)
     if (typeof y.prevState === 'string') y.prevState = y.prevState.replace('+', '');
     assert.deepEqual(y, x, `row ${i}`);
@@ -286,7 +291,10 @@ test('a 10 MB line and a 100 KB line are skipped with an error naming offset and
   const total = parts.reduce((s, p) => s + p.length, 0);
   const bytes = new Uint8Array(total);
   let o = 0;
-  for (const p of parts) bytes.set(p, o), (o += p.length);
+  for (const p of parts) {
+    bytes.set(p, o);
+    o += p.length;
+  }
   const r = readBytes(bytes, 'long');
   assert.equal(r.columns.length, 15);
   const errs = r.diagnostics.kept.filter((d) => d.severity === 'error');
