@@ -56,8 +56,9 @@ export class ProgressBar {
     const fill = Math.round(frac * width);
     const bar = `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}]`;
     const text = `${this.label} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${formatBytes(bytesDone)}/${formatBytes(bytesTotal)} ${formatCount(events)} events ${formatBytes(rate)}/s ETA ${formatSeconds(eta)}`;
-    const cols = this.out.columns ?? 120;
-    this.out.write(`\r${text.slice(0, Math.max(20, cols - 1)).padEnd(Math.min(cols - 1, text.length))}\x1b[K`);
+    // A pty may report 0 columns: assume a usual width then.
+    const cols = this.out.columns && this.out.columns >= 40 ? this.out.columns : 120;
+    this.out.write(`\r${text.slice(0, cols - 1)}\x1b[K`);
     this.drawn = true;
   }
 

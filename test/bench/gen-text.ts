@@ -102,6 +102,9 @@ export function generateTracefsText(outPath: string, targetBytes: number, source
       copies++;
     }
     flush();
+    // Flush the generated GB to disk now, so that the kernel's write-back of it does not throttle
+    // the cache writes of the indexing that is measured next.
+    fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
