@@ -662,7 +662,13 @@ export class Simulation {
     for (let o = 0; o < this.cores.length; o++) {
       if (o === c) continue;
       const rq = this.cores[o]!.rq;
-      if (rq.length > 0 && (from < 0 || rq.length > this.cores[from]!.rq.length) && rq.some((id) => this.allowedOn(this.ents[id]!, c))) from = o;
+      if (rq.length === 0 || (from >= 0 && rq.length <= this.cores[from]!.rq.length)) continue;
+      for (let i = 0; i < rq.length; i++) {
+        if (this.allowedOn(this.ents[rq[i]!]!, c)) {
+          from = o;
+          break;
+        }
+      }
     }
     if (from < 0) return -1;
     const rq = this.cores[from]!.rq;
@@ -905,17 +911,21 @@ export class Simulation {
   }
 
   private periodicBalance(vc: GVcpu, t: number): void {
-    const load = (u: GVcpu): number => (u.cur >= 0 ? 1 : 0) + u.rq.length;
-    const mine = load(vc);
+    const mine = (vc.cur >= 0 ? 1 : 0) + vc.rq.length;
     let busiest: GVcpu | null = null;
+    let busiestLoad = -1;
     let idle: GVcpu | null = null;
     for (const g of this.vmVcpus[vc.vm]!) {
       const u = this.vcpus[g]!;
       if (u === vc) continue;
-      if (u.rq.length > 0 && (busiest === null || load(u) > load(busiest))) busiest = u;
+      const load = (u.cur >= 0 ? 1 : 0) + u.rq.length;
+      if (u.rq.length > 0 && load > busiestLoad) {
+        busiest = u;
+        busiestLoad = load;
+      }
       if (idle === null && u.cur < 0 && u.rq.length === 0) idle = u;
     }
-    if (busiest !== null && load(busiest) - mine >= 2) {
+    if (busiest !== null && busiestLoad - mine >= 2) {
       const id = busiest.rq.pop()!;
       this.guestMigrate(vc, id, vc, t);
       vc.rq.push(id);

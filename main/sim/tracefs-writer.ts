@@ -164,9 +164,15 @@ export class TracefsWriter {
   }
 
   private put(src: Uint8Array): void {
+    // TypedArray.set is a memcpy; a byte loop only wins for a handful of bytes.
+    const n = src.length;
+    if (n > 8) {
+      this.buf.set(src, this.pos);
+      this.pos += n;
+      return;
+    }
     const b = this.buf;
     let p = this.pos;
-    const n = src.length;
     for (let i = 0; i < n; i++) b[p++] = src[i]!;
     this.pos = p;
   }

@@ -21,7 +21,9 @@ function read(path: string): EventColumns {
     const r = readInline(ftraceText, src);
     assert.equal(r.diagnostics.total, 0, `${path}: ${JSON.stringify(r.diagnostics.kept.slice(0, 3))}`);
     const text = readFileSync(path, 'latin1');
-    const entries = Number(/entries-written: (\d+)\//.exec(text)![1]);
+    const header = /^# entries-in-buffer\/entries-written: (\d+)\/(\d+) {3}#P:\d+ *$/m.exec(text);
+    assert.ok(header && header[1] === header[2], `${path}: entries header`);
+    const entries = Number(header[1]);
     assert.equal(r.columns.length, entries, `${path}: events vs header entries`);
     const kinds: Record<string, [number, RegExp]> = {
       [EventKind.switch]: [0, /: sched_switch: /g],
@@ -163,11 +165,19 @@ function recompute(dir: string, truth: Truth): void {
   });
 }
 
-for (const [scenario, policy] of [['lock-holder-preemption', 'fair'], ['lock-holder-preemption', 'cosched'], ['overcommit', 'fair'], ['pinned', 'fair'], ['noisy-neighbour', 'cosched']] as const) {
-  test(`${scenario} (${policy}): reader accepts every line and the truth recomputed from the parsed events matches`, async () => {
+const CASES = [
+  ['lock-holder-preemption', 'fair', 4 << 20],
+  ['lock-holder-preemption', 'cosched', 4 << 20],
+  ['overcommit', 'fair', 4 << 20],
+  ['pinned', 'fair', 4 << 20],
+  // A small write buffer forces the streaming path: header written first, counts patched at close.
+  ['noisy-neighbour', 'cosched', 64 << 10],
+] as const;
+for (const [scenario, policy, bufferBytes] of CASES) {
+  test(`${scenario} (${policy}, ${bufferBytes >> 10} KiB buffer): reader accepts every line and the truth recomputed from the parsed events matches`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vcpuscope-simrt-'));
     try {
-      const { truth } = await generate({ out: dir, scenario, policy, seconds: 0.5, seed: 11 });
+      const { truth } = await generate({ out: dir, scenario, policy, seconds: 0.5, seed: 11, bufferBytes });
       recompute(dir, truth);
     } finally {
       rmSync(dir, { recursive: true, force: true });

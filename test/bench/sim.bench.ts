@@ -1,0 +1,35 @@
+// Simulator throughput: generate ~1 GB of two-layer tracefs text (--size mode) and print MB/s,
+// simulated seconds, events/s and peak RSS. Numbers are noisy on a shared machine; say so.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { generate } from '../../main/sim/index.ts';
+import type { BenchContext } from './bench-types.ts';
+
+export default async function (ctx: BenchContext): Promise<void> {
+  const targetBytes = Number(process.env.VCPUSCOPE_SIM_BENCH_BYTES ?? 1e9);
+  for (const scenario of ['lock-holder-preemption', 'noisy-neighbour']) {
+    const dir = mkdtempSync(join(ctx.tmpDir, 'sim-bench-'));
+    try {
+      let peakRss = process.memoryUsage().rss;
+      const t0 = performance.now();
+      const { truth } = await generate({
+        out: dir,
+        scenario,
+        seed: 1,
+        sizeBytes: targetBytes,
+        onProgress: () => {
+          peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        },
+      });
+      const s = (performance.now() - t0) / 1000;
+      const mb = truth.generator.bytes / 1e6;
+      ctx.log(
+        `sim ${scenario}: ${mb.toFixed(0)} MB in ${s.toFixed(2)} s = ${(mb / s).toFixed(0)} MB/s ` +
+          `(${truth.generator.seconds.toFixed(0)} simulated s, peak RSS ${(peakRss / 1e6).toFixed(0)} MB)`,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+}
