@@ -157,7 +157,8 @@ export class PageDecoder {
           this.problem(offsetBase + p, `cpu ${this.cpu}: record length ${lw} is invalid (corrupt page); rest of page skipped`);
           return;
         }
-        len = (lw - 4 + 3) & ~3;
+        // Round the payload up to 4 bytes without 32-bit bitwise ops (lw may exceed 2^31 in a corrupt page).
+        len = Math.floor((lw - 1) / 4) * 4;
         data = p + 8;
       } else {
         len = typeLen * 4;

@@ -228,6 +228,15 @@ function pageAt(src: ByteSource, sh: TraceDatShared, offsetBytes: number): { byt
 }
 
 export function describeTraceDatRecord(src: ByteSource, plan: ReadPlan<TraceDatShared>, offsetBytes: number): string {
+  try {
+    return describeUnchecked(src, plan, offsetBytes);
+  } catch (e) {
+    // A corrupt page or chunk: say so instead of failing the details pane.
+    return `could not decode the record at offset ${offsetBytes}: ${(e as Error).message}`;
+  }
+}
+
+function describeUnchecked(src: ByteSource, plan: ReadPlan<TraceDatShared>, offsetBytes: number): string {
   const sh = plan.shared;
   const h = sh.header;
   const loc = pageAt(src, sh, offsetBytes);
@@ -260,7 +269,8 @@ export function describeTraceDatRecord(src: ByteSource, plan: ReadPlan<TraceDatS
       }
       continue;
     }
-    const len = typeLen === 0 ? ((view.getUint32(p + 4, le) - 4 + 3) & ~3) : typeLen * 4;
+    if (typeLen === 0 && p + 8 > end) break;
+    const len = typeLen === 0 ? Math.floor((view.getUint32(p + 4, le) - 1) / 4) * 4 : typeLen * 4;
     const data = typeLen === 0 ? p + 8 : p + 4;
     ts += delta;
     if (p === target) {
@@ -272,7 +282,7 @@ export function describeTraceDatRecord(src: ByteSource, plan: ReadPlan<TraceDatS
       if (!fmt) return `[cpu ${loc.cpu}] ${tsNs} ns: event id ${type} (no format in this trace), ${len} bytes`;
       return formatRecord(fmt, bytes, view, data, len, le);
     }
-    if (len <= 0 && typeLen === 0) break;
+    if (len < 0) break;
     p = data + len;
   }
   return `no record starts at offset ${offsetBytes}`;
