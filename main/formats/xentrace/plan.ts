@@ -4,12 +4,12 @@
 // Source of truth: xen `tools/xentrace/xentrace.c` (window = CPU_CHANGE record + window_size bytes
 // of whole t_rec records of one pCPU), `xen/include/public/trace.h`, `tools/xentrace/xenalyze.c`.
 
-import { XEN_IDLE_DOMAIN, xenEntity } from '../../../shared/schema.ts';
+import { XEN_IDLE_DOMAIN } from '../../../shared/schema.ts';
 import type { ByteSource } from '../../engine/io/byte-source.ts';
 import type { DiagnosticSink, FormatInfo, ReadPlan } from '../types.ts';
 import {
   CLASS_NAMES, CLASS_UNKNOWN, CPU_CHANGE_BYTES, CPU_CHANGE_HEADER, EVENT_MASK, TRC_LOST_RECORDS,
-  TRC_SCHED_SWITCH, TRC_TRACE_WRAP_BUFFER, classIndex, entityName, isRunstateChange,
+  TRC_SCHED_RUNSTATE_CHANGE, TRC_SCHED_SWITCH, TRC_TRACE_WRAP_BUFFER, classIndex, entityName,
 } from './records.ts';
 import { WordWindow } from './word-window.ts';
 
@@ -23,6 +23,21 @@ export const DEFAULT_UNIT_BYTES = 64 << 20;
 const MAX_DIAG_PER_KIND = 20;
 /** Bound on distinct (domain, vCPU) pairs remembered for info.extra (corrupt files invent many). */
 const MAX_ENTITIES = 1 << 16;
+
+// Module-local copies of imported constants and a class table: under tsx every imported binding is
+// a getter call, and classIndex() loops; both showed at the top of the profile of this pass.
+const CPU_CHANGE_HDR = CPU_CHANGE_HEADER;
+const ID_MASK = EVENT_MASK;
+const SWITCH = TRC_SCHED_SWITCH;
+const LOST = TRC_LOST_RECORDS;
+const WRAP = TRC_TRACE_WRAP_BUFFER;
+const RUNSTATE_CHANGE = TRC_SCHED_RUNSTATE_CHANGE;
+const IDLE_DOMAIN = XEN_IDLE_DOMAIN;
+const N_CLASSES = CLASS_NAMES.length;
+const HVM_CLASS = CLASS_NAMES.findIndex(([, name]) => name === 'HVM');
+/** Bits 16-27 of an id -> index into CLASS_NAMES (N_CLASSES when no class). */
+const CLASS_OF_MAIN = new Uint8Array(4096).map((_, main) => classIndex(main << 16));
+const entity = (dom: number, vcpu: number): number => ((dom & 0x7fff) << 16) | (vcpu & 0xffff);
 
 export interface XenUnit {
   cpu: number;
@@ -67,11 +82,16 @@ interface PcpuState {
 class Bounded {
   private counts = new Map<string, number>();
   constructor(private readonly diag: DiagnosticSink) {}
-  report(kind: string, severity: 'error' | 'warning' | 'info', offset: number, message: string): void {
+  /**
+   * Count one problem; true when it is still within the bound and should be reported. Callers build
+   * the message only then (and without a closure: a closure in the record loop made V8 allocate a
+   * context per record, 10% of the pass in GC).
+   */
+  allow(kind: string, severity: 'error' | 'warning' | 'info', offset: number): boolean {
     const n = (this.counts.get(kind) ?? 0) + 1;
     this.counts.set(kind, n);
-    if (n <= MAX_DIAG_PER_KIND) this.diag[severity](offset, message);
-    else if (n === MAX_DIAG_PER_KIND + 1) this.diag[severity](offset, `further '${kind}' problems are counted in the summary only`);
+    if (n === MAX_DIAG_PER_KIND + 1) this.diag[severity](offset, `further '${kind}' problems are counted in the summary only`);
+    return n <= MAX_DIAG_PER_KIND;
   }
   count(kind: string): number {
     return this.counts.get(kind) ?? 0;
@@ -98,7 +118,11 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
   let wraps = 0;
   let skippedBytes = 0;
 
+  const seenKeys = new Int32Array(256).fill(-1);
   const seeEntity = (e: number): void => {
+    const slot = (e ^ (e >>> 13)) & 255;
+    if (seenKeys[slot] === e) return; // most switch/runstate records repeat a recent entity
+    seenKeys[slot] = e;
     if (entities.size < MAX_ENTITIES) entities.add(e);
     else if (!entities.has(e)) entitiesTruncated = true;
   };
@@ -107,7 +131,7 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
   const windowHeaderAt = (off: number): boolean => {
     if (off + CPU_CHANGE_BYTES > size) return false;
     if (win.load(off, off + CPU_CHANGE_BYTES) < CPU_CHANGE_BYTES) return false;
-    if (win.wordAt(off) !== CPU_CHANGE_HEADER) return false;
+    if (win.wordAt(off) !== CPU_CHANGE_HDR) return false;
     const cpu = win.wordAt(off + 4);
     const bytes = win.wordAt(off + 8);
     if (cpu >= MAX_PCPUS || bytes % 4 !== 0) return false;
@@ -115,7 +139,7 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
     if (next >= size) return next === size || bytes > 0;
     if (next + 4 > size) return false;
     win.load(next, next + 4);
-    return win.wordAt(next) === CPU_CHANGE_HEADER;
+    return win.wordAt(next) === CPU_CHANGE_HDR;
   };
 
   /** Scan forward (4-byte steps) for the next plausible window; size when there is none. */
@@ -125,7 +149,7 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
       const n = win.load(off, size);
       const end = win.startOffset + (n & ~3);
       for (let o = off; o < end; o += 4) {
-        if (win.wordAt(o) === CPU_CHANGE_HEADER) {
+        if (win.wordAt(o) === CPU_CHANGE_HDR) {
           if (windowHeaderAt(o)) return o;
           win.load(off, size); // windowHeaderAt moved the window; restore it
         }
@@ -136,26 +160,27 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
     return size;
   };
 
+  const lastTsc = new Float64Array(2);
   let pos = 0;
   while (pos + CPU_CHANGE_BYTES <= size) {
     win.load(pos, pos + CPU_CHANGE_BYTES);
     const h = win.wordAt(pos);
     const cpu = win.wordAt(pos + 4);
     const declared = win.wordAt(pos + 8);
-    if (h !== CPU_CHANGE_HEADER || cpu >= MAX_PCPUS || declared % 4 !== 0) {
-      const what = h !== CPU_CHANGE_HEADER
-        ? `expected a TRC_TRACE_CPU_CHANGE window record (0x${CPU_CHANGE_HEADER.toString(16)}), found 0x${h.toString(16).padStart(8, '0')}`
+    if (h !== CPU_CHANGE_HDR || cpu >= MAX_PCPUS || declared % 4 !== 0) {
+      const what = h !== CPU_CHANGE_HDR
+        ? `expected a TRC_TRACE_CPU_CHANGE window record (0x${CPU_CHANGE_HDR.toString(16)}), found 0x${h.toString(16).padStart(8, '0')}`
         : `TRC_TRACE_CPU_CHANGE with impossible pCPU ${cpu} or window size ${declared}`;
       const next = resync(pos + 4);
       skippedBytes += next - pos;
-      problems.report('corrupt window', 'error', pos, `${what}; skipped ${next - pos} bytes to offset ${next}`);
+      if (problems.allow('corrupt window', 'error', pos)) diag.error(pos, `${what}; skipped ${next - pos} bytes to offset ${next}`);
       pos = next;
       continue;
     }
     const dataStart = pos + CPU_CHANGE_BYTES;
     let dataEnd = dataStart + declared;
     if (dataEnd > size) {
-      problems.report('truncated', 'error', pos, `pCPU ${cpu} window declares ${declared} bytes but the file ends ${size - dataStart} bytes later (truncated file)`);
+      if (problems.allow('truncated', 'error', pos)) diag.error(pos, `pCPU ${cpu} window declares ${declared} bytes but the file ends ${size - dataStart} bytes later (truncated file)`);
       dataEnd = size;
     }
     let p = pcpus.get(cpu);
@@ -183,9 +208,13 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
     let words = win.words;
     let loadedEnd = 0;
     let current = p.current;
-    let lastHi = p.lastHi;
-    let lastLo = p.lastLo;
+    // TSC halves live in a typed array: as locals V8 boxed them (u32 above 2^30 is no Smi), one
+    // allocation per record.
+    const last = lastTsc;
+    last[0] = p.lastHi;
+    last[1] = p.lastLo;
     let hasTsc = p.hasTsc;
+    let hvmDomain = -1;
     while (r < dataEnd) {
       if (r + 4 > loadedEnd) {
         win.load(r, dataEnd);
@@ -197,7 +226,7 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
       const hw = words[(r - wordsBase) >>> 2]!;
       const bytes = 4 + (hw >>> 31) * 8 + ((hw >>> 28) & 7) * 4;
       if (r + bytes > dataEnd) {
-        problems.report('record crosses window', 'error', r, `record of ${bytes} bytes at offset ${r} crosses the end of its pCPU ${cpu} window at ${dataEnd}`);
+        if (problems.allow('record crosses window', 'error', r)) diag.error(r, `record of ${bytes} bytes at offset ${r} crosses the end of its pCPU ${cpu} window at ${dataEnd}`);
         break;
       }
       if (r + bytes > loadedEnd) {
@@ -209,7 +238,7 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
         continue;
       }
       const i = (r - wordsBase) >>> 2;
-      const ev = hw & EVENT_MASK;
+      const ev = hw & ID_MASK;
       let d = i + 1;
       if (hw >>> 31) {
         const lo = words[i + 1]!;
@@ -219,22 +248,22 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
           hasTsc = true;
           p.firstHi = hi;
           p.firstLo = lo;
-          lastHi = hi;
-          lastLo = lo;
-        } else if (hi < lastHi || (hi === lastHi && lo < lastLo)) {
-          problems.report('tsc backwards', 'warning', r, `pCPU ${cpu}: TSC goes backwards at offset ${r}; the record keeps the previous time`);
+          last[0] = hi;
+          last[1] = lo;
+        } else if (hi < last[0]! || (hi === last[0] && lo < last[1]!)) {
+          if (problems.allow('tsc backwards', 'warning', r)) diag.warning(r, `pCPU ${cpu}: TSC goes backwards at offset ${r}; the record keeps the previous time`);
         } else {
-          lastHi = hi;
-          lastLo = lo;
+          last[0] = hi;
+          last[1] = lo;
         }
       }
       records++;
-      const cls = classIndex(ev);
+      const cls = CLASS_OF_MAIN[(ev >>> 16) & 0xfff]!;
       classCounts[cls]!++;
       const extra = (hw >>> 28) & 7;
-      if (ev === TRC_SCHED_SWITCH && extra >= 4) {
-        const prev = xenEntity(words[d]!, words[d + 1]!);
-        const next = xenEntity(words[d + 2]!, words[d + 3]!);
+      if (ev === SWITCH && extra >= 4) {
+        const prev = entity(words[d]!, words[d + 1]!);
+        const next = entity(words[d + 2]!, words[d + 3]!);
         seeEntity(prev);
         seeEntity(next);
         if (!p.sawSwitch) {
@@ -242,32 +271,34 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
           p.firstSwitchPrev = prev;
         }
         if (current !== -1 && current !== prev) {
-          problems.report('run sequence', 'warning', r,
-            `pCPU ${cpu}: switch at offset ${r} switches out ${entityName(prev)}, but ${entityName(current)} was running (switched in at offset ${p.currentSince})`);
+          if (problems.allow('run sequence', 'warning', r)) diag.warning(r, `pCPU ${cpu}: switch at offset ${r} switches out ${entityName(prev)}, but ${entityName(current)} was running (switched in at offset ${p.currentSince})`);
         }
         current = next;
         p.currentSince = r;
-      } else if (isRunstateChange(ev) && extra >= 1) {
+      } else if ((ev & ~0xff0) === RUNSTATE_CHANGE && extra >= 1) {
         const w = words[d]!;
-        seeEntity(xenEntity(w >>> 16, w & 0xffff));
-      } else if (cls === 3 && current !== -1 && (ev & 0xf000) !== 0x4000) {
+        seeEntity(entity(w >>> 16, w & 0xffff));
+      } else if (cls === HVM_CLASS && current !== -1 && (ev & 0xf000) !== 0x4000) {
         // HVM_EMUL records appear in any context (xenalyze.c hvm_process); the rest belong to the guest.
-        hvmDomains.add(current >>> 16);
-      } else if (ev === TRC_LOST_RECORDS) {
+        if (current >>> 16 !== hvmDomain) {
+          hvmDomain = current >>> 16;
+          hvmDomains.add(hvmDomain);
+        }
+      } else if (ev === LOST) {
         lostMarkers++;
         const n = extra >= 1 ? words[d]! : 0;
         lostRecords += n;
-        problems.report('lost records', 'warning', r, `pCPU ${cpu}: Xen dropped ${n} trace records here (trace buffer full); the run sequence restarts`);
+        if (problems.allow('lost records', 'warning', r)) diag.warning(r, `pCPU ${cpu}: Xen dropped ${n} trace records here (trace buffer full); the run sequence restarts`);
         current = -1; // the switches that were lost make the next one unverifiable
-      } else if (ev === TRC_TRACE_WRAP_BUFFER) {
+      } else if (ev === WRAP) {
         wraps++;
-        problems.report('wrap', 'info', r, `pCPU ${cpu}: trace buffer wrap marker`);
+        if (problems.allow('wrap', 'info', r)) diag.info(r, `pCPU ${cpu}: trace buffer wrap marker`);
       }
       r += bytes;
     }
     p.current = current;
-    p.lastHi = lastHi;
-    p.lastLo = lastLo;
+    p.lastHi = last[0]!;
+    p.lastLo = last[1]!;
     p.hasTsc = hasTsc;
     p.records += records - recordsBefore;
     p.bytes += r - pos;
@@ -277,7 +308,7 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
     pos = dataStart + declared;
   }
   if (pos < size) {
-    problems.report('trailing', 'error', pos, `${size - pos} trailing bytes at offset ${pos} are too short for a window record (truncated file)`);
+    if (problems.allow('trailing', 'error', pos)) diag.error(pos, `${size - pos} trailing bytes at offset ${pos} are too short for a window record (truncated file)`);
   }
   if (records === 0) diag.warning(0, 'no xentrace records found');
 
@@ -310,7 +341,7 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
   for (const e of entities) {
     const dom = e >>> 16;
     const v = e & 0xffff;
-    if (dom === XEN_IDLE_DOMAIN) idleVcpus.push(v);
+    if (dom === IDLE_DOMAIN) idleVcpus.push(v);
     else {
       let l = byDomain.get(dom);
       if (!l) byDomain.set(dom, (l = []));
@@ -327,7 +358,7 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
 
   const classes: Record<string, number> = {};
   for (let c = 0; c < classCounts.length; c++) {
-    if (classCounts[c]) classes[c < CLASS_NAMES.length ? CLASS_NAMES[c]![1] : CLASS_UNKNOWN] = classCounts[c]!;
+    if (classCounts[c]) classes[c < N_CLASSES ? CLASS_NAMES[c]![1] : CLASS_UNKNOWN] = classCounts[c]!;
   }
   const cpuList = [...pcpus.values()].sort((a, b) => a.cpu - b.cpu);
   const baseTsc = haveBase ? ((BigInt(baseHi) << 32n) | BigInt(baseLo)).toString() : null;
