@@ -53,7 +53,7 @@ function mutate(orig: Uint8Array, rand: () => number, dataStart: number): { byte
   return { bytes: b, what: `word ${v} at ${at & ~3}` };
 }
 
-for (const [file, iterations, seed] of [['schedmix-kvm-2buf.v7zstd.dat', 40, 11], ['schedmix-kvm-2buf.v6.dat', 50, 12], ['schedmix-kvm-2buf.v7.dat', 50, 13]] as const) {
+for (const [file, iterations, seed] of [['schedmix-kvm-2buf.v7zstd.dat', 100, 11], ['schedmix-kvm-2buf.v6.dat', 50, 12], ['schedmix-kvm-2buf.v7.dat', 50, 13]] as const) {
   test(`mutated copies of ${file} never crash or hang (seed ${seed}, ${iterations} inputs)`, { timeout: 120_000 }, () => {
     const orig = new Uint8Array(fs.readFileSync(path.join(TD, file)));
     const probe = new MemorySource('p', orig);
