@@ -1,5 +1,6 @@
-// Binary min-heap of simulation events in parallel typed arrays (time, sequence, type, target,
-// generation): no object per event. Ties in time pop in insertion order, so runs are deterministic.
+// Binary min-heap of simulation events: payloads live in slot arrays (time, sequence, type,
+// target, generation) and the heap orders slot numbers, so a sift moves one int. No object per
+// event. Ties in time pop in insertion order, so runs are deterministic.
 
 export class EventQueue {
   private timeNs: Float64Array = new Float64Array(1024);
@@ -7,6 +8,10 @@ export class EventQueue {
   private type: Uint8Array = new Uint8Array(1024);
   private target: Int32Array = new Int32Array(1024);
   private gen: Int32Array = new Int32Array(1024);
+  private heap: Int32Array = new Int32Array(1024);
+  private free: Int32Array = new Int32Array(1024);
+  private nFree = 0;
+  private nSlots = 0;
   private n = 0;
   private nextSeq = 0;
   // The popped event, read by the caller right after pop().
@@ -21,84 +26,96 @@ export class EventQueue {
 
   private grow(): void {
     const cap = this.timeNs.length * 2;
-    const f = (a: Float64Array): Float64Array => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.timeNs = f(this.timeNs);
-    this.seq = f(this.seq);
-    const t = new Uint8Array(cap);
-    t.set(this.type);
-    this.type = t;
+    const t = new Float64Array(cap);
+    t.set(this.timeNs);
+    this.timeNs = t;
+    const s = new Float64Array(cap);
+    s.set(this.seq);
+    this.seq = s;
+    const ty = new Uint8Array(cap);
+    ty.set(this.type);
+    this.type = ty;
+    const ta = new Int32Array(cap);
+    ta.set(this.target);
+    this.target = ta;
     const g = new Int32Array(cap);
-    g.set(this.target);
-    this.target = g;
+    g.set(this.gen);
+    this.gen = g;
     const h = new Int32Array(cap);
-    h.set(this.gen);
-    this.gen = h;
-  }
-
-  private less(i: number, j: number): boolean {
-    const a = this.timeNs[i]!;
-    const b = this.timeNs[j]!;
-    return a < b || (a === b && this.seq[i]! < this.seq[j]!);
-  }
-
-  private swap(i: number, j: number): void {
-    let t = this.timeNs[i]!;
-    this.timeNs[i] = this.timeNs[j]!;
-    this.timeNs[j] = t;
-    t = this.seq[i]!;
-    this.seq[i] = this.seq[j]!;
-    this.seq[j] = t;
-    t = this.type[i]!;
-    this.type[i] = this.type[j]!;
-    this.type[j] = t;
-    t = this.target[i]!;
-    this.target[i] = this.target[j]!;
-    this.target[j] = t;
-    t = this.gen[i]!;
-    this.gen[i] = this.gen[j]!;
-    this.gen[j] = t;
+    h.set(this.heap);
+    this.heap = h;
+    const f = new Int32Array(cap);
+    f.set(this.free);
+    this.free = f;
   }
 
   push(timeNs: number, type: number, target: number, gen: number): void {
-    if (this.n === this.timeNs.length) this.grow();
+    let slot: number;
+    if (this.nFree > 0) slot = this.free[--this.nFree]!;
+    else {
+      if (this.nSlots === this.timeNs.length) this.grow();
+      slot = this.nSlots++;
+    }
+    const seq = this.nextSeq++;
+    this.timeNs[slot] = timeNs;
+    this.seq[slot] = seq;
+    this.type[slot] = type;
+    this.target[slot] = target;
+    this.gen[slot] = gen;
+    const heap = this.heap;
+    const times = this.timeNs;
+    const seqs = this.seq;
     let i = this.n++;
-    this.timeNs[i] = timeNs;
-    this.seq[i] = this.nextSeq++;
-    this.type[i] = type;
-    this.target[i] = target;
-    this.gen[i] = gen;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(i, p)) break;
-      this.swap(i, p);
+      const ps = heap[p]!;
+      const pt = times[ps]!;
+      if (pt < timeNs || (pt === timeNs && seqs[ps]! < seq)) break;
+      heap[i] = ps;
       i = p;
     }
+    heap[i] = slot;
   }
 
   /** Removes the earliest event into top*; false when empty. */
   pop(): boolean {
     if (this.n === 0) return false;
-    this.topTimeNs = this.timeNs[0]!;
-    this.topType = this.type[0]!;
-    this.topTarget = this.target[0]!;
-    this.topGen = this.gen[0]!;
-    this.n--;
-    if (this.n > 0) {
-      this.swap(0, this.n);
+    const heap = this.heap;
+    const times = this.timeNs;
+    const seqs = this.seq;
+    const top = heap[0]!;
+    this.topTimeNs = times[top]!;
+    this.topType = this.type[top]!;
+    this.topTarget = this.target[top]!;
+    this.topGen = this.gen[top]!;
+    this.free[this.nFree++] = top;
+    const n = --this.n;
+    if (n > 0) {
+      const last = heap[n]!;
+      const lt = times[last]!;
+      const ls = seqs[last]!;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
-        if (l >= this.n) break;
+        if (l >= n) break;
+        let m = l;
+        let ms = heap[l]!;
+        let mt = times[ms]!;
         const r = l + 1;
-        const m = r < this.n && this.less(r, l) ? r : l;
-        if (!this.less(m, i)) break;
-        this.swap(m, i);
+        if (r < n) {
+          const rs = heap[r]!;
+          const rt = times[rs]!;
+          if (rt < mt || (rt === mt && seqs[rs]! < seqs[ms]!)) {
+            m = r;
+            ms = rs;
+            mt = rt;
+          }
+        }
+        if (lt < mt || (lt === mt && ls < seqs[ms]!)) break;
+        heap[i] = ms;
         i = m;
       }
+      heap[i] = last;
     }
     return true;
   }

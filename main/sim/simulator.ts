@@ -46,6 +46,12 @@ const H_RUNNING = 2;
 
 const KIND = { lock: 0, barrier: 1, hog: 2, daemon: 3 } as const;
 
+/** Order-changing O(1) removal (the order of a sleeper list does not matter). */
+function removeAt(a: number[], i: number): void {
+  a[i] = a[a.length - 1]!;
+  a.pop();
+}
+
 interface GThread {
   vm: number;
   local: number;
@@ -518,6 +524,7 @@ export class Simulation {
         this.syncProgress(vc, t);
         vc.executing = false;
         vc.stepGen++;
+        vc.stepAt = Infinity;
         vc.haltGen++;
         this.host.kvmExit(t, c, e.task, vc.v, EXIT_REASON.extint, GUEST_RIP);
         this.touch(e.task, t);
@@ -799,6 +806,7 @@ export class Simulation {
     this.syncProgress(vc, t);
     vc.executing = false;
     vc.stepGen++;
+    vc.stepAt = Infinity;
     vc.halting = true;
     vc.kickPending = false;
     this.host.kvmExit(t, e.core, e.task, vc.v, EXIT_REASON.hlt, GUEST_RIP + 0x3e);
@@ -831,7 +839,7 @@ export class Simulation {
       for (let i = 0; i < vc.sleepers.length; ) {
         const id = vc.sleepers[i]!;
         if (this.threads[id]!.wakeAt <= t) {
-          vc.sleepers.splice(i, 1);
+          removeAt(vc.sleepers, i);
           this.wakeThread(id, vc, t, true);
         } else i++;
       }
@@ -883,6 +891,7 @@ export class Simulation {
       return;
     }
     if (next <= t) next = t + 1;
+    if (next === vc.stepAt) return; // the pending step event is still valid
     vc.stepGen++;
     vc.stepAt = next;
     this.q.push(next, EV_VCPU_STEP, g, vc.stepGen);
@@ -1012,8 +1021,8 @@ export class Simulation {
         const b = this.barriers[th.group]!;
         th.remaining = rng.around(spec.computeNs);
         if (b.waiting.length + 1 >= b.parties) {
-          const waiting = b.waiting.splice(0);
-          for (const w of waiting) this.wakeThread(w, vc, t, false);
+          for (const w of b.waiting) this.wakeThread(w, vc, t, false);
+          b.waiting.length = 0;
           return false;
         }
         b.waiting.push(id);
@@ -1057,7 +1066,7 @@ export class Simulation {
     const id = vc.cur;
     lock.holder = id;
     const i = lock.spinners.indexOf(id);
-    if (i >= 0) lock.spinners.splice(i, 1);
+    if (i >= 0) lock.spinners.splice(i, 1); // keeps FIFO order: the next waiter in line gets it
     th.spinning = false;
     th.phase = 1;
     th.remaining = this.rng.around(th.spec.critNs ?? 100_000);
