@@ -53,16 +53,17 @@ export function thread(comm: string | undefined, tid: number): string {
 }
 
 /** The details column for one row. */
-export function details(r: { kind: number; tid: number; comm: string | undefined; prevTid: number; prevComm: string | undefined; prevState: number; arg0: number; arg1: number }): string {
+export function details(r: { kind: number; tid: number; pid: number; comm: string | undefined; prevTid: number; prevComm: string | undefined; prevState: number; arg0: number; arg1: number }): string {
+  const by = r.pid >= 0 && r.pid !== r.tid ? ` (by pid ${r.pid})` : '';
   switch (r.kind) {
     case EventKind.switch:
       return `${thread(r.prevComm, r.prevTid)} [${formatTaskState(r.prevState)}] → ${thread(r.comm, r.tid)}`;
     case EventKind.wakeup:
     case EventKind.waking:
     case EventKind.wakeupNew:
-      return `${thread(r.comm, r.tid)} target_cpu=${r.arg0}`;
+      return `${thread(r.comm, r.tid)} target_cpu=${r.arg0}${by}`;
     case EventKind.migrate:
-      return `${thread(r.comm, r.tid)} cpu ${r.arg0} → ${r.arg1}`;
+      return `${thread(r.comm, r.tid)} cpu ${r.arg0} → ${r.arg1}${by}`;
     case EventKind.fork:
       return `${thread(r.prevComm, r.prevTid)} → child ${thread(r.comm, r.tid)}`;
     case EventKind.vmEntry:

@@ -1,9 +1,11 @@
-// Open a real trace.dat in browser mode: rows, timeline, details with the original record.
-import { expect, test } from '@playwright/test';
+// Browser mode on a real committed trace.dat: rows, lanes, the original record, filter by a core
+// and by a thread (chips, counts, rows obey), follow a thread (placement track), themes.
+import { expect, test, type Page } from '@playwright/test';
 import { join } from 'node:path';
-import { ARTIFACTS, serve, type Served } from './serve-helper.ts';
+import { ARTIFACTS, ROOT, serve, type Served } from './serve-helper.ts';
 
-const TRACE = '/tmp/rec/single-schedmix/trace.dat';
+const TRACE = join(ROOT, 'main/formats/ftrace-text/testdata/schedmix-1s/trace.dat');
+const EVENTS = '22,173'; // vcpuscope stats --json of the same file (see the fixture README)
 let s: Served;
 test.beforeAll(async () => {
   s = await serve([TRACE]);
@@ -12,21 +14,95 @@ test.afterAll(async () => {
   await s?.stop();
 });
 
-test('opens a real trace and shows rows, lanes and the original record', async ({ page }) => {
+function watchErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
   });
+  return errors;
+}
+
+async function open(page: Page): Promise<void> {
   await page.goto(s.url);
-  const table = page.getByTestId('event-table');
-  await expect(table.locator('.table-row').first()).toContainText(/sched_/, { timeout: 60_000 });
-  await expect(page.getByTestId('count')).toContainText('82,162 events');
-  // the timeline drew runs on both CPUs
+  await expect(page.getByTestId('event-table').locator('.table-row').first()).toContainText(/sched_/, { timeout: 60_000 });
+  await expect(page.getByTestId('count')).toHaveText(`${EVENTS} events`);
+}
+
+/** The text of one column for every row on screen. */
+async function column(page: Page, cls: string): Promise<string[]> {
+  return page.getByTestId('event-table').locator(`.table-row .${cls}`).allTextContents();
+}
+
+test('opens a real trace: rows, timeline lanes, original record of the selected row', async ({ page }) => {
+  const errors = watchErrors(page);
+  await open(page);
   await expect(page.locator('.timeline canvas')).not.toHaveAttribute('data-segments', '0');
-  await table.locator('.table-row').nth(3).click();
-  await expect(page.getByTestId('record')).not.toHaveText('…');
+  await page.getByTestId('event-table').locator('.table-row').nth(3).click();
   await expect(page.getByTestId('record')).toContainText(/^sched_\w+: \w+=/);
   await page.screenshot({ path: join(ARTIFACTS, 'open-trace-dat.png') });
+  expect(errors).toEqual([]);
+});
+
+test('filter by a core, then also by a thread: chips, counts and rows follow', async ({ page }) => {
+  const errors = watchErrors(page);
+  await open(page);
+  const table = page.getByTestId('event-table');
+  // the core of the third row on screen
+  const cpu = (await column(page, 'c-cpu'))[2]!;
+  await table.locator('.table-row').nth(2).click();
+  await page.getByTestId('filter-cpu').click();
+  await expect(page.getByTestId('chips')).toContainText(`core ${cpu}`);
+  await expect(page.getByTestId('count')).toHaveText(new RegExp(`^[\\d,]+ of ${EVENTS} events$`));
+  await expect(table.locator('.table-row .c-cpu').first()).toHaveText(cpu);
+  expect(new Set(await column(page, 'c-cpu'))).toEqual(new Set([cpu]));
+  const coreCount = Number((await page.getByTestId('count').textContent())!.split(' ')[0]!.replaceAll(',', ''));
+  expect(coreCount).toBeLessThan(22173);
+
+  // now a thread: pick a row whose thread is not idle
+  const threads = await column(page, 'c-thread');
+  const t = threads.findIndex((x) => !x.endsWith(':0'));
+  await table.locator('.table-row').nth(t).click();
+  const tid = threads[t]!.split(':').pop()!;
+  await page.getByTestId('filter-thread').click();
+  await expect(page.getByTestId('chips')).toContainText(`thread ${tid}`);
+  await expect(async () => {
+    const n = Number((await page.getByTestId('count').textContent())!.split(' ')[0]!.replaceAll(',', ''));
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(coreCount);
+  }).toPass();
+  // every row on screen is on that core and involves the thread (subject, waker, or previous task of a switch)
+  for (const r of await table.locator('.table-row').all()) {
+    await expect(r.locator('.c-cpu')).toHaveText(cpu);
+    const text = `${await r.locator('.c-thread').textContent()} ${await r.locator('.c-details').textContent()}`;
+    expect(text).toMatch(new RegExp(`(:|pid )${tid}\\b`));
+  }
+  await page.screenshot({ path: join(ARTIFACTS, 'filter-core-thread.png') });
+  // removing the chips brings every row back
+  await page.getByRole('button', { name: /remove filter thread/ }).click();
+  await page.getByRole('button', { name: new RegExp(`remove filter core ${cpu}`) }).click();
+  await expect(page.getByTestId('count')).toHaveText(`${EVENTS} events`);
+  expect(errors).toEqual([]);
+});
+
+test('follow a thread from the search box: placement track, totals, highlighted runs', async ({ page }) => {
+  const errors = watchErrors(page);
+  await open(page);
+  await page.getByTestId('thread-search').fill('schedmix');
+  const hit = page.locator('.thread-search .hits button').first();
+  await expect(hit).toBeVisible();
+  await hit.click();
+  const panel = page.getByTestId('follow-panel');
+  await expect(panel).toContainText(/Following schedmix:\d+/);
+  await expect(panel).toContainText(/runs \d+/);
+  await expect(panel.getByTestId('placement-track').locator('canvas')).toBeVisible();
+  const box = await panel.getByTestId('placement-track').locator('canvas').boundingBox();
+  expect(box!.height).toBeGreaterThan(10);
+  await page.screenshot({ path: join(ARTIFACTS, 'follow-thread.png') });
+  // dark theme + larger font for a projector
+  await page.getByTestId('theme').click();
+  await page.getByRole('button', { name: 'A+' }).click();
+  await expect(page.locator('html')).toHaveAttribute('data-theme', 'dark');
+  await page.screenshot({ path: join(ARTIFACTS, 'follow-thread-dark.png') });
   expect(errors).toEqual([]);
 });

@@ -1,0 +1,80 @@
+// Scale: a ≥10M-event trace (the real fixture repeated with shifted timestamps, made in setup):
+// cancel its first load, then open it, scroll to the very end and see the last event, jump to a time.
+import { expect, test } from '@playwright/test';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeBigTrace, type BigTrace } from './big-trace.ts';
+import { ARTIFACTS, ROOT, serve } from './serve-helper.ts';
+
+let big: BigTrace;
+test.beforeAll(() => {
+  const dir = join(ROOT, 'test-results', 'e2e-big');
+  mkdirSync(dir, { recursive: true });
+  big = makeBigTrace(dir, 10_000_000);
+});
+
+test.describe.configure({ mode: 'serial' });
+
+test('cancel a load: the progress shows bytes and events, Cancel ends it and says so', async ({ page }) => {
+  // a fresh cache folder: this load must index from scratch
+  const s = await serve([big.path], { VCPUSCOPE_CACHE_DIR: mkdtempSync(join(tmpdir(), 'vcpuscope-e2e-cancel-')) });
+  try {
+    await page.goto(s.url);
+    const loading = page.getByTestId('loading-state');
+    await expect(loading).toBeVisible();
+    await expect(loading).toContainText(/[1-9][\d,]* events/, { timeout: 30_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'loading-progress.png') });
+    await page.getByTestId('cancel-load').click();
+    await expect(page.getByTestId('empty-state')).toContainText('cancelled', { timeout: 30_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'load-cancelled.png') });
+  } finally {
+    await s.stop();
+  }
+});
+
+test('scroll to the end of a 10M-event trace and see the last event; jump to a time', async ({ page }) => {
+  test.setTimeout(240_000);
+  const s = await serve([big.path]);
+  try {
+    await page.goto(s.url);
+    const table = page.getByTestId('event-table');
+    await expect(table.locator('.table-row').first()).toContainText(/sched_/, { timeout: 200_000 });
+    const total = big.events.toLocaleString('en-US');
+    await expect(page.getByTestId('count')).toHaveText(`${total} events`);
+    expect(big.events).toBeGreaterThanOrEqual(10_000_000);
+    // the spacer stays under Chromium's element-height cap
+    const scrollHeight = await table.evaluate((el) => el.scrollHeight);
+    expect(scrollHeight).toBeLessThan(33_554_428);
+    // drag the scrollbar to the bottom: the last row is on screen
+    await table.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    const last = table.locator(`[aria-rowindex="${big.events}"]`);
+    await expect(last).toBeVisible();
+    await expect(last.locator('.c-time')).toHaveText(big.lastRelMs);
+    const lastBox = (await last.boundingBox())!;
+    const tableBox = (await table.boundingBox())!;
+    expect(lastBox.y + lastBox.height).toBeLessThanOrEqual(tableBox.y + tableBox.height + 1);
+    await page.screenshot({ path: join(ARTIFACTS, 'big-table-end.png') });
+    // keyboard: Home then End selects the first and the last row
+    await table.focus();
+    await page.keyboard.press('Home');
+    await expect(table.locator('[aria-rowindex="1"]')).toHaveClass(/selected/);
+    await page.keyboard.press('End');
+    await expect(last).toHaveClass(/selected/);
+    // jump to the middle in time: the selected row's time is the first at or after it
+    await page.getByTestId('jump').fill('662250');
+    await page.getByTestId('jump').press('Enter');
+    const sel = table.locator('.table-row.selected');
+    await expect(sel.locator('.c-time')).not.toHaveText(big.lastRelMs);
+    const t = Number(await sel.locator('.c-time').textContent());
+    expect(t).toBeGreaterThanOrEqual(662250);
+    expect(t).toBeLessThan(662250 + 10);
+    // the row before it is earlier than the requested time
+    const prevRow = Number(await sel.getAttribute('aria-rowindex')) - 1;
+    const prev = table.locator(`[aria-rowindex="${prevRow}"] .c-time`);
+    if (await prev.count()) expect(Number(await prev.textContent())).toBeLessThan(662250);
+    await page.screenshot({ path: join(ARTIFACTS, 'big-table-jump.png') });
+  } finally {
+    await s.stop();
+  }
+});
