@@ -1,8 +1,9 @@
 // Automatic clock alignment of a guest trace to the host timeline: the offset (host = guest + offset)
 // that puts the most guest events of vCPU v inside host run intervals of v's thread. Coarse step: an
 // FFT cross-correlation of binned guest event counts with binned host on-core coverage over the whole
-// plausible range; fine steps: exact two-pointer counts around the best coarse peaks; then per-window
-// estimates for drift. Leaves out applying drift (reported only).
+// plausible range; fine: exact counts on a 100 ns grid (difference array over the offset intervals
+// each event allows) around the best coarse peaks; then per-window estimates for drift. Leaves out
+// applying drift (reported only).
 
 import type { AlignmentInfo } from '../../../shared/model-contract.ts';
 import { fft } from './fft.ts';
@@ -112,32 +113,62 @@ function coarsePeaks(inp: AlignInput, guestStart: number, guestEnd: number, peak
   return { offsets, binNs };
 }
 
-/** Search [center - halfRange, center + halfRange] from step `step` down to `minStep`; returns the middle of the best plateau. */
-export function refineOffset(inp: AlignInput, centerNs: number, halfRangeNs: number, step: number, minStep: number, gLo = -Infinity, gHi = Infinity): { offsetNs: number; score: ScoreResult } {
-  let lo = centerNs - halfRangeNs;
-  let hi = centerNs + halfRangeNs;
-  let best = centerNs;
-  let bestScore = scoreOffset(inp, centerNs, gLo, gHi);
-  for (;;) {
-    let plateauLo = NaN;
-    let plateauHi = NaN;
-    for (let o = lo; o <= hi + 1e-9; o += step) {
-      const s = scoreOffset(inp, o, gLo, gHi);
-      if (s.consistent > bestScore.consistent) {
-        bestScore = s;
-        plateauLo = plateauHi = o;
-      } else if (s.consistent === bestScore.consistent) {
-        if (Number.isNaN(plateauLo) || o - plateauHi > step * 1.5) plateauLo = o;
-        plateauHi = o;
+/**
+ * The best offset in [lo, hi] on a grid of `stepNs` (default: 100 ns or finer than 1/100000 of the
+ * range): guest event t on vCPU v is consistent for every offset in [s - t, e - t] of each on-core
+ * interval [s, e] of v, so the count as a function of the offset is the coverage of those offset
+ * intervals, computed exactly at every grid point with a difference array (no sort). Uses every
+ * `stride`-th guest event. Returns the middle of the longest run of grid points with the maximum.
+ */
+export function exactBest(inp: AlignInput, lo: number, hi: number, stride = 1, gLo = -Infinity, gHi = Infinity, stepNs?: number): { offsetNs: number; consistent: number } {
+  const step = stepNs ?? Math.max(100, Math.ceil((hi - lo) / 100_000 / 100) * 100);
+  // grid on multiples of the step, so that whole-µs offsets (µs text timestamps) are on it
+  lo = Math.floor(lo / step) * step;
+  const cells = Math.floor((hi - lo) / step) + 1;
+  const diff = new Int32Array(cells + 1);
+  for (const v of inp.vcpus) {
+    const g = v.guestTs;
+    const s = v.hostStart;
+    const e = v.hostEnd;
+    const i0 = gLo === -Infinity ? 0 : lowerBound(g, gLo);
+    const i1 = gHi === Infinity ? g.length : lowerBound(g, gHi);
+    let j0 = 0;
+    for (let i = i0; i < i1; i += stride) {
+      const t = g[i]!;
+      // intervals overlapping [t + lo, t + hi]; e is ascending, so start from the first e >= t + lo
+      while (j0 < e.length && e[j0]! < t + lo) j0++;
+      for (let j = j0; j < e.length && s[j]! <= t + hi; j++) {
+        const a = Math.max(0, Math.ceil((s[j]! - t - lo) / step));
+        const b = Math.min(cells - 1, Math.floor((e[j]! - t - lo) / step));
+        if (b < a) continue;
+        diff[a]!++;
+        diff[b + 1]!--;
       }
     }
-    if (!Number.isNaN(plateauLo)) best = Math.round((plateauLo + plateauHi) / 2);
-    if (step <= minStep) break;
-    lo = (Number.isNaN(plateauLo) ? best : plateauLo) - step;
-    hi = (Number.isNaN(plateauHi) ? best : plateauHi) + step;
-    step = Math.max(minStep, step / 10);
   }
-  return { offsetNs: best, score: scoreOffset(inp, best, gLo, gHi) };
+  let best = -1;
+  let bestStart = 0;
+  let bestLen = 0;
+  let k = 0;
+  let runStart = 0;
+  let prevWasMax = false;
+  for (let c = 0; c < cells; c++) {
+    k += diff[c]!;
+    if (k > best) {
+      best = k;
+      bestStart = runStart = c;
+      bestLen = 1;
+      prevWasMax = true;
+    } else if (k === best) {
+      if (!prevWasMax) runStart = c;
+      if (c - runStart + 1 > bestLen) {
+        bestStart = runStart;
+        bestLen = c - runStart + 1;
+      }
+      prevWasMax = true;
+    } else prevWasMax = false;
+  }
+  return { offsetNs: Math.round(lo + (bestStart + (bestLen - 1) / 2) * step), consistent: Math.max(0, best) };
 }
 
 export interface AutoAlignOptions {
@@ -156,11 +187,22 @@ export function autoAlign(inp: AlignInput, opts: AutoAlignOptions = {}): { offse
     guestEnd = Math.max(guestEnd, v.guestTs[v.guestTs.length - 1]!);
   }
   if (guestStart === Infinity) return { offsetNs: 0, info: { method: 'auto', quality: 0, eventsChecked: 0 } };
-  const { offsets, binNs } = coarsePeaks(inp, guestStart, guestEnd, opts.peaks ?? 4, opts.maxBins ?? 1 << 18);
+  const { offsets, binNs } = coarsePeaks(inp, guestStart, guestEnd, opts.peaks ?? 16, opts.maxBins ?? 1 << 18);
+  // Rank the coarse peaks by an exact search on a subsample, then search the best two on all events.
+  let total = 0;
+  for (const v of inp.vcpus) total += v.guestTs.length;
+  const stride = Math.max(1, Math.floor(total / 50_000));
+  // ±250 µs at least: with few guest events the correlation peak is wider than a bin
+  const halfNs = Math.max(2 * binNs, 250_000);
+  const ranked = offsets
+    .map((o) => ({ o, r: exactBest(inp, o - halfNs, o + halfNs, stride) }))
+    .sort((x, y) => y.r.consistent - x.r.consistent)
+    .slice(0, stride > 1 ? 2 : offsets.length);
   let best = { offsetNs: 0, score: { consistent: -1, checked: 0 } };
-  for (const o of offsets) {
-    const r = refineOffset(inp, o, 2 * binNs, binNs / 8, 100);
-    if (r.score.consistent > best.score.consistent) best = r;
+  for (const { o, r } of ranked) {
+    const full = stride > 1 ? exactBest(inp, o - halfNs, o + halfNs, 1) : r;
+    const score = scoreOffset(inp, full.offsetNs);
+    if (score.consistent > best.score.consistent) best = { offsetNs: full.offsetNs, score };
   }
   const offsetNs = best.offsetNs;
   // Per-window estimates around the global offset (drift check).
@@ -171,9 +213,11 @@ export function autoAlign(inp: AlignInput, opts: AutoAlignOptions = {}): { offse
     let events = 0;
     for (const v of inp.vcpus) events += lowerBound(v.guestTs, w1) - lowerBound(v.guestTs, w0);
     if (events < 100) continue;
-    const r = refineOffset(inp, offsetNs, Math.max(200_000, 4 * binNs), 2_000, 100, w0, w1);
-    if (r.score.checked === 0) continue;
-    windows.push({ guestStartNs: w0, guestEndNs: w1, events: r.score.checked, offsetNs: r.offsetNs, quality: r.score.consistent / r.score.checked });
+    const half = Math.max(200_000, 4 * binNs);
+    const r = exactBest(inp, offsetNs - half, offsetNs + half, 1, w0, w1);
+    const sc = scoreOffset(inp, r.offsetNs, w0, w1);
+    if (sc.checked === 0) continue;
+    windows.push({ guestStartNs: w0, guestEndNs: w1, events: sc.checked, offsetNs: r.offsetNs, quality: sc.consistent / sc.checked });
   }
   let driftNsPerS = 0;
   if (windows.length >= 2) {

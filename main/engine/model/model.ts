@@ -20,6 +20,8 @@ export interface ModelInputFile {
   role?: 'host' | 'guest';
   /** Guest only: which VM (QEMU pid, `dom<ID>`, or VM name). */
   vm?: string;
+  /** Guest only: this guest's clock offset (host ns = guest ns + offsetNs), overriding guestOffsetNs. */
+  offsetNs?: number;
 }
 
 export interface BuildModelOptions {
@@ -56,6 +58,8 @@ export interface HostVcpus {
   guestModeNs: Float64Array;
   /** Where "on core" came from: 'sched_switch' or 'kvm_entry/kvm_exit' or 'xen'. */
   source: string;
+  /** Rows still open at the end of the host trace (closed at the last event of all inputs). */
+  openRows: Int32Array;
 }
 
 /** One VM's guest layer on the host timeline. Thread index = position in `tids`. */
@@ -103,6 +107,8 @@ export interface ModelVm extends TopoVm {
   offsetNs: number | null;
   alignment: AlignmentInfo | null;
   guest: GuestLayer | null;
+  /** What the clock alignment scored (sampled guest event times per vCPU + on-core intervals); lets a UI re-score another offset. */
+  alignInput: AlignInput | null;
   migrations: MigrationCounts;
   coScheduling: { fractions: number[] };
 }
@@ -124,6 +130,7 @@ interface GuestCandidate {
   trace: IndexedTrace;
   scan: LayerScan;
   vm?: string;
+  offsetNs?: number;
 }
 
 export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOptions = {}): TwoLayerModel {
@@ -135,7 +142,7 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
     const scan = scanLayer(inp.trace, { xen, collectWakeups: !xen });
     const role = inp.role ?? (looksLikeHost(inp.trace, scan) ? 'host' : 'guest');
     if (role === 'host') hosts.push({ trace: inp.trace, scan });
-    else guests.push({ trace: inp.trace, scan, ...(inp.vm !== undefined ? { vm: inp.vm } : {}) });
+    else guests.push({ trace: inp.trace, scan, ...(inp.vm !== undefined ? { vm: inp.vm } : {}), ...(inp.offsetNs !== undefined ? { offsetNs: inp.offsetNs } : {}) });
   }
   if (hosts.length === 0) {
     throw new ModelError(
@@ -164,6 +171,7 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
       offsetNs: null,
       alignment: null,
       guest: null,
+      alignInput: null,
       migrations: { guest: 0, host: 0, physical: 0 },
       coScheduling: { fractions: [] },
     });
@@ -171,10 +179,17 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
   }
   if (topo.length) notes.push(`vCPU grouping: ${topo.map((t) => `${t.name} by ${t.grouping}`).join(', ')}; on-core from ${vcpus.source}`);
   const pairs = pairGuests(guests, vms, options);
-  for (const [gc, vm] of pairs) attachGuest(vm, gc, vcpus, host.scan, opts, notes);
+  for (const [gc, vm] of pairs) alignGuest(vm, gc, vcpus, host.scan, opts, notes);
+  // What still runs at the end of a trace runs until the last event of all inputs (host clock).
+  let endNs = host.scan.endNs;
+  for (const [gc, vm] of pairs) endNs = Math.max(endNs, gc.scan.endNs + vm.offsetNs!);
+  for (let i = 0; i < vcpus.openRows.length; i++) vcpus.endNs[vcpus.openRows[i]!] = endNs;
+  for (const [gc, vm] of pairs) vm.guest = buildGuestLayer(vm, gc, vcpus, vm.offsetNs!, endNs);
+  const spans = vmSpans(host.trace, vms);
   for (const vm of vms) {
     vm.migrations.host = hostMigrations(vm, vcpus);
-    vm.coScheduling = coScheduling(vm, vcpus, host.scan.startNs, host.scan.endNs);
+    const span = spans[vm.index]!;
+    vm.coScheduling = coScheduling(vm, vcpus, span[0], span[1]);
     if (vm.guest) {
       let gm = 0, pm = 0;
       for (let k = 0; k < vm.guest.tids.length; k++) {
@@ -232,11 +247,14 @@ function buildHostVcpus(trace: IndexedTrace, scan: LayerScan, topo: TopoVm[]): H
   const startNs = new Float64Array(n);
   const endNs = new Float64Array(n);
   const core = new Int32Array(n);
+  const openRows = new GrowI32(8);
+  const firstOpen = table.length - table.openCount;
   for (let i = 0; i < n; i++) {
     const r = sel.rows[order[i]!]!;
     startNs[i] = table.startNs[r]!;
     endNs[i] = table.endNs[r]!;
     core[i] = table.cpu[r]!;
+    if (r >= firstOpen) openRows.push(i);
   }
   // per core: stable counting sort of the rows in end-time order
   const endOrder = new Uint32Array(n);
@@ -268,6 +286,7 @@ function buildHostVcpus(trace: IndexedTrace, scan: LayerScan, topo: TopoVm[]): H
     coreOrder,
     guestModeNs,
     source,
+    openRows: openRows.finish(),
   };
 }
 
@@ -395,13 +414,13 @@ function alignInput(vm: ModelVm, scan: LayerScan, vcpus: HostVcpus, hostScan: La
   return { vcpus: list, hostStartNs: hostScan.startNs, hostEndNs: hostScan.endNs };
 }
 
-function attachGuest(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, hostScan: LayerScan, opts: BuildModelOptions, notes: string[]): void {
+function alignGuest(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, hostScan: LayerScan, opts: BuildModelOptions, notes: string[]): void {
   const scan = gc.scan;
   const ai = alignInput(vm, scan, vcpus, hostScan);
   let offsetNs: number;
   let alignment: AlignmentInfo;
   const rec = recordedOffsetNs(gc.trace);
-  const userOffset = opts.guestOffsetNs;
+  const userOffset = gc.offsetNs ?? opts.guestOffsetNs;
   if (rec !== undefined || userOffset !== undefined) {
     offsetNs = rec ?? userOffset!;
     const s = scoreOffset(ai, offsetNs);
@@ -415,10 +434,11 @@ function attachGuest(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, hostScan
   vm.guestFile = gc.trace.path;
   vm.offsetNs = offsetNs;
   vm.alignment = alignment;
-  vm.guest = buildGuestLayer(vm, gc, vcpus, offsetNs);
+  vm.alignInput = ai;
 }
 
-function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, offsetNs: number): GuestLayer {
+/** endNs: where runs still open at the end of the guest trace are closed (host clock). */
+function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, offsetNs: number, endNs: number): GuestLayer {
   const src = gc.scan.runs;
   // threads: dense index in order of first appearance
   const indexOfTid = new Map<number, number>();
@@ -443,7 +463,9 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, offs
     startNs: src.startNs.map((x) => x + offsetNs),
     endNs: src.endNs.map((x) => x + offsetNs),
     endState: src.endState,
+    openCount: src.openCount,
   };
+  for (let r = src.length - src.openCount; r < src.length; r++) runs.endNs[r] = endNs;
   const byThread = groupByKey(threadKey, nThreads);
   const byVcpu = groupByKey(src.cpu, Math.max(1, gc.scan.cpuCount));
   const segThreadStart = new Uint32Array(nThreads + 1);
@@ -572,6 +594,44 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, offs
   };
 }
 
+/**
+ * Per VM: [first, last] host event that involves one of its vCPU threads (as current task, subject
+ * or switched-out task). Reads batches from each end only until every VM is found.
+ */
+function vmSpans(trace: IndexedTrace, vms: ModelVm[]): Array<[number, number]> {
+  const vmOfHost = new Map<number, number>();
+  for (const vm of vms) for (const h of vm.hostIds) vmOfHost.set(h, vm.index);
+  const first = new Float64Array(vms.length).fill(NaN);
+  const last = new Float64Array(vms.length).fill(NaN);
+  let missing = vms.length;
+  // a row may involve two VMs (a switch from one VM's vCPU thread to another's): check all three columns
+  const mark = (arr: Float64Array, id: number, ts: number): void => {
+    const v = vmOfHost.get(id);
+    if (v !== undefined && Number.isNaN(arr[v]!)) {
+      arr[v] = ts;
+      missing--;
+    }
+  };
+  for (let b = 0; b < trace.batchCount && missing > 0; b++) {
+    const c = trace.readBatch(b);
+    for (let i = 0; i < c.length && missing > 0; i++) {
+      mark(first, c.pid[i]!, c.ts[i]!);
+      mark(first, c.tid[i]!, c.ts[i]!);
+      mark(first, c.prevTid[i]!, c.ts[i]!);
+    }
+  }
+  missing = vms.length;
+  for (let b = trace.batchCount - 1; b >= 0 && missing > 0; b--) {
+    const c = trace.readBatch(b);
+    for (let i = c.length - 1; i >= 0 && missing > 0; i--) {
+      mark(last, c.pid[i]!, c.ts[i]!);
+      mark(last, c.tid[i]!, c.ts[i]!);
+      mark(last, c.prevTid[i]!, c.ts[i]!);
+    }
+  }
+  return vms.map((_, v) => (Number.isNaN(first[v]!) ? [0, 0] : [first[v]!, last[v]!]));
+}
+
 /** Consecutive on-core intervals of each of the VM's vCPUs on different cores. */
 function hostMigrations(vm: ModelVm, vcpus: HostVcpus): number {
   let n = 0;
@@ -582,7 +642,7 @@ function hostMigrations(vm: ModelVm, vcpus: HostVcpus): number {
   return n;
 }
 
-/** Fraction of [spanStart, spanEnd] (the host trace's first to last event) with exactly k vCPUs on cores. */
+/** Fraction of [spanStart, spanEnd] (first to last host event involving the VM's vCPU threads) with exactly k vCPUs on cores. */
 function coScheduling(vm: ModelVm, vcpus: HostVcpus, spanStart: number, spanEnd: number): { fractions: number[] } {
   const nv = vm.vcpuIds.length;
   const a = vcpus.groupStart[vm.firstGlobal]!;

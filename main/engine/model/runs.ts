@@ -2,13 +2,15 @@
 // kvm_exit intervals, fork parents, last comm per thread, sampled event times per CPU (for clock
 // alignment) and wakeups (for the lock-holder heuristic). Reads through readBatch only.
 
-import { EventKind, XEN_IDLE_DOMAIN } from '../../../shared/schema.ts';
+import { EventKind, NO_STATE, XEN_IDLE_DOMAIN } from '../../../shared/schema.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
 import { GrowF64, GrowI32 } from './grow.ts';
 
 /**
  * Run intervals as columns: `tid` ran on `cpu` from the switch that switched it in to the one that
- * switched it out (intervals without both ends are not included). Rows are in order of end time.
+ * switched it out. A task still current at the end of the trace gets an interval closed at the
+ * trace's last event (the last `openCount` rows; the model may extend them to the last event of all
+ * inputs); a task running before the first switch of its CPU gets none. Rows are in order of end time.
  */
 export interface RunTable {
   length: number;
@@ -16,8 +18,10 @@ export interface RunTable {
   cpu: Int32Array;
   startNs: Float64Array;
   endNs: Float64Array;
-  /** TaskState bits of the switch-out (prev_state). */
+  /** TaskState bits of the switch-out (prev_state); NO_STATE for the open rows. */
   endState: Uint16Array;
+  /** The last openCount rows were still open at the end of the trace. */
+  openCount: number;
 }
 
 export interface LayerScan {
@@ -66,8 +70,9 @@ class RunBuilder {
     this.end.push(e);
     this.state.push(st);
   }
-  finish(): RunTable {
+  finish(openCount = 0): RunTable {
     return {
+      openCount,
       length: this.tid.n,
       tid: this.tid.finish(),
       cpu: this.cpu.finish(),
@@ -161,10 +166,19 @@ export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerSca
       if (k === EventKind.switch && c.prevComm[i]! >= 0 && !commIdOf.has(prevTid[i]!)) commIdOf.set(prevTid[i]!, c.prevComm[i]!);
     }
   }
+  // Close what is still running at the trace's last event (in end order: all at the same time).
+  let openCount = 0;
+  for (let p = 0; p < cpuCount; p++) {
+    const t = curTid[p]!;
+    if (t >= 0 && !isIdle(t) && curStart[p]! <= endNs) {
+      runs.push(t, p, curStart[p]!, endNs, NO_STATE);
+      openCount++;
+    }
+  }
   const commOf = new Map<number, string>();
   for (const [t, id] of commIdOf) commOf.set(t, trace.comms[id] ?? '');
   return {
-    runs: runs.finish(),
+    runs: runs.finish(openCount),
     guestMode: gm.finish(),
     kvmVcpuOfTid,
     commOf,
