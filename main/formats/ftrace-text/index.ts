@@ -249,33 +249,28 @@ function readFtraceTextUnit(
       if (lineNo > 0) lineNo++;
       p = nl + 1;
     }
-    for (;;) {
-      let nl = buf.indexOf(10, p);
-      if (nl >= dataEnd) nl = -1;
-      if (nl < 0) {
-        if (!atEnd) break;
-        if (p >= dataEnd) break;
-        nl = dataEnd; // last line without a newline
-        if (unit.end === src.sizeBytes && shared.container === 'text') {
-          diag.warning(bufPos + p, 'the input ends without a newline: its last line may be cut short', lineNo > 0 ? lineNo : undefined);
-        }
-      }
+    while (p < dataEnd) {
       const offset = bufPos + p;
-      if (nl - p > MAX_LINE_BYTES) {
-        diag.error(offset, `line longer than ${MAX_LINE_BYTES} bytes (${nl - p} bytes) skipped`, lineNo > 0 ? lineNo : undefined);
-      } else {
-        const res = parser.parseLine(buf, p, nl, offset);
-        if (res !== LineResult.event && res !== LineResult.header) lineDiag(res, offset, p, nl);
-        else if (res === LineResult.event && tsDecimals !== parser.lastTsDecimals) {
+      const nl = parser.parseLineFrom(buf, p, dataEnd, atEnd, offset, MAX_LINE_BYTES);
+      if (nl < 0) break;
+      if (nl >= dataEnd && unit.end === src.sizeBytes && shared.container === 'text') {
+        diag.warning(offset, 'the input ends without a newline: its last line may be cut short', lineNo > 0 ? lineNo : undefined);
+      }
+      const res = parser.result;
+      if (res === LineResult.event) {
+        if (tsDecimals !== parser.lastTsDecimals) {
           if (tsDecimals >= 0 && (tsDecimals === 0) !== (parser.lastTsDecimals === 0)) {
             diag.warning(offset, 'timestamps switch between raw counter values and seconds here', lineNo > 0 ? lineNo : undefined);
           }
           tsDecimals = parser.lastTsDecimals;
         }
+      } else if (res === LineResult.tooLong) {
+        diag.error(offset, `line longer than ${MAX_LINE_BYTES} bytes (${nl - p} bytes) skipped`, lineNo > 0 ? lineNo : undefined);
+      } else if (res !== LineResult.header) {
+        lineDiag(res, offset, p, nl);
       }
       if (lineNo > 0) lineNo++;
       p = nl + 1;
-      if (nl >= dataEnd) break;
     }
     if (progress) progress(bufPos + Math.min(p, dataEnd) - unit.start);
     if (atEnd) break;

@@ -8,9 +8,11 @@
 
 import { EventKind, NO_STATE } from '../../../shared/schema.ts';
 import type { EventSink } from '../types.ts';
+import { NameCache } from './name-cache.ts';
 import { mapNumericState, parsePluginStateLetters, parseStateLetters, type NumericStateEncoding } from './task-state.ts';
 
 const SP = 0x20;
+const NL = 0x0a;
 const COLON = 0x3a;
 const LBRACK = 0x5b;
 const RBRACK = 0x5d;
@@ -76,6 +78,8 @@ export const LineResult = {
   unparsable: 3,
   /** A known event whose fields did not decode; kept as an `invalid` row. */
   badFields: 4,
+  /** Longer than the line cap: not parsed. */
+  tooLong: 5,
 } as const;
 export type LineResult = (typeof LineResult)[keyof typeof LineResult];
 
@@ -286,7 +290,7 @@ export function fastPrefix(buf: Uint8Array, s: number, e: number, bracketOffset:
   let hasFlags = false;
   if (c !== SP && (c < D0 || c > D9)) {
     hasFlags = true;
-    while (q < e && buf[q] !== SP) q++;
+    while (q < e && buf[q] !== SP && buf[q] !== NL) q++;
   }
   while (q < e && buf[q] === SP) q++;
   let secs = 0;
@@ -321,7 +325,8 @@ export function fastPrefix(buf: Uint8Array, s: number, e: number, bracketOffset:
   while (t > s && buf[t] === SP) t--;
   let hasTgid = false;
   if (buf[t] === RPAREN) {
-    while (t > s && buf[t] !== LPAREN) t--;
+    while (t > s && buf[t] !== LPAREN && buf[t] !== NL) t--;
+    if (buf[t] !== LPAREN) return false;
     t--;
     while (t > s && buf[t] === SP) t--;
     hasTgid = true;
@@ -336,6 +341,11 @@ export function fastPrefix(buf: Uint8Array, s: number, e: number, bracketOffset:
     c = buf[--t]!;
   }
   if (t === pidEnd || c !== DASH || t <= s || buf[t - 1] === SP) return false;
+  // The comm [s, t) must not hold a newline (a line shorter than the column would put the next
+  // line's bytes there); the same pass finds where the comm starts.
+  let cs = s;
+  while (buf[cs] === SP) cs++;
+  for (let k = cs; k < t; k++) if (buf[k] === NL) return false;
   f.tsNs = tsNs;
   f.cpu = cpu;
   f.pid = pid;
@@ -344,7 +354,7 @@ export function fastPrefix(buf: Uint8Array, s: number, e: number, bracketOffset:
   f.perfShape = false;
   f.bracketPos = lb;
   f.lineStart = s;
-  f.commStart = -1;
+  f.commStart = cs;
   f.commEnd = t;
   return eventName(buf, tsEnd, e, f);
 }
@@ -399,6 +409,7 @@ function eventName(buf: Uint8Array, tsEnd: number, e: number, f: PrefixFields): 
       body = p;
       break;
     }
+    if (c === NL) return false;
   }
   // kernels always print `name: `; a token running to the end of the line is a cut line
   if (body < 0 || p === tokenStart) return false;
@@ -498,11 +509,19 @@ export class LineParser {
   private readonly multiNames: Uint8Array[];
   private readonly multiNameStrings: readonly string[];
   private currentInput = -1;
+  private readonly commCache = new NameCache();
+  private readonly eventCache = new NameCache();
   /** Column of the CPU `[` in the last line that needed the slow prefix parse; -1 = none yet. */
   private bracketOffset = -1;
   private markerId = -1;
   /** Timestamp digits seen on the last event line (6 = µs, 9 = ns, 0 = raw counter). */
   lastTsDecimals = -1;
+  /** Outcome of the last parseLineFrom. */
+  result: LineResult = LineResult.event;
+  /** Kind of the event found by the last eventOf. */
+  private kind: EventKind = EventKind.other;
+  /** parseLineFrom may parse before finding the newline (not with input names or JS lines). */
+  private readonly streamFast: boolean;
   /** When a line is `CPU:N [LOST M EVENTS]`: the cpu and count (NaN if unreadable). */
   lostCpu = -1;
   lostCount = NaN;
@@ -515,6 +534,7 @@ export class LineParser {
     this.jsStringLines = opts.jsStringLines === true;
     this.multiNameStrings = opts.multiInputNames ?? [];
     this.multiNames = this.multiNameStrings.map((n) => enc.encode(n));
+    this.streamFast = this.multiNames.length === 0 && !this.jsStringLines;
   }
 
   /** The prefix fields of the last parsed line. Borrowed: overwritten by the next parseLine. */
@@ -546,23 +566,92 @@ export class LineParser {
       if (f.bracketPos >= 0 && !f.perfShape) this.bracketOffset = f.bracketPos - p;
     }
     this.lastTsDecimals = f.tsDecimals;
+    const eventId = this.eventOf(buf);
+    return this.body(this.kind, eventId, buf, e, offsetBytes);
+  }
 
-    const sink = this.sink;
+  /**
+   * Streaming entry: parse the line starting at `s` in buf[s, limit) without first looking for
+   * its newline. The common lines (known CPU column, kernel-format sched_switch/wakeups) are
+   * parsed in one pass that ends on the newline; everything else finds the newline and goes
+   * through parseLine. Returns the index of the line's newline (or `limit` for a last line
+   * without one when `atEnd`), or -1 when the line is not complete before `limit` (nothing was
+   * appended). The outcome is in `result`; lines longer than `maxLineBytes` are not parsed
+   * (`result` = tooLong).
+   */
+  parseLineFrom(buf: Uint8Array, s: number, limit: number, atEnd: boolean, offsetBytes: number, maxLineBytes: number): number {
+    const f = this.f;
+    if (this.streamFast && this.bracketOffset >= 0 && fastPrefix(buf, s, limit, this.bracketOffset, f)) {
+      this.lastTsDecimals = f.tsDecimals;
+      const eventId = this.eventOf(buf);
+      const kind = this.kind;
+      const cpu = f.cpu;
+      if (kind === EventKind.switch) {
+        if (this.switchFast(buf, f.bodyStart, limit, eventId, f.tsNs, cpu, offsetBytes, true)) {
+          this.result = LineResult.event;
+          return cur;
+        }
+      } else if (kind === EventKind.wakeup || kind === EventKind.waking || kind === EventKind.wakeupNew) {
+        if (this.wakeupFast(kind, buf, f.bodyStart, limit, eventId, f.tsNs, cpu, offsetBytes, true)) {
+          this.result = LineResult.event;
+          return cur;
+        }
+      }
+      let nl = buf.indexOf(10, f.bodyStart);
+      if (nl < 0 || nl >= limit) {
+        if (!atEnd) return -1;
+        nl = limit;
+      }
+      if (nl - s > maxLineBytes) {
+        this.result = LineResult.tooLong;
+        return nl;
+      }
+      let e = nl;
+      if (e > s && buf[e - 1] === 0x0d) e--;
+      this.result = this.body(kind, eventId, buf, e, offsetBytes);
+      return nl;
+    }
+    let nl = buf.indexOf(10, s);
+    if (nl < 0 || nl >= limit) {
+      if (!atEnd || s >= limit) return -1;
+      nl = limit;
+    }
+    if (nl - s > maxLineBytes) {
+      this.result = LineResult.tooLong;
+      return nl;
+    }
+    this.result = this.parseLine(buf, s, nl, offsetBytes);
+    return nl;
+  }
+
+  /** Intern the event name of the current prefix; sets `kind`. */
+  private eventOf(buf: Uint8Array): number {
+    const f = this.f;
     let eventId: number;
-    const nameLen = f.nameEnd - f.nameStart;
     if (isMarkerName(buf, f.nameStart, f.nameEnd)) {
       // Old kernels print trace_marker writes with the ip as the "event" (`0: B|pid|name`).
-      if (this.markerId < 0) this.markerId = sink.eventId('tracing_mark_write');
+      if (this.markerId < 0) this.markerId = this.sink.eventId('tracing_mark_write');
       eventId = this.markerId;
     } else {
-      eventId = sink.eventIdBytes(buf, f.nameStart, f.nameEnd);
+      eventId = this.eventCache.get(buf, f.nameStart, f.nameEnd);
+      if (eventId < 0) {
+        eventId = this.sink.eventIdBytes(buf, f.nameStart, f.nameEnd);
+        this.eventCache.put(buf, f.nameStart, f.nameEnd, eventId);
+      }
     }
     let kind1 = this.kindById[eventId]!;
     if (kind1 === 0) {
-      kind1 = classify(buf, f.nameStart, nameLen) + 1;
+      kind1 = classify(buf, f.nameStart, f.nameEnd - f.nameStart) + 1;
       if (eventId < 0xfffe) this.kindById[eventId] = kind1;
     }
-    const kind = (kind1 - 1) as EventKind;
+    this.kind = (kind1 - 1) as EventKind;
+    return eventId;
+  }
+
+  /** Decode the body [bodyStart, e) of an event of `kind` and append its row. */
+  private body(kind: EventKind, eventId: number, buf: Uint8Array, e: number, offsetBytes: number): LineResult {
+    const f = this.f;
+    const sink = this.sink;
     const b = f.bodyStart;
     const ts = f.tsNs;
     const cpu = f.cpu < 0 ? 0xffff : f.cpu;
@@ -603,6 +692,15 @@ export class LineParser {
     return LineResult.badFields;
   }
 
+  private commIdOf(buf: Uint8Array, s: number, e: number): number {
+    let id = this.commCache.get(buf, s, e);
+    if (id < 0) {
+      id = this.sink.commIdBytes(buf, s, e);
+      this.commCache.put(buf, s, e, id);
+    }
+    return id;
+  }
+
   private lineCommId(buf: Uint8Array): number {
     const f = this.f;
     let cs = f.commStart;
@@ -611,7 +709,7 @@ export class LineParser {
       while (cs < f.commEnd && (buf[cs] === SP || buf[cs] === 0x09)) cs++;
       f.commStart = cs;
     }
-    return this.sink.commIdBytes(buf, cs, f.commEnd);
+    return this.commIdOf(buf, cs, f.commEnd);
   }
 
   /** `<name>: ` of multi-input report lines; returns the position after it or -1. */
@@ -669,7 +767,7 @@ export class LineParser {
   // -- sched_switch: kernel `prev_comm=.. ==> next_comm=..`, -R (no arrow, numeric state), plugin.
   private sched_switch(buf: Uint8Array, b: number, e: number, ev: number, ts: number, cpu: number, off: number): boolean {
     const sink = this.sink;
-    if (this.switchFast(buf, b, e, ev, ts, cpu, off)) return true;
+    if (this.switchFast(buf, b, e, ev, ts, cpu, off, false)) return true;
     if (matchAt(buf, b, e, K_PREV_COMM)) {
       const cs = b + K_PREV_COMM.length;
       const ce = findLit(buf, cs, e, K_PREV_PID);
@@ -699,8 +797,8 @@ export class LineParser {
       p = keyAfter(buf, cur, ne, e, K_NEXT_PRIO);
       const nextPrio = p < 0 ? NaN : intAt(buf, p, e);
       if (prevPid !== prevPid || nextPid !== nextPid) return false;
-      const prevComm = sink.commIdBytes(buf, cs, ce);
-      const nextComm = sink.commIdBytes(buf, ns, ne);
+      const prevComm = this.commIdOf(buf, cs, ce);
+      const nextComm = this.commIdOf(buf, ns, ne);
       sink.append(EventKind.switch, ev, ts, cpu, prevPid, nextPid, nextComm, prevPid, prevComm, state, orNeg(prevPrio), orNeg(nextPrio), off);
       return true;
     }
@@ -733,8 +831,8 @@ export class LineParser {
     const nextPid = intBack(buf, r, arrow);
     if (nextPid !== nextPid || buf[cur] !== COLON) return false;
     const ns = arrow + K_ARROW.length;
-    const prevComm = sink.commIdBytes(buf, b, prevCommEnd);
-    const nextComm = sink.commIdBytes(buf, ns, cur);
+    const prevComm = this.commIdOf(buf, b, prevCommEnd);
+    const nextComm = this.commIdOf(buf, ns, cur);
     sink.append(EventKind.switch, ev, ts, cpu, prevPid, nextPid, nextComm, prevPid, prevComm, state, orNeg(prevPrio), orNeg(nextPrio), off);
     return true;
   }
@@ -742,30 +840,35 @@ export class LineParser {
   /**
    * Kernel-format sched_switch with the fields in print-format order, checking a few key bytes
    * instead of whole keys (measured: whole-key compares cost ~15% of parse time on tracefs text).
-   * Any surprise returns false and the keyed parser below decides.
+   * Any surprise returns false (nothing appended) and the keyed parser decides. With
+   * `newlineRequired`, `e` is only the end of valid data: every scan also stops at a newline and
+   * the line must end right after next_prio; on success `cur` is that newline's index.
    */
-  private switchFast(buf: Uint8Array, b: number, e: number, ev: number, ts: number, cpu: number, off: number): boolean {
+  private switchFast(buf: Uint8Array, b: number, e: number, ev: number, ts: number, cpu: number, off: number, newlineRequired: boolean): boolean {
     // prev_comm=
     if (buf[b] !== 0x70 || buf[b + 4] !== 0x5f || buf[b + 9] !== 0x3d) return false;
     const cs = b + 10;
-    let i = cs;
     // " prev_pid=": a blank followed by 'p' ... '=' 9 bytes later
+    let i = cs;
     for (;;) {
-      while (i < e && buf[i] !== SP) i++;
-      if (i + 10 >= e) return false;
+      let c = buf[i];
+      while (c !== SP && c !== NL && i < e) c = buf[++i];
+      if (c !== SP || i + 10 >= e) return false;
       if (buf[i + 1] === 0x70 && buf[i + 6] === 0x70 && buf[i + 9] === 0x3d) break;
       i++;
     }
     const ce = i;
     const prevPid = intAt(buf, ce + 10, e);
     let p = cur; // " prev_prio=" (= at +10)
-    if (buf[p + 10] !== 0x3d || buf[p + 6] !== 0x70) return false;
+    if (p + 12 >= e || buf[p + 10] !== 0x3d || buf[p + 6] !== 0x70) return false;
     const prevPrio = intAt(buf, p + 11, e);
     p = cur; // " prev_state=" (= at +11)
-    if (buf[p + 11] !== 0x3d || buf[p + 6] !== 0x73) return false;
+    if (p + 13 >= e || buf[p + 11] !== 0x3d || buf[p + 6] !== 0x73) return false;
     const ss = p + 12;
     let se = ss;
-    while (se < e && buf[se] !== SP) se++;
+    let c = buf[se];
+    while (c !== SP && c !== NL && se < e) c = buf[++se];
+    if (c !== SP || se + 15 >= e) return false;
     // " ==> next_comm=" (= at +14) or -R's " next_comm=" (= at +10)
     let ns: number;
     if (buf[se + 1] === 0x3d && buf[se + 14] === 0x3d) ns = se + 15;
@@ -773,51 +876,57 @@ export class LineParser {
     else return false;
     i = ns;
     for (;;) {
-      while (i < e && buf[i] !== SP) i++;
-      if (i + 10 >= e) return false;
+      let d = buf[i];
+      while (d !== SP && d !== NL && i < e) d = buf[++i];
+      if (d !== SP || i + 10 >= e) return false;
       if (buf[i + 1] === 0x6e && buf[i + 6] === 0x70 && buf[i + 9] === 0x3d) break;
       i++;
     }
     const ne = i;
     const nextPid = intAt(buf, ne + 10, e);
     p = cur; // " next_prio="
-    if (buf[p + 10] !== 0x3d || buf[p + 6] !== 0x70) return false;
+    if (p + 11 >= e || buf[p + 10] !== 0x3d || buf[p + 6] !== 0x70) return false;
     const nextPrio = intAt(buf, p + 11, e);
     if (prevPid !== prevPid || nextPid !== nextPid) return false;
+    if (newlineRequired ? cur >= e || buf[cur] !== NL : cur !== e) return false;
+    const lineEnd = cur; // the numeric state parse below moves `cur`
     let state: number;
-    const c = buf[ss]!;
+    const sc = buf[ss]!;
     // single-letter states dominate; avoid the general parser for them
-    if (se === ss + 1 && c !== 0x2b && (c < D0 || c > D9)) state = parseStateLetters(buf, ss, se);
+    if (se === ss + 1 && sc !== 0x2b && (sc < D0 || sc > D9)) state = parseStateLetters(buf, ss, se);
     else state = this.state(buf, ss, se);
     const sink = this.sink;
-    const prevComm = sink.commIdBytes(buf, cs, ce);
-    const nextComm = sink.commIdBytes(buf, ns, ne);
+    const prevComm = this.commIdOf(buf, cs, ce);
+    const nextComm = this.commIdOf(buf, ns, ne);
     sink.append(EventKind.switch, ev, ts, cpu, prevPid, nextPid, nextComm, prevPid, prevComm, state, orNeg(prevPrio), orNeg(nextPrio), off);
+    cur = lineEnd;
     return true;
   }
 
   /** Kernel-format wakeups `comm=X pid=N prio=N target_cpu=NNN` (fields in order; see switchFast). */
-  private wakeupFast(kind: EventKind, buf: Uint8Array, b: number, e: number, ev: number, ts: number, cpu: number, off: number): boolean {
+  private wakeupFast(kind: EventKind, buf: Uint8Array, b: number, e: number, ev: number, ts: number, cpu: number, off: number, newlineRequired: boolean): boolean {
     if (buf[b] !== 0x63 || buf[b + 4] !== 0x3d) return false; // comm=
     const cs = b + 5;
     let i = cs;
     for (;;) {
-      while (i < e && buf[i] !== SP) i++;
-      if (i + 5 >= e) return false;
+      let c = buf[i];
+      while (c !== SP && c !== NL && i < e) c = buf[++i];
+      if (c !== SP || i + 5 >= e) return false;
       if (buf[i + 1] === 0x70 && buf[i + 2] === 0x69 && buf[i + 4] === 0x3d) break; // " pid="
       i++;
     }
     const ce = i;
     const pid = intAt(buf, ce + 5, e);
     let p = cur; // " prio="
-    if (buf[p + 5] !== 0x3d || buf[p + 2] !== 0x72) return false;
+    if (p + 6 >= e || buf[p + 5] !== 0x3d || buf[p + 2] !== 0x72) return false;
     const prio = intAt(buf, p + 6, e);
     p = cur; // " target_cpu=" (= at +11)
-    if (buf[p + 11] !== 0x3d || buf[p + 1] !== 0x74) return false;
+    if (p + 12 >= e || buf[p + 11] !== 0x3d || buf[p + 1] !== 0x74) return false;
     const target = intAt(buf, p + 12, e);
     if (pid !== pid || target !== target) return false;
+    if (newlineRequired ? cur >= e || buf[cur] !== NL : cur !== e) return false;
     const sink = this.sink;
-    sink.append(kind, ev, ts, cpu, this.f.pid, pid, sink.commIdBytes(buf, cs, ce), -1, -1, NO_STATE, target, orNeg(prio), off);
+    sink.append(kind, ev, ts, cpu, this.f.pid, pid, this.commIdOf(buf, cs, ce), -1, -1, NO_STATE, target, orNeg(prio), off);
     return true;
   }
 
@@ -831,7 +940,7 @@ export class LineParser {
   //    `comm:pid [prio] [success=1] CPU:NNN`.
   private wakeup(kind: EventKind, buf: Uint8Array, b: number, e: number, ev: number, ts: number, cpu: number, off: number): boolean {
     const sink = this.sink;
-    if (this.wakeupFast(kind, buf, b, e, ev, ts, cpu, off)) return true;
+    if (this.wakeupFast(kind, buf, b, e, ev, ts, cpu, off, false)) return true;
     if (matchAt(buf, b, e, K_COMM)) {
       const cs = b + K_COMM.length;
       const ce = findLit(buf, cs, e, K_PID);
@@ -842,7 +951,7 @@ export class LineParser {
       const prio = p < 0 ? NaN : intAt(buf, p, e);
       p = keyAfter(buf, p < 0 ? ce : cur, ce, e, K_TARGET_CPU);
       const target = p < 0 ? NaN : intAt(buf, p, e);
-      sink.append(kind, ev, ts, cpu, this.f.pid, pid, sink.commIdBytes(buf, cs, ce), -1, -1, NO_STATE, orNeg(target), orNeg(prio), off);
+      sink.append(kind, ev, ts, cpu, this.f.pid, pid, this.commIdOf(buf, cs, ce), -1, -1, NO_STATE, orNeg(target), orNeg(prio), off);
       return true;
     }
     const cpuAt = findLit(buf, b, e, K_CPU_COLON);
@@ -857,7 +966,7 @@ export class LineParser {
     while (t > b && buf[t] === SP) t--;
     const pid = intBack(buf, t, b);
     if (pid !== pid || buf[cur] !== COLON) return false;
-    sink.append(kind, ev, ts, cpu, this.f.pid, pid, sink.commIdBytes(buf, b, cur), -1, -1, NO_STATE, orNeg(target), orNeg(prio), off);
+    sink.append(kind, ev, ts, cpu, this.f.pid, pid, this.commIdOf(buf, b, cur), -1, -1, NO_STATE, orNeg(target), orNeg(prio), off);
     return true;
   }
 
@@ -876,7 +985,7 @@ export class LineParser {
     const dest = p < 0 ? NaN : intAt(buf, p, e);
     if (pid !== pid || dest !== dest) return false;
     const sink = this.sink;
-    sink.append(EventKind.migrate, ev, ts, cpu, this.f.pid, pid, sink.commIdBytes(buf, cs, ce), -1, -1, NO_STATE, orNeg(orig), dest, off);
+    sink.append(EventKind.migrate, ev, ts, cpu, this.f.pid, pid, this.commIdOf(buf, cs, ce), -1, -1, NO_STATE, orNeg(orig), dest, off);
     return true;
   }
 
@@ -902,8 +1011,8 @@ export class LineParser {
     const childPid = intAt(buf, cce + K_CHILD_PID.length, e);
     if (parentPid !== parentPid || childPid !== childPid) return false;
     const sink = this.sink;
-    const parentComm = sink.commIdBytes(buf, cs, ce);
-    const childComm = sink.commIdBytes(buf, ccs, cce);
+    const parentComm = this.commIdOf(buf, cs, ce);
+    const childComm = this.commIdOf(buf, ccs, cce);
     sink.append(EventKind.fork, ev, ts, cpu, parentPid, childPid, childComm, parentPid, parentComm, NO_STATE, -1, -1, off);
     return true;
   }
@@ -932,7 +1041,7 @@ export class LineParser {
     const p = keyAfter(buf, cur, cur, e, K_PRIO);
     const prio = p < 0 ? NaN : intAt(buf, p, e);
     const sink = this.sink;
-    sink.append(EventKind.exit, ev, ts, cpu, pid, pid, sink.commIdBytes(buf, cs, ce), -1, -1, NO_STATE, orNeg(prio), -1, off);
+    sink.append(EventKind.exit, ev, ts, cpu, pid, pid, this.commIdOf(buf, cs, ce), -1, -1, NO_STATE, orNeg(prio), -1, off);
     return true;
   }
 
