@@ -16,6 +16,7 @@ export const OPEN_OPTIONS: OptionSpec[] = [
   { name: 'format', type: 'string', valueName: 'ID', help: `read as this format instead of detecting it (${allFormats().map((f) => f.id).join(', ')})` },
   { name: 'cpu-hz', type: 'string', valueName: 'HZ', help: 'CPU/TSC frequency for traces that record cycles (xentrace)' },
   { name: 'quiet', type: 'flag', help: 'no progress bar or cache messages on stderr' },
+  { name: 'workers', type: 'string', valueName: 'N', help: 'parser threads (default: min(2, cores); 0 = parse on the main thread)' },
 ];
 export const INDEX_OPTIONS: OptionSpec[] = [...OPEN_OPTIONS, { name: 'rebuild', type: 'flag', help: 'ignore an existing cache entry and index again' }];
 
@@ -42,6 +43,12 @@ export function openOptionsFromArgs(args: ParsedArgs, io: CliIo): OpenOptions {
   if (hz !== undefined) {
     if (!(hz > 0)) throw new UsageError(`--cpu-hz expects a positive frequency in Hz, got '${args.values.get('cpu-hz')}'`);
     o.cpuHz = hz;
+  }
+  const workers = numberOption(args, 'workers');
+  if (workers !== undefined) {
+    if (!(Number.isInteger(workers) && workers >= 0 && workers <= 64)) throw new UsageError(`--workers expects an integer 0..64, got '${args.values.get('workers')}'`);
+    o.workers = workers;
+    if (workers === 0) o.inlineBelowBytes = Number.MAX_SAFE_INTEGER;
   }
   return o;
 }

@@ -33,6 +33,9 @@ export interface EventColumns {
 
 export const MAX_EVENT_NAMES = 0xfffe;
 
+/** The typed arrays of a set of columns, without length or string tables (buffer recycling). */
+export type ColumnArrays = Omit<EventColumns, 'length' | 'inputs' | 'comms' | 'events'>;
+
 export class EventColumnsBuilder implements EventSink {
   private cap: number;
   private n = 0;
@@ -149,10 +152,11 @@ export class EventColumnsBuilder implements EventSink {
   }
 
   /**
-   * Hand over the current arrays (rows [0, length) valid; capacity may be larger) and start empty
-   * fresh arrays of the same capacity. String tables are kept. No copy.
+   * Hand over the current arrays (rows [0, length) valid; capacity may be larger) and continue with
+   * `next` (recycled arrays; used only if each has this builder's capacity) or fresh arrays of the
+   * same capacity. String tables are kept. No copy.
    */
-  detachColumns(): EventColumns {
+  detachColumns(next?: ColumnArrays): EventColumns {
     const out: EventColumns = {
       length: this.n,
       ts: this.ts,
@@ -174,20 +178,25 @@ export class EventColumnsBuilder implements EventSink {
       events: this.events.valuesBorrow() as string[],
     };
     const c = this.cap;
-    this.ts = new Float64Array(c);
-    this.cpu = new Uint16Array(c);
-    this.kind = new Uint8Array(c);
-    this.event = new Uint16Array(c);
-    this.pid = new Int32Array(c);
-    this.tid = new Int32Array(c);
-    this.comm = new Int32Array(c);
-    this.prevTid = new Int32Array(c);
-    this.prevComm = new Int32Array(c);
-    this.prevState = new Uint16Array(c);
-    this.arg0 = new Int32Array(c);
-    this.arg1 = new Int32Array(c);
-    this.offset = new Float64Array(c);
-    this.input = new Uint8Array(c);
+    const reuse =
+      next !== undefined &&
+      [next.ts, next.cpu, next.kind, next.event, next.pid, next.tid, next.comm, next.prevTid, next.prevComm, next.prevState, next.arg0, next.arg1, next.offset, next.input].every(
+        (a) => a.length === c,
+      );
+    this.ts = reuse ? next.ts : new Float64Array(c);
+    this.cpu = reuse ? next.cpu : new Uint16Array(c);
+    this.kind = reuse ? next.kind : new Uint8Array(c);
+    this.event = reuse ? next.event : new Uint16Array(c);
+    this.pid = reuse ? next.pid : new Int32Array(c);
+    this.tid = reuse ? next.tid : new Int32Array(c);
+    this.comm = reuse ? next.comm : new Int32Array(c);
+    this.prevTid = reuse ? next.prevTid : new Int32Array(c);
+    this.prevComm = reuse ? next.prevComm : new Int32Array(c);
+    this.prevState = reuse ? next.prevState : new Uint16Array(c);
+    this.arg0 = reuse ? next.arg0 : new Int32Array(c);
+    this.arg1 = reuse ? next.arg1 : new Int32Array(c);
+    this.offset = reuse ? next.offset : new Float64Array(c);
+    this.input = reuse ? next.input : new Uint8Array(c);
     this.n = 0;
     return out;
   }

@@ -6,7 +6,7 @@ import type { Diagnostic } from '../../../shared/result.ts';
 import type { ByteSource } from '../io/byte-source.ts';
 import { TraceFormatError, type CancelSignal, type ReadPlan, type TraceFormat } from '../../formats/types.ts';
 import { DiagnosticCollector } from './diagnostics.ts';
-import { EventColumnsBuilder, type EventColumns } from './event-columns.ts';
+import { EventColumnsBuilder, type ColumnArrays, type EventColumns } from './event-columns.ts';
 
 export interface ChunkMessage {
   type: 'chunk';
@@ -40,7 +40,7 @@ export interface UnitErrorMessage {
 
 export type UnitMessage = ChunkMessage | UnitDoneMessage | UnitErrorMessage;
 
-export function transferList(c: EventColumns): ArrayBuffer[] {
+export function transferList(c: ColumnArrays): ArrayBuffer[] {
   return [c.ts, c.cpu, c.kind, c.event, c.pid, c.tid, c.comm, c.prevTid, c.prevComm, c.prevState, c.arg0, c.arg1, c.offset, c.input].map(
     (a) => a.buffer as ArrayBuffer,
   );
@@ -54,6 +54,8 @@ export function runUnit(
   chunkRows: number,
   signal: CancelSignal,
   emit: (m: UnitMessage) => void,
+  /** Recycled column arrays (chunkRows capacity) the consumer is done with, if any. */
+  takeFree?: () => ColumnArrays | undefined,
 ): void {
   const sink = new EventColumnsBuilder(chunkRows);
   const diag = new DiagnosticCollector(src.path);
@@ -67,7 +69,7 @@ export function runUnit(
     const newEvents = events.slice(sentEvents);
     sentComms = comms.length;
     sentEvents = events.length;
-    const cols = sink.detachColumns();
+    const cols = sink.detachColumns(takeFree?.());
     // Drop the table references: the receiver gets only the deltas above.
     cols.comms = [];
     cols.events = [];

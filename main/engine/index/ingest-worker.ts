@@ -2,10 +2,11 @@
 // assigns (one at a time) and posts their column chunks back as transferred typed arrays.
 // Protocol: ingest.ts (InitMessage, then { type: 'unit', unit } ...; replies are UnitMessage).
 
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { FileSource } from '../io/byte-source.ts';
 import { formatById } from '../../formats/registry.ts';
 import type { CancelSignal, ReadPlan, TraceFormat } from '../../formats/types.ts';
+import type { ColumnArrays } from './event-columns.ts';
 import { runUnit, transferList, type UnitMessage } from './ingest-unit.ts';
 
 export interface WorkerInit {
@@ -17,7 +18,12 @@ export interface WorkerInit {
   chunkRows: number;
   /** Int32 flag: non-zero = cancelled. */
   cancelFlag: SharedArrayBuffer;
+  /** The coordinator sends chunk arrays it is done with back here (polled synchronously). */
+  recyclePort: MessagePort;
 }
+
+/** Recycled sets kept at most (each is one chunk: 3.4 MB at 65536 rows). */
+const MAX_FREE = 4;
 
 async function main(): Promise<void> {
   const port = parentPort;
@@ -35,6 +41,16 @@ async function main(): Promise<void> {
     },
   };
   const src = new FileSource(init.path);
+  const free: ColumnArrays[] = [];
+  // Polled inside the synchronous readUnit (messages to parentPort would wait for the unit's end).
+  const takeFree = (): ColumnArrays | undefined => {
+    for (;;) {
+      const m = receiveMessageOnPort(init.recyclePort) as { message: ColumnArrays } | undefined;
+      if (!m) break;
+      if (free.length < MAX_FREE) free.push(m.message);
+    }
+    return free.pop();
+  };
   const emit = (m: UnitMessage): void => {
     if (m.type === 'chunk') port.postMessage(m, transferList(m.cols));
     else port.postMessage(m);
@@ -42,6 +58,7 @@ async function main(): Promise<void> {
   port.on('message', (msg: { type: 'unit'; unit: number } | { type: 'close' }) => {
     if (msg.type === 'close') {
       src.close();
+      init.recyclePort.close();
       port.close();
       return;
     }
@@ -49,7 +66,7 @@ async function main(): Promise<void> {
       emit({ type: 'unit-error', unit: msg.unit, message: `format ${init.formatId} is not available in the worker`, badInput: false });
       return;
     }
-    runUnit(format, src, init.plan, msg.unit, init.chunkRows, signal, emit);
+    runUnit(format, src, init.plan, msg.unit, init.chunkRows, signal, emit, takeFree);
   });
   port.postMessage({ type: 'ready' });
 }
