@@ -6,9 +6,10 @@ export type HostPolicy = 'fair' | 'cosched';
 export interface ThreadGroupSpec {
   /**
    * lock: compute, take the group's spinlock, critical section, release (sometimes sleep);
-   * barrier: compute, wait at the group's barrier; hog: compute forever; daemon: sleep, short work.
+   * barrier: compute, wait at the group's barrier; hog: compute forever; daemon: sleep, short work;
+   * spawner: like a shell, fork a child that computes childNs and exits, wait for it, sleep.
    */
-  kind: 'lock' | 'barrier' | 'hog' | 'daemon';
+  kind: 'lock' | 'barrier' | 'hog' | 'daemon' | 'spawner';
   comm: string;
   count: number;
   /** Mean compute per iteration (outside the critical section for `lock`). */
@@ -17,6 +18,9 @@ export interface ThreadGroupSpec {
   sleepNs?: number;
   /** lock: probability of a sleep after each critical section. */
   sleepProb?: number;
+  /** spawner: compute of each child and the number of children (bounded so memory stays bounded). */
+  childNs?: number;
+  maxChildren?: number;
 }
 
 export interface VmSpec {
@@ -88,6 +92,7 @@ const barrierVm = (name: string, vcpus: number, threads: number): VmSpec => ({
   groups: [
     { kind: 'barrier', comm: 'omp-worker', count: threads, computeNs: 1500 * US },
     { kind: 'daemon', comm: 'sshd', count: 1, computeNs: 50 * US, sleepNs: 15 * MS },
+    { kind: 'spawner', comm: 'bash', count: 1, computeNs: 80 * US, sleepNs: 40 * MS, childNs: 600 * US, maxChildren: 100 },
   ],
 });
 
@@ -142,12 +147,19 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
     name: 'overcommit',
     title: 'Overcommit: more vCPUs than physical cores',
     explanation:
-      'Three VMs with two vCPUs each share two physical cores: a build VM that always wants both of its vCPUs, a web VM with bursty request threads, and a database VM with lock-protected work. Every vCPU waits for a core part of the time, so guest threads accumulate steal time, vCPUs move between cores (host migrations) and guest load balancing moves threads between vCPUs (guest migrations). Compare a thread\'s guest view (its vCPU) with the physical view (the cores it really ran on).',
+      'Three VMs with two vCPUs each share two physical cores: a build VM that always wants both of its vCPUs, a web VM with bursty request threads and short-lived CGI processes (fork/exit), and a database VM with lock-protected work. Every vCPU waits for a core part of the time, so guest threads accumulate steal time, vCPUs move between cores (host migrations) and guest load balancing moves threads between vCPUs (guest migrations). Compare a thread\'s guest view (its vCPU) with the physical view (the cores it really ran on).',
     defaults: { seconds: 2, seed: 1, policy: 'fair', cores: 2 },
     build(opts) {
       return base(opts, this, [
         hogVm('build', 2, 'cc1'),
-        { name: 'web', vcpus: 2, groups: [{ kind: 'daemon', comm: 'nginx', count: 4, computeNs: 400 * US, sleepNs: 3 * MS }] },
+        {
+          name: 'web',
+          vcpus: 2,
+          groups: [
+            { kind: 'daemon', comm: 'nginx', count: 4, computeNs: 400 * US, sleepNs: 3 * MS },
+            { kind: 'spawner', comm: 'cgi-launcher', count: 1, computeNs: 100 * US, sleepNs: 20 * MS, childNs: 1500 * US, maxChildren: 200 },
+          ],
+        },
         { name: 'db', vcpus: 2, groups: [{ kind: 'lock', comm: 'postgres', count: 3, computeNs: 500 * US, critNs: 100 * US, sleepNs: 1 * MS, sleepProb: 0.2 }] },
       ], []);
     },

@@ -29,6 +29,7 @@ const ENTRY_LAT = 1200; // host switch-in -> kvm_entry (guest resumes)
 const EXIT_LAT = 900; // kvm_exit -> host switch-out
 const HALT_LAT = 2500; // guest idle -> HLT exit
 const IPI_LAT = 1500; // guest IPI -> target vCPU notices
+const RESUME_LAT = 400; // kvm_entry -> first guest work
 const WAKE_LAT = 3000; // host wakeup of a thread -> switch on an idle core
 const BALANCE_NS = 4_000_000; // guest periodic load balance
 const GUEST_RIP = 0x81e0_0000; // low 32 bits of a guest kernel address (informational)
@@ -38,13 +39,20 @@ const T_RUNNING = 0;
 const T_RUNNABLE = 1;
 const T_SLEEP = 2;
 const T_BLOCKED = 3;
+const T_UNBORN = 4;
+const T_DEAD = 5;
+
+// advance() results.
+const ADV_CONTINUE = 0;
+const ADV_BLOCKED = 1;
+const ADV_EXITED = 2;
 
 // Host entity states.
 const H_BLOCKED = 0;
 const H_RUNNABLE = 1;
 const H_RUNNING = 2;
 
-const KIND = { lock: 0, barrier: 1, hog: 2, daemon: 3 } as const;
+const KIND = { lock: 0, barrier: 1, hog: 2, daemon: 3, spawner: 4, child: 5 } as const;
 
 /** Order-changing O(1) removal (the order of a sleeper list does not matter). */
 function removeAt(a: number[], i: number): void {
@@ -65,6 +73,10 @@ interface GThread {
   remaining: number;
   spinning: boolean;
   wakeAt: number;
+  /** spawner: its pre-allocated children (global indices); child: its parent. */
+  children: number[] | null;
+  nextChild: number;
+  parent: number;
 }
 
 interface GVcpu {
@@ -177,7 +189,8 @@ export class Simulation {
     for (let c = 0; c < cfg.cores; c++) {
       this.cores.push({ idle: idleTask(c), cur: -1, rq: [], switching: false, switchAt: -1, switchGen: 0, sliceGen: 0, assign: -1, reserved: false });
     }
-    let hostPid = 2000 + rng.int(500);
+    // Host pids above every guest pid, so no tid means two things in a trace set.
+    let hostPid = 20000 + rng.int(500);
     cfg.vms.forEach((spec, vm) => {
       const guestUptimeNs = (5 + rng.int(60)) * 1e9 + rng.int(1e9);
       const clockOffsetNs = this.startNs - guestUptimeNs;
@@ -207,6 +220,7 @@ export class Simulation {
       }
       this.vmVcpus.push(list);
       let pid = 300 + rng.int(700);
+      let childPid = 4000 + rng.int(1000);
       for (const group of spec.groups) {
         const groupId = group.kind === 'lock' ? this.locks.length : group.kind === 'barrier' ? this.barriers.length : -1;
         if (group.kind === 'lock') this.locks.push({ holder: -1, spinners: [] });
@@ -218,12 +232,30 @@ export class Simulation {
           const task = new TaskText(tid, group.comm);
           simVm.threads.push({ index: local, tid, comm: group.comm, task });
           const home = list[local % list.length]!;
+          const self = this.threads.length;
           this.threads.push({
             vm, local, task, kind: KIND[group.kind], spec: group, group: groupId, state: T_SLEEP,
             vcpu: home, phase: 0, remaining: rng.around(group.computeNs), spinning: false,
-            wakeAt: this.startNs + 1000 + rng.int(group.kind === 'daemon' ? (group.sleepNs ?? 1e6) : 3_000_000),
+            wakeAt: this.startNs + 1000 + rng.int(group.kind === 'daemon' || group.kind === 'spawner' ? (group.sleepNs ?? 1e6) : 3_000_000),
+            children: null, nextChild: 0, parent: -1,
           });
-          this.vcpus[home]!.sleepers.push(this.threads.length - 1);
+          this.vcpus[home]!.sleepers.push(self);
+          if (group.kind === 'spawner') {
+            const children: number[] = [];
+            const childSpec: ThreadGroupSpec = { kind: 'daemon', comm: group.comm, count: 1, computeNs: group.childNs ?? 1_000_000 };
+            for (let k = 0; k < (group.maxChildren ?? 50); k++) {
+              childPid += 1 + rng.int(6);
+              const ctask = new TaskText(childPid, group.comm);
+              const clocal = simVm.threads.length;
+              simVm.threads.push({ index: clocal, tid: childPid, comm: group.comm, task: ctask });
+              children.push(this.threads.length);
+              this.threads.push({
+                vm, local: clocal, task: ctask, kind: KIND.child, spec: childSpec, group: -1, state: T_UNBORN,
+                vcpu: home, phase: 0, remaining: 0, spinning: false, wakeAt: 0, children: null, nextChild: 0, parent: self,
+              });
+            }
+            this.threads[self]!.children = children;
+          }
         }
         pid += group.kind === 'daemon' ? group.count * 30 : group.count + 5 + rng.int(50);
       }
@@ -793,7 +825,9 @@ export class Simulation {
     vc.progressSince = t;
     this.host.kvmEntry(t, e.core, e.task, vc.v, GUEST_RIP);
     this.touch(e.task, t);
-    this.guestStep(vc, t);
+    vc.stepGen++;
+    vc.stepAt = t + RESUME_LAT;
+    this.q.push(vc.stepAt, EV_VCPU_STEP, vc.g, vc.stepGen);
   }
 
   private vcpuHalt(vc: GVcpu, t: number): void {
@@ -848,10 +882,11 @@ export class Simulation {
       const th = this.threads[vc.cur]!;
       if (th.spinning) this.tryAcquire(th, vc, t);
       if (th.spinning || th.remaining > 0) break;
-      if (this.advance(vc.cur, vc, t)) {
-        // The thread blocked: run the next one (or go idle).
+      const r = this.advance(vc.cur, vc, t);
+      if (r !== ADV_CONTINUE) {
+        // The thread blocked or exited: run the next one (or go idle).
         const next = this.pickGuest(vc, t);
-        this.guestSwitch(vc, next, t, PREV_STATE.S);
+        this.guestSwitch(vc, next, t, r === ADV_EXITED ? PREV_STATE.Z : PREV_STATE.S);
       }
     }
     if (vc.cur >= 0 && t >= vc.sliceEnd) {
@@ -992,8 +1027,8 @@ export class Simulation {
     if (e.state === H_BLOCKED) this.hostWake(w.ent, t, this.ents[from.ent]!.core, from.g);
   }
 
-  /** The thread finished its current compute phase; true when it blocked. */
-  private advance(id: number, vc: GVcpu, t: number): boolean {
+  /** The thread finished its current compute phase: continue, blocked or exited. */
+  private advance(id: number, vc: GVcpu, t: number): number {
     const th = this.threads[id]!;
     const spec = th.spec;
     const rng = this.rng;
@@ -1009,13 +1044,13 @@ export class Simulation {
             th.spinning = true;
             lock.spinners.push(id);
           }
-          return false;
+          return ADV_CONTINUE;
         }
         this.release(lock, t);
         th.phase = 0;
         th.remaining = rng.around(spec.computeNs);
         if (rng.float() < (spec.sleepProb ?? 0)) return this.sleep(id, vc, t, spec.sleepNs ?? 1_000_000);
-        return false;
+        return ADV_CONTINUE;
       }
       case KIND.barrier: {
         const b = this.barriers[th.group]!;
@@ -1023,27 +1058,63 @@ export class Simulation {
         if (b.waiting.length + 1 >= b.parties) {
           for (const w of b.waiting) this.wakeThread(w, vc, t, false);
           b.waiting.length = 0;
-          return false;
+          return ADV_CONTINUE;
         }
         b.waiting.push(id);
         th.state = T_BLOCKED;
-        return true;
+        return ADV_BLOCKED;
       }
       case KIND.hog:
         th.remaining = rng.around(spec.computeNs);
-        return false;
+        return ADV_CONTINUE;
+      case KIND.spawner: {
+        th.remaining = rng.around(spec.computeNs);
+        const children = th.children!;
+        if (th.phase === 0 && th.nextChild < children.length) {
+          // fork + wait4(): the parent sleeps until the child exits.
+          this.fork(id, children[th.nextChild++]!, vc, t);
+          th.phase = 1;
+          th.state = T_BLOCKED;
+          return ADV_BLOCKED;
+        }
+        th.phase = 0;
+        return this.sleep(id, vc, t, spec.sleepNs ?? 10_000_000);
+      }
+      case KIND.child: {
+        this.guests[vc.vm]!.exit(t, vc.v, th.task);
+        th.state = T_DEAD;
+        const parent = this.threads[th.parent]!;
+        if (parent.state === T_BLOCKED) this.wakeThread(th.parent, vc, t, false);
+        return ADV_EXITED;
+      }
       default:
         th.remaining = rng.around(spec.computeNs);
         return this.sleep(id, vc, t, spec.sleepNs ?? 10_000_000);
     }
   }
 
-  private sleep(id: number, vc: GVcpu, t: number, meanNs: number): boolean {
+  private sleep(id: number, vc: GVcpu, t: number, meanNs: number): number {
     const th = this.threads[id]!;
     th.state = T_SLEEP;
     th.wakeAt = t + this.rng.around(meanNs, 20_000);
     vc.sleepers.push(id);
-    return true;
+    return ADV_BLOCKED;
+  }
+
+  /** sched_process_fork + sched_wakeup_new on the parent's vCPU; the child starts on an idle vCPU if any. */
+  private fork(parentId: number, childId: number, vc: GVcpu, t: number): void {
+    const parent = this.threads[parentId]!;
+    const child = this.threads[childId]!;
+    const W = this.guests[vc.vm]!;
+    child.vcpu = vc.g;
+    child.remaining = this.rng.around(child.spec.computeNs);
+    W.fork(t, vc.v, parent.task, child.task);
+    const target = this.selectVcpu(child);
+    child.vcpu = target.g;
+    W.wakeupNew(t, vc.v, parent.task, child.task, target.v);
+    child.state = T_RUNNABLE;
+    target.rq.push(childId);
+    if (target !== vc && target.cur < 0) this.kick(target, vc, t);
   }
 
   private release(lock: Lock, t: number): void {

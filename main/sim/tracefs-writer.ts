@@ -14,8 +14,11 @@ export class TaskText {
   readonly head: Uint8Array;
   readonly prevFrag: Uint8Array;
   readonly nextFrag: Uint8Array;
-  /** `comm=C pid=P prio=120 ` (wakeups, migrations) */
+  /** `comm=C pid=P prio=120 ` (wakeups, migrations, exit) */
   readonly subjFrag: Uint8Array;
+  /** `comm=C pid=P ` (parent of a fork) and `child_comm=C child_pid=P\n` */
+  readonly parentFrag: Uint8Array;
+  readonly childFrag: Uint8Array;
   /** Set once the task appears in any line of its file. */
   seen = false;
 
@@ -32,6 +35,8 @@ export class TaskText {
     this.prevFrag = enc(`prev_comm=${comm} prev_pid=${tid} prev_prio=120 prev_state=`);
     this.nextFrag = enc(` ==> next_comm=${comm} next_pid=${tid} next_prio=120\n`);
     this.subjFrag = enc(`comm=${comm} pid=${tid} prio=120 `);
+    this.parentFrag = enc(`comm=${comm} pid=${tid} `);
+    this.childFrag = enc(`child_comm=${comm} child_pid=${tid}\n`);
   }
 }
 
@@ -48,6 +53,11 @@ const F_WAKEUP = enc('] d..3. ');
 const F_WAKEUP_IRQ = enc('] dNh3. ');
 const F_MIGRATE = enc('] d..2. ');
 const F_KVM = enc('] d..1. ');
+const F_NONE = enc('] ..... ');
+const N_FORK = enc(': sched_process_fork: ');
+const N_WAKEUP_NEW = enc(': sched_wakeup_new: ');
+const N_EXIT = enc(': sched_process_exit: ');
+const T_GROUP_DEAD = enc('group_dead=true\n');
 const N_SWITCH = enc(': sched_switch: ');
 const N_WAKING = enc(': sched_waking: ');
 const N_WAKEUP = enc(': sched_wakeup: ');
@@ -67,6 +77,7 @@ export const PREV_STATE = {
   S: enc('S'),
   R: enc('R'),
   Rplus: enc('R+'),
+  Z: enc('Z'),
   D: enc('D'),
 } as const;
 
@@ -282,6 +293,29 @@ export class TracefsWriter {
     this.put(T_DEST);
     this.uint(destCpu);
     this.buf[this.pos++] = 10;
+  }
+
+  /** sched.h sched_process_fork: `comm=%s pid=%d child_comm=%s child_pid=%d` */
+  fork(hostNs: number, cpu: number, parent: TaskText, child: TaskText): void {
+    this.begin(parent, cpu, F_NONE, hostNs, N_FORK);
+    child.seen = true;
+    this.put(parent.parentFrag);
+    this.put(child.childFrag);
+  }
+
+  wakeupNew(hostNs: number, cpu: number, line: TaskText, child: TaskText, targetCpu: number): void {
+    this.begin(line, cpu, F_SWITCH, hostNs, N_WAKEUP_NEW);
+    this.put(child.subjFrag);
+    this.put(T_TARGET);
+    this.cpu3(targetCpu);
+    this.buf[this.pos++] = 10;
+  }
+
+  /** sched.h sched_process_exit (6.x): `comm=%s pid=%d prio=%d group_dead=%s` */
+  exit(hostNs: number, cpu: number, task: TaskText): void {
+    this.begin(task, cpu, F_NONE, hostNs, N_EXIT);
+    this.put(task.subjFrag);
+    this.put(T_GROUP_DEAD);
   }
 
   /** arch/x86/kvm/trace.h: `vcpu %u, rip 0x%lx` */

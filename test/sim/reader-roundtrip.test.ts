@@ -32,6 +32,9 @@ function read(path: string): EventColumns {
       [EventKind.migrate]: [0, /: sched_migrate_task: /g],
       [EventKind.vmEntry]: [0, /: kvm_entry: /g],
       [EventKind.vmExit]: [0, /: kvm_exit: /g],
+      [EventKind.fork]: [0, /: sched_process_fork: /g],
+      [EventKind.wakeupNew]: [0, /: sched_wakeup_new: /g],
+      [EventKind.exit]: [0, /: sched_process_exit: /g],
     };
     for (let i = 0; i < r.columns.length; i++) {
       const k = kinds[r.columns.kind[i]!];
