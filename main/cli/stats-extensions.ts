@@ -4,11 +4,10 @@
 
 import type { VmSummary } from '../../shared/model-contract.ts';
 import type { IndexedTrace } from '../engine/index/indexed-trace.ts';
-import { OpenError, openIndexed } from '../engine/index/open.ts';
-import { resolveCacheDir } from '../engine/index/cache-dir.ts';
 import { buildModel, ModelError, type ModelInputFile, type ModelVm, type TwoLayerModel } from '../engine/model/model.ts';
 import { InputError, UsageError, type OptionSpec, type ParsedArgs } from './args.ts';
 import type { CliIo } from './command.ts';
+import { openAll } from './commands/index.ts';
 
 export const MODEL_OPTIONS: OptionSpec[] = [
   { name: 'host', type: 'string', valueName: 'FILE', help: 'the host trace (default: the input with QEMU vCPU threads, kvm events or Xen records)' },
@@ -59,18 +58,18 @@ export function modelFromTraces(traces: readonly IndexedTrace[], args: ParsedArg
   }
 }
 
-/** Open the positional and --host/--guest files and build the model. Caller closes the traces. */
+/**
+ * Open the positional and --host/--guest files (openAll: cache, progress, Ctrl-C) and build the
+ * model. Caller closes the traces. Commands using it declare OPEN_OPTIONS and MODEL_OPTIONS.
+ */
 export async function openModel(args: ParsedArgs, io: CliIo): Promise<{ traces: IndexedTrace[]; model: TwoLayerModel }> {
   const { files } = modelRoles(args);
   if (files.length === 0) throw new UsageError('give the trace files (host and guest) as arguments');
-  const cacheDir = args.flags.has('no-cache') ? undefined : resolveCacheDir(args.values.get('cache-dir'), io.env);
-  const traces: IndexedTrace[] = [];
+  const traces = await openAll(files, args, io);
   try {
-    for (const f of files) traces.push(await openIndexed(f, cacheDir !== undefined ? { cacheDir } : {}));
     return { traces, model: modelFromTraces(traces, args) };
   } catch (e) {
     for (const t of traces) t.close();
-    if (e instanceof OpenError) throw new InputError(e.message);
     throw e;
   }
 }

@@ -4,6 +4,7 @@
 import { InputError, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { followThread } from '../../engine/query/follow.ts';
+import { OPEN_OPTIONS } from './index.ts';
 import { MODEL_OPTIONS, openModel } from '../stats-extensions.ts';
 
 const fmtS = (ns: number): string => (ns / 1e9).toFixed(6);
@@ -17,8 +18,8 @@ export const followCommand: CliCommand = {
     { name: 'vm', type: 'string', valueName: 'NAME', help: 'the VM, when several guests have this tid' },
     { name: 'json', type: 'flag', help: 'print one JSON object {tid, comm, runNs, stealNs, coreNs, migrations, segments}' },
     { name: 'limit', type: 'string', valueName: 'N', help: 'text output: print at most N segments (default 200; 0 = all)' },
-    { name: 'no-cache', type: 'flag', help: 'do not read or write the index cache' },
     ...MODEL_OPTIONS,
+    ...OPEN_OPTIONS,
   ],
   details: 'Segments: the thread\'s guest run intervals cut wherever its vCPU\'s core changes; core "-" (null in JSON) while the vCPU was on no core (steal).',
   async run(args, io) {

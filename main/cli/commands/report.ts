@@ -6,6 +6,7 @@ import { LHP_HEURISTIC } from '../../../shared/model-contract.ts';
 import { UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import type { TwoLayerModel } from '../../engine/model/model.ts';
+import { OPEN_OPTIONS } from './index.ts';
 import { MODEL_OPTIONS, openModel, vmSummary } from '../stats-extensions.ts';
 
 const ms = (ns: number): string => (ns / 1e6).toFixed(3);
@@ -98,8 +99,8 @@ export const reportCommand: CliCommand = {
   options: [
     { name: 'csv', type: 'flag', help: 'one CSV table (level = vm | vcpu | thread) for spreadsheets' },
     { name: 'top', type: 'string', valueName: 'N', help: 'text output: the N threads with the most run time per VM (default 30; 0 = all)' },
-    { name: 'no-cache', type: 'flag', help: 'do not read or write the index cache' },
     ...MODEL_OPTIONS,
+    ...OPEN_OPTIONS,
   ],
   async run(args, io) {
     const topS = args.values.get('top') ?? '30';
