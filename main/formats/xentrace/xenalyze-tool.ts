@@ -29,7 +29,7 @@ export function findXenalyze(): XenalyzeLookup {
   try {
     const dl = spawnSync('apt-get', ['download', PACKAGE], { cwd: work, encoding: 'utf8', timeout: 120_000 });
     if (dl.error || dl.status !== 0) {
-      return { skip: `xenalyze unavailable: 'apt-get download ${PACKAGE}' failed (${dl.error?.message ?? dl.stderr.trim().split('\n').pop()})` };
+      return { skip: `xenalyze unavailable: 'apt-get download ${PACKAGE}' failed (${dl.error?.message ?? dl.stderr.trim().split('\n').pop()}); on Debian, 'apt-get update' may be needed first` };
     }
     const deb = fs.readdirSync(work).find((f) => f.startsWith(`${PACKAGE}_`) && f.endsWith('.deb'));
     if (!deb) return { skip: `xenalyze unavailable: apt-get download left no ${PACKAGE} .deb` };

@@ -437,3 +437,27 @@ test('truncated and mutated copies of the real prefix never crash or hang', () =
     }
   }
 });
+
+test('a pCPU split into several units reads the same rows (entering vCPU and time carried over)', () => {
+  const bytes = fs.readFileSync(HEAD);
+  const whole = read(bytes, 'whole');
+  const split = readInline(xentrace, new MemorySource('split', bytes), { unitBytes: 1 });
+  const wholeUnits = xentrace.plan(new MemorySource('w', bytes), { error() {}, warning() {}, info() {} }, {}).units.length;
+  const splitUnits = xentrace.plan(new MemorySource('s', bytes), { error() {}, warning() {}, info() {} }, { unitBytes: 1 }).units.length;
+  assert.equal(wholeUnits, 8);
+  assert.ok(splitUnits > wholeUnits, `${splitUnits} units`);
+  const a = whole.columns;
+  const b = split.columns;
+  assert.equal(b.length, a.length);
+  let stateDiffs = 0;
+  for (let i = 0; i < a.length; i++) {
+    for (const col of ['ts', 'cpu', 'kind', 'pid', 'tid', 'prevTid', 'arg0', 'arg1', 'offset'] as const) {
+      assert.equal(b[col][i], a[col][i], `row ${i} ${col}`);
+    }
+    assert.equal(b.comms[b.comm[i]!], a.comms[a.comm[i]!]);
+    assert.equal(b.events[b.event[i]!], a.events[a.event[i]!]);
+    if (b.prevState[i] !== a.prevState[i]) stateDiffs++;
+  }
+  // Only a switch that ends a unit loses the runstate record that follows it.
+  assert.ok(stateDiffs <= splitUnits - wholeUnits, `${stateDiffs} prev-state differences`);
+});
