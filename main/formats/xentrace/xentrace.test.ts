@@ -461,3 +461,27 @@ test('a pCPU split into several units reads the same rows (entering vCPU and tim
   // Only a switch that ends a unit loses the runstate record that follows it.
   assert.ok(stateDiffs <= splitUnits - wholeUnits, `${stateDiffs} prev-state differences`);
 });
+
+test('sniff claims no other format\'s fixture, and every xentrace fixture', () => {
+  const dirs = [path.join(repoRoot, 'main', 'formats'), path.resolve(repoRoot, '../shared/traces/public')];
+  const files: string[] = [];
+  const walk = (d: string): void => {
+    if (!fs.existsSync(d)) return;
+    for (const name of fs.readdirSync(d)) {
+      const p = path.join(d, name);
+      if (fs.statSync(p).isDirectory()) walk(p);
+      else if (!/\.(ts|md|json)$/.test(name)) files.push(p);
+    }
+  };
+  for (const d of dirs) walk(d);
+  assert.ok(files.length > 5, `${files.length} fixtures`);
+  for (const f of files) {
+    const fd = fs.openSync(f, 'r');
+    const head = new Uint8Array(SNIFF_BYTES);
+    const n = fs.readSync(fd, head, 0, SNIFF_BYTES, 0);
+    const size = fs.fstatSync(fd).size;
+    fs.closeSync(fd);
+    const isXentrace = /xentrace.*\.bin$/.test(path.basename(f));
+    assert.equal(xentrace.sniff(head.subarray(0, n), { path: 'unknown.bin', sizeBytes: size }), isXentrace, f);
+  }
+});
