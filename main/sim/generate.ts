@@ -91,7 +91,8 @@ export async function generate(opts: GenerateOptions): Promise<{ dir: string; tr
     stopAtBytes: opts.sizeBytes,
     hostPath: join(dir, HOST_FILE),
     guestPaths: config.vms.map((v) => join(dir, guestFileName(v.name))),
-    bufferBytes: opts.bufferBytes ?? 4 << 20,
+    // 4 MiB per file, but at most ~64 MiB in all when there are many VMs.
+    bufferBytes: opts.bufferBytes ?? Math.max(256 << 10, Math.min(4 << 20, Math.floor((64 << 20) / (config.vms.length + 1)))),
     onProgress: opts.onProgress ? (f) => opts.onProgress!(f, sim.bytesWritten()) : undefined,
   });
   sim.run();

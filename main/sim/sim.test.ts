@@ -156,3 +156,23 @@ test('a 2 s scenario is generated quickly enough for other tests to call (prints
     rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('odd shapes (1 core, more vCPUs than cores under co-scheduling, many VMs, 1 vCPU) still satisfy the invariants', async () => {
+  const shapes = [
+    { scenario: 'overcommit', cores: 1 },
+    { scenario: 'lock-holder-preemption', policy: 'cosched' as const, vcpus: 8, cores: 3 },
+    { scenario: 'noisy-neighbour', vms: 5 },
+    { scenario: 'pinned', vcpus: 1, threads: 6, policy: 'cosched' as const },
+  ];
+  for (const shape of shapes) {
+    const d = tmp();
+    try {
+      const { truth } = await generate({ out: d, seconds: 0.3, seed: 9, ...shape });
+      checkTruth(truth, JSON.stringify(shape));
+      assert.equal(truth.vms.length, shape.vms ?? truth.vms.length);
+      assert.ok(truth.vms.flatMap((v) => v.threads).filter((t) => t.runNs > 0).length >= 2, `${JSON.stringify(shape)}: almost nothing ran`);
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
+  }
+});
