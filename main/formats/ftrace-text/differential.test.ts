@@ -32,7 +32,7 @@ function report(args: string[]): Buffer {
 function countLines(text: string, prefixed = false): { byEvent: Record<string, number>; byInput: Record<string, number> } {
   const byEvent: Record<string, number> = {};
   const byInput: Record<string, number> = {};
-  const re = prefixed ? /^\s*([^:]+): .*\[\d+\]\s+\d+\.\d+: (\w+):/ : /^()\s*.*\[\d+\]\s+\d+\.\d+: (\w+):/;
+  const re = prefixed ? /^\s*([^:]+): .*\s\d+\.\d+: +(?:\([-+]?\d+\) +)?(\w+):/ : /^().*\s\d+\.\d+: +(?:\([-+]?\d+\) +)?(\w+):/;
   for (const line of text.split('\n')) {
     const m = re.exec(line);
     if (!m) continue;
@@ -42,14 +42,16 @@ function countLines(text: string, prefixed = false): { byEvent: Record<string, n
   return { byEvent: Object.fromEntries(Object.entries(byEvent).sort((a, b) => (a[0] < b[0] ? -1 : 1))), byInput };
 }
 
-test('trace-cmd report (plugin, -R, -t): per-event counts equal an independent count of the lines', { skip }, () => {
+test('trace-cmd report (plugin, -R, -t, -l, --ts-diff): per-event counts equal an independent count of the lines', { skip }, () => {
   let first: Record<string, number> | undefined;
-  for (const args of [[], ['-R'], ['-t']]) {
+  for (const args of [[], ['-R'], ['-t'], ['-l'], ['--ts-diff']]) {
     const out = report([...args, '-i', DAT]);
     const r = readBytes(new Uint8Array(out), `report ${args.join(' ')}`);
     const independent = countLines(out.toString('latin1')).byEvent;
     assert.deepEqual(countsByEvent(r), independent, `report ${args.join(' ')}`);
     assert.equal(r.diagnostics.total, 0, JSON.stringify(r.diagnostics.kept.slice(0, 3)));
+    const cpus = new Set(r.columns.cpu);
+    assert.deepEqual([...cpus].sort(), [0, 1], `report ${args.join(' ')}: CPU column`);
     first ??= independent;
     assert.deepEqual(independent, first, 'all three forms hold the same events');
   }

@@ -202,9 +202,19 @@ export function parsePrefix(buf: Uint8Array, s: number, e: number, f: PrefixFiel
       return perfTail(buf, start, t, tsEnd, e, f);
     }
     f.hasFlags = true;
+    const flagsStart = k + 1;
     t = k;
     while (t > start && buf[t] === SP) t--;
-    if (buf[t] !== RBRACK) return false;
+    if (buf[t] !== RBRACK) {
+      // `trace-cmd report -l`: the CPU number glued to the flags (`comm-pid   0d..2.  ts:`)
+      let q = flagsStart;
+      let cpu = 0;
+      while (q < tsStart && isDigit(buf[q]!)) cpu = cpu * 10 + (buf[q++]! - D0);
+      if (q === flagsStart) return false;
+      f.cpu = cpu;
+      f.bracketPos = -1;
+      return pidAndComm(buf, start, t, e, tsEnd, f);
+    }
   }
   // [cpu]
   let cpu = 0;
@@ -222,6 +232,11 @@ export function parsePrefix(buf: Uint8Array, s: number, e: number, f: PrefixFiel
   f.bracketPos = t;
   t--;
   while (t > start && buf[t] === SP) t--;
+  return pidAndComm(buf, start, t, e, tsEnd, f);
+}
+
+/** Backwards from t (last byte before the CPU column): [(tgid)] pid, then the comm. */
+function pidAndComm(buf: Uint8Array, start: number, t: number, e: number, tsEnd: number, f: PrefixFields): boolean {
   if (buf[t] === RPAREN) {
     while (t > start && buf[t] !== LPAREN) t--;
     if (t <= start) return false;
@@ -231,7 +246,7 @@ export function parsePrefix(buf: Uint8Array, s: number, e: number, f: PrefixFiel
   }
   // pid digits (ftrace: preceded by '-'; perf: by ' ' or 'pid/')
   let pid = 0;
-  mul = 1;
+  let mul = 1;
   const pidEnd = t;
   while (t > start && isDigit(buf[t]!)) {
     pid += (buf[t]! - D0) * mul;
@@ -392,6 +407,12 @@ function perfTail(buf: Uint8Array, start: number, t: number, tsEnd: number, e: n
 function eventName(buf: Uint8Array, tsEnd: number, e: number, f: PrefixFields): boolean {
   let p = tsEnd + 1;
   while (p < e && buf[p] === SP) p++;
+  if (buf[p] === LPAREN) {
+    // `trace-cmd report --ts-diff`: `(+602)` before the event name
+    while (p < e && buf[p] !== RPAREN && buf[p] !== NL) p++;
+    p++;
+    while (p < e && buf[p] === SP) p++;
+  }
   const tokenStart = p;
   let seg = p;
   let body = -1;
