@@ -180,11 +180,22 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
   if (topo.length) notes.push(`vCPU grouping: ${topo.map((t) => `${t.name} by ${t.grouping}`).join(', ')}; on-core from ${vcpus.source}`);
   const pairs = pairGuests(guests, vms, options);
   for (const [gc, vm] of pairs) alignGuest(vm, gc, vcpus, host.scan, opts, notes);
-  // What still runs at the end of a trace runs until the last event of all inputs (host clock).
-  let endNs = host.scan.endNs;
-  for (const [gc, vm] of pairs) endNs = Math.max(endNs, gc.scan.endNs + vm.offsetNs!);
-  for (let i = 0; i < vcpus.openRows.length; i++) vcpus.endNs[vcpus.openRows[i]!] = endNs;
-  for (const [gc, vm] of pairs) vm.guest = buildGuestLayer(vm, gc, vcpus, vm.offsetNs!, endNs);
+  // What still runs at the end of a trace runs until the recording stopped. Taken as the last event
+  // of all inputs (host clock), unless this trace went silent much earlier than that (more than
+  // 100 of its mean event gaps): then it stopped recording on its own, at its own last event.
+  let allEndNs = host.scan.endNs;
+  for (const [gc, vm] of pairs) allEndNs = Math.max(allEndNs, gc.scan.endNs + vm.offsetNs!);
+  const stopNs = (endNs: number, startNs: number, events: number): number =>
+    allEndNs - endNs <= (100 * (endNs - startNs)) / Math.max(1, events) ? allEndNs : endNs;
+  const hostStop = stopNs(host.scan.endNs, host.scan.startNs, host.trace.rowCount);
+  for (let i = 0; i < vcpus.openRows.length; i++) vcpus.endNs[vcpus.openRows[i]!] = hostStop;
+  if (hostStop !== allEndNs) notes.push(`${host.trace.path}: the host trace stops ${((allEndNs - hostStop) / 1e9).toFixed(3)} s before a guest trace; vCPUs still on cores end at its last event`);
+  for (const [gc, vm] of pairs) {
+    const own = gc.scan.endNs + vm.offsetNs!;
+    const stop = stopNs(own, gc.scan.startNs + vm.offsetNs!, gc.trace.rowCount);
+    if (stop !== allEndNs) notes.push(`${gc.trace.path}: the guest trace stops ${((allEndNs - stop) / 1e9).toFixed(3)} s before the others; its threads still running end at its last event`);
+    vm.guest = buildGuestLayer(vm, gc, vcpus, vm.offsetNs!, stop);
+  }
   const spans = vmSpans(host.trace, vms);
   for (const vm of vms) {
     vm.migrations.host = hostMigrations(vm, vcpus);
