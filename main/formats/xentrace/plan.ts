@@ -128,31 +128,29 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
   };
 
   /** Is there a plausible window header at a 4-aligned offset (and, when it fits, another after it)? */
+  const probe = new WordWindow(src, 16); // small reads that leave the scan window in place
   const windowHeaderAt = (off: number): boolean => {
     if (off + CPU_CHANGE_BYTES > size) return false;
-    if (win.load(off, off + CPU_CHANGE_BYTES) < CPU_CHANGE_BYTES) return false;
-    if (win.wordAt(off) !== CPU_CHANGE_HDR) return false;
-    const cpu = win.wordAt(off + 4);
-    const bytes = win.wordAt(off + 8);
+    if (probe.load(off, off + CPU_CHANGE_BYTES) < CPU_CHANGE_BYTES) return false;
+    if (probe.wordAt(off) !== CPU_CHANGE_HDR) return false;
+    const cpu = probe.wordAt(off + 4);
+    const bytes = probe.wordAt(off + 8);
     if (cpu >= MAX_PCPUS || bytes % 4 !== 0) return false;
     const next = off + CPU_CHANGE_BYTES + bytes;
     if (next >= size) return next === size || bytes > 0;
     if (next + 4 > size) return false;
-    win.load(next, next + 4);
-    return win.wordAt(next) === CPU_CHANGE_HDR;
+    probe.load(next, next + 4);
+    return probe.wordAt(next) === CPU_CHANGE_HDR;
   };
 
-  /** Scan forward (4-byte steps) for the next plausible window; size when there is none. */
+  /** Scan forward (4-byte steps) for the next plausible window; size when there is none. Linear. */
   const resync = (from: number): number => {
     let off = (from + 3) & ~3;
     while (off + CPU_CHANGE_BYTES <= size) {
       const n = win.load(off, size);
       const end = win.startOffset + (n & ~3);
       for (let o = off; o < end; o += 4) {
-        if (win.wordAt(o) === CPU_CHANGE_HDR) {
-          if (windowHeaderAt(o)) return o;
-          win.load(off, size); // windowHeaderAt moved the window; restore it
-        }
+        if (win.wordAt(o) === CPU_CHANGE_HDR && windowHeaderAt(o)) return o;
       }
       if (end <= off) break;
       off = end;

@@ -422,6 +422,10 @@ test('truncated and mutated copies of the real prefix never crash or hang', () =
     }
     inputs.push([`mutated ${k}`, m]);
   }
+  // Plausible-looking window headers everywhere (each one probed while resynchronising).
+  const fake: number[] = [0xdeadbeef];
+  while (fake.length < 400_000) fake.push(0x2001f003, 1 + rand(7), 4 * (1 + rand(1 << 18)));
+  inputs.push(['fake headers everywhere', bytesOf(fake)]);
   for (const [name, bytes] of inputs) {
     const t0 = performance.now();
     const r = read(bytes, name);
