@@ -2,7 +2,7 @@
 // (toolbar, filter chips, timeline, follow panel, event table, details). Talks only to the
 // TraceApi and the Host it is given.
 
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
 import { EVENT_KIND_NAMES } from '../shared/schema.ts';
 import type { FilterSpec, LaneInfo, LoadStatus, SessionInfo, ThreadInfo, ThreadRef, TraceApi } from '../shared/contract.ts';
 import type { Host } from './api/client.ts';
@@ -107,6 +107,33 @@ export function App({ host }: { host: Host }) {
     host.onOpenPaths?.((paths) => void startLoad(paths));
   }, [host, startLoad]);
 
+  const prefsRef = useRef(prefs);
+  prefsRef.current = prefs;
+  useEffect(() => {
+    host.onMenu?.((what) => {
+      const p = prefsRef.current;
+      if (what === 'font+') setPrefs({ ...p, fontPx: Math.min(32, p.fontPx + 2) });
+      else if (what === 'font-') setPrefs({ ...p, fontPx: Math.max(10, p.fontPx - 1) });
+      else if (what === 'theme') setPrefs({ ...p, dark: !p.dark });
+      else if (what === 'export') window.dispatchEvent(new Event('vcpuscope-export'));
+    });
+  }, [host]);
+
+  const [dropNote, setDropNote] = useState<string | null>(null);
+  const onDrop = (e: DragEvent): void => {
+    e.preventDefault();
+    const files = Array.from(e.dataTransfer.files);
+    if (files.length === 0) return;
+    if (!host.dropFiles) {
+      setDropNote('In browser mode only the files given to `vcpuscope serve` can be opened: restart it with the dropped files.');
+      return;
+    }
+    void host.dropFiles(files).then((paths) => {
+      if (paths.length) void startLoad(paths);
+      else setDropNote('Those files could not be opened (not regular files?).');
+    });
+  };
+
   const cancel = async (loadId: string): Promise<void> => {
     await api.cancelLoad({ loadId });
   };
@@ -169,7 +196,15 @@ export function App({ host }: { host: Host }) {
   else body = <Explorer key={phase.session.sessionId} api={api} session={phase.session} prefs={prefs} setPrefs={setPrefs} />;
 
   return (
-    <div className="app">
+    <div className="app" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
+      {dropNote && (
+        <div className="notice" role="status">
+          {dropNote}{' '}
+          <button type="button" className="link" onClick={() => setDropNote(null)}>
+            dismiss
+          </button>
+        </div>
+      )}
       <div className="topbar">
         <span className="brand">vcpuscope</span>
         {phase.kind === 'ready' && (
@@ -214,6 +249,12 @@ function LoadingView({ status, paths, onCancel }: { status: LoadStatus | null; p
       </button>
     </div>
   );
+}
+
+const EXPORT_MAX_ROWS = 200_000;
+
+function csvCell(v: string): string {
+  return /[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
 interface Chip {
@@ -346,6 +387,40 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
   }, [api, session.sessionId, threadQuery]);
 
   const follow = (t: ThreadRef): void => setFollowed({ file: t.file, tid: t.tid });
+
+  // Export the filtered rows (bounded) as CSV, read window by window from the engine.
+  const exporting = useRef(false);
+  const exportCsv = useCallback(async (): Promise<void> => {
+    if (exporting.current) return;
+    exporting.current = true;
+    try {
+      const limit = Math.min(count.matched, EXPORT_MAX_ROWS);
+      const parts: string[] = ['time,layer,machine,cpu,event,thread,details\n'];
+      for (let start = 0; start < limit; start += 5000) {
+        const r = await api.rows({ sessionId: session.sessionId, filter, start, count: Math.min(5000, limit - start) });
+        if (!r.ok) throw new Error(r.error.message);
+        const rows = RowPages.decode(r.value, start);
+        for (const row of rows) parts.push(`${rowText(row, session, settings).map(csvCell).join(',')}\n`);
+        setNotice(`Exporting… ${formatCount(Math.min(limit, start + 5000))} of ${formatCount(limit)} rows`);
+      }
+      const url = URL.createObjectURL(new Blob(parts, { type: 'text/csv' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `${session.files[0]?.name ?? 'trace'}-events.csv`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      setNotice(`Exported ${formatCount(limit)} rows${limit < count.matched ? ` (the first ${formatCount(EXPORT_MAX_ROWS)}; use \`vcpuscope export\` for all)` : ''}.`);
+    } catch (e) {
+      setNotice(`Export failed: ${(e as Error).message}`);
+    } finally {
+      exporting.current = false;
+    }
+  }, [api, session, filter, count.matched, settings]);
+  useEffect(() => {
+    const h = (): void => void exportCsv();
+    window.addEventListener('vcpuscope-export', h);
+    return () => window.removeEventListener('vcpuscope-export', h);
+  }, [exportCsv]);
   const jumpToTime = async (tsNs: number): Promise<void> => {
     const r = await api.rowAtTime({ sessionId: session.sessionId, filter, tsNs });
     if (!r.ok) {
@@ -482,6 +557,9 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
         )}
         <button type="button" className="link" onClick={() => setView(full)} title="key 0 in the timeline">
           whole trace
+        </button>
+        <button type="button" className="link" onClick={() => void exportCsv()} title="the filtered rows as CSV">
+          export CSV
         </button>
       </div>
       {notice && (

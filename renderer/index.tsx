@@ -14,6 +14,8 @@ async function makeHost(): Promise<Host> {
       initialPaths: () => bridge.initialPaths(),
       pickFiles: () => bridge.pickFiles(),
       onOpenPaths: (cb) => bridge.onOpenPaths(cb),
+      onMenu: (cb) => bridge.onMenu(cb),
+      dropFiles: (files) => bridge.dropFiles(files),
     };
   }
   const socket = await openWebSocket(window.location);

@@ -20,6 +20,10 @@ export interface Host {
   pickFiles?(): Promise<string[] | null>;
   /** Paths the shell asks to open later (menu, Open Recent, drag-and-drop). */
   onOpenPaths?(cb: (paths: string[]) => void): void;
+  /** Files dropped on the window (Electron only): the granted paths. */
+  dropFiles?(files: File[]): Promise<string[]>;
+  /** Menu commands from the shell: 'export', 'font+', 'font-', 'theme'. */
+  onMenu?(cb: (what: string) => void): void;
 }
 
 /** Typed facade over a transport: one function per contract method. */
@@ -35,6 +39,8 @@ export interface PreloadBridge {
   initialPaths(): Promise<string[]>;
   pickFiles(): Promise<string[] | null>;
   onOpenPaths(cb: (paths: string[]) => void): void;
+  onMenu(cb: (what: string) => void): void;
+  dropFiles(files: File[]): Promise<string[]>;
 }
 
 export function bridgeTransport(b: PreloadBridge): Transport {

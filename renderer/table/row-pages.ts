@@ -63,6 +63,15 @@ export class RowPages {
     for (const k of [...this.pages.keys()]) if (k >= p0) this.pages.delete(k);
   }
 
+  /** All rows of one rows() answer (export); `start` is the first row's position. */
+  static decode(bytes: Uint8Array, start: number): RowData[] {
+    const w = decodeWindow(bytes);
+    const page: Page = { w, strings: w.meta<string[]>('strings', []), events: w.meta<string[]>('events', []) };
+    const out: RowData[] = [];
+    for (let i = 0; i < w.length; i++) out.push(rowOf(page, i, start + i));
+    return out;
+  }
+
   get(row: number): RowData | null {
     const p = Math.floor(row / PAGE_ROWS);
     const page = this.pages.get(p);
@@ -71,29 +80,15 @@ export class RowPages {
       return null;
     }
     const i = row - p * PAGE_ROWS;
-    if (i >= page.w.length) return null;
-    const w = page.w;
-    const c = (n: string): ArrayLike<number> => w.col(n);
-    const comm = c('comm')[i]!;
-    const prevComm = c('prevComm')[i]!;
-    const ev = c('event')[i]!;
-    return {
-      row,
-      ts: c('ts')[i]!,
-      file: c('file')[i]!,
-      cpu: c('cpu')[i]!,
-      kind: c('kind')[i]!,
-      tid: c('tid')[i]!,
-      pid: c('pid')[i]!,
-      prevTid: c('prevTid')[i]!,
-      prevState: c('prevState')[i]!,
-      arg0: c('arg0')[i]!,
-      arg1: c('arg1')[i]!,
-      offset: c('offset')[i]!,
-      comm: comm >= 0 ? page.strings[comm] : undefined,
-      prevComm: prevComm >= 0 ? page.strings[prevComm] : undefined,
-      event: ev >= 0 ? page.events[ev] : undefined,
-    };
+    if (i >= page.w.length) {
+      // A page read while a filter was still growing is short: read it again.
+      if (page.w.length < PAGE_ROWS) {
+        this.pages.delete(p);
+        this.fetch(p);
+      }
+      return null;
+    }
+    return rowOf(page, i, row);
   }
 
   private fetch(p: number): void {
@@ -116,4 +111,29 @@ export class RowPages {
       this.onChange();
     });
   }
+}
+
+function rowOf(page: Page, i: number, row: number): RowData {
+  const w = page.w;
+  const c = (n: string): ArrayLike<number> => w.col(n);
+  const comm = c('comm')[i]!;
+  const prevComm = c('prevComm')[i]!;
+  const ev = c('event')[i]!;
+  return {
+    row,
+    ts: c('ts')[i]!,
+    file: c('file')[i]!,
+    cpu: c('cpu')[i]!,
+    kind: c('kind')[i]!,
+    tid: c('tid')[i]!,
+    pid: c('pid')[i]!,
+    prevTid: c('prevTid')[i]!,
+    prevState: c('prevState')[i]!,
+    arg0: c('arg0')[i]!,
+    arg1: c('arg1')[i]!,
+    offset: c('offset')[i]!,
+    comm: comm >= 0 ? page.strings[comm] : undefined,
+    prevComm: prevComm >= 0 ? page.strings[prevComm] : undefined,
+    event: ev >= 0 ? page.events[ev] : undefined,
+  };
 }

@@ -1,0 +1,248 @@
+// Electron main process: one window (bounds restored), native menu, open dialog, Open Recent,
+// drag-and-drop and command-line files, and the engine in a utilityProcess connected to the
+// renderer by a MessagePort. The only code importing 'electron'. Security: contextIsolation,
+// sandbox, no nodeIntegration, CSP (renderer/public/index.html meta + header), navigation and
+// window.open blocked, permissions denied, IPC sender checked, paths from the renderer checked.
+
+import { app, BrowserWindow, dialog, ipcMain, Menu, MessageChannelMain, session, shell, utilityProcess, type IpcMainInvokeEvent, type MenuItemConstructorOptions, type UtilityProcess } from 'electron';
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url)); // dist/app
+const rendererIndex = join(here, '..', 'renderer', 'index.html');
+const rendererUrl = pathToFileURL(rendererIndex).href;
+const engineEntry = join(here, '..', 'engine-process.js');
+const MAX_RECENT = 10;
+
+let win: BrowserWindow | null = null;
+let engine: UtilityProcess | null = null;
+let initialPaths: string[] = [];
+
+// ---- state files (window bounds, recent files) in the user data folder ----
+function stateFile(name: string): string {
+  return join(app.getPath('userData'), name);
+}
+function readJson<T>(name: string, fallback: T): T {
+  try {
+    return JSON.parse(readFileSync(stateFile(name), 'utf8')) as T;
+  } catch {
+    return fallback;
+  }
+}
+function writeJson(name: string, v: unknown): void {
+  try {
+    mkdirSync(app.getPath('userData'), { recursive: true });
+    writeFileSync(stateFile(name), JSON.stringify(v));
+  } catch {
+    /* state is a convenience; never fail the app for it */
+  }
+}
+
+interface Bounds {
+  x?: number;
+  y?: number;
+  width: number;
+  height: number;
+  maximized?: boolean;
+}
+
+/** A regular, existing file given as an absolute path; its real path, or null. */
+function checkedPath(p: unknown): string | null {
+  if (typeof p !== 'string' || p.length === 0 || p.length > 4096 || p.includes('\0') || !isAbsolute(p)) return null;
+  try {
+    const rp = realpathSync(p);
+    return statSync(rp).isFile() ? rp : null;
+  } catch {
+    return null;
+  }
+}
+
+function grant(paths: string[]): string[] {
+  const ok = paths.map(checkedPath).filter((p): p is string => p !== null);
+  for (const p of ok) engine?.postMessage({ type: 'allow', path: p });
+  if (ok.length) {
+    const recent = readJson<string[]>('recent.json', []).filter((r) => !ok.includes(r));
+    writeJson('recent.json', [...ok, ...recent].slice(0, MAX_RECENT));
+    for (const p of ok) app.addRecentDocument(p);
+    buildMenu();
+  }
+  return ok;
+}
+
+function openInWindow(paths: string[]): void {
+  const ok = grant(paths);
+  if (ok.length && win) win.webContents.send('vcpuscope:open-paths', ok);
+}
+
+async function pickFiles(): Promise<string[] | null> {
+  if (!win) return null;
+  const r = await dialog.showOpenDialog(win, {
+    title: 'Open traces (host and/or guest)',
+    properties: ['openFile', 'multiSelections'],
+    filters: [
+      { name: 'Traces', extensions: ['dat', 'txt', 'trace', 'xentrace', 'gz', 'html'] },
+      { name: 'All files', extensions: ['*'] },
+    ],
+  });
+  if (r.canceled) return null;
+  return grant(r.filePaths);
+}
+
+// ---- engine ----
+function startEngine(): void {
+  engine = utilityProcess.fork(engineEntry, [], { serviceName: 'vcpuscope engine', stdio: 'inherit' });
+  engine.on('exit', () => {
+    engine = null;
+    win?.webContents.send('vcpuscope:engine-exit');
+  });
+}
+
+function connectEngine(): void {
+  if (!win) return;
+  if (!engine) startEngine();
+  const { port1, port2 } = new MessageChannelMain();
+  engine!.postMessage({ type: 'port' }, [port1]);
+  // Grants survive a renderer reload: re-send what this window may open.
+  for (const p of readJson<string[]>('recent.json', [])) if (checkedPath(p)) engine!.postMessage({ type: 'allow', path: p });
+  for (const p of initialPaths) engine!.postMessage({ type: 'allow', path: p });
+  win.webContents.postMessage('vcpuscope:engine-port', null, [port2]);
+}
+
+// ---- IPC (only from our own page) ----
+function fromOurPage(e: IpcMainInvokeEvent): boolean {
+  return win !== null && e.sender === win.webContents && e.senderFrame?.url === rendererUrl;
+}
+
+ipcMain.handle('vcpuscope:initial-paths', (e) => (fromOurPage(e) ? initialPaths : []));
+ipcMain.handle('vcpuscope:pick-files', (e) => (fromOurPage(e) ? pickFiles() : null));
+ipcMain.handle('vcpuscope:drop-files', (e, paths: unknown) => {
+  if (!fromOurPage(e) || !Array.isArray(paths) || paths.length > 16) return [];
+  return grant(paths as unknown[] as string[]);
+});
+
+// ---- window and menu ----
+function createWindow(): void {
+  const b = readJson<Bounds>('window-state.json', { width: 1400, height: 900 });
+  win = new BrowserWindow({
+    ...(b.x !== undefined && b.y !== undefined ? { x: b.x, y: b.y } : {}),
+    width: Math.max(800, b.width),
+    height: Math.max(500, b.height),
+    title: 'vcpuscope',
+    show: false,
+    webPreferences: {
+      preload: join(here, 'preload.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  });
+  if (b.maximized) win.maximize();
+  win.once('ready-to-show', () => win?.show());
+  win.on('close', () => {
+    if (!win) return;
+    writeJson('window-state.json', { ...win.getNormalBounds(), maximized: win.isMaximized() });
+  });
+  win.on('closed', () => {
+    win = null;
+  });
+  win.webContents.on('did-finish-load', () => connectEngine());
+  void win.loadFile(rendererIndex);
+}
+
+function buildMenu(): void {
+  const recent = readJson<string[]>('recent.json', []).filter((p) => existsSync(p));
+  const send = (what: string) => () => win?.webContents.send('vcpuscope:menu', what);
+  const template: MenuItemConstructorOptions[] = [
+    {
+      label: 'File',
+      submenu: [
+        { label: 'Open…', accelerator: 'CmdOrCtrl+O', click: () => void pickFiles().then((p) => p?.length && win?.webContents.send('vcpuscope:open-paths', p)) },
+        {
+          label: 'Open Recent',
+          submenu: recent.length
+            ? [...recent.map((p) => ({ label: p, click: () => openInWindow([p]) })), { type: 'separator' as const }, { label: 'Clear', click: () => (writeJson('recent.json', []), buildMenu()) }]
+            : [{ label: '(none)', enabled: false }],
+        },
+        { label: 'Close', accelerator: 'CmdOrCtrl+W', click: () => win?.close() },
+        { type: 'separator' },
+        { label: 'Export view…', accelerator: 'CmdOrCtrl+E', click: send('export') },
+        { type: 'separator' },
+        { role: 'quit' },
+      ],
+    },
+    {
+      label: 'View',
+      submenu: [
+        { label: 'Larger text', accelerator: 'CmdOrCtrl+=', click: send('font+') },
+        { label: 'Smaller text', accelerator: 'CmdOrCtrl+-', click: send('font-') },
+        { label: 'Toggle dark theme', accelerator: 'CmdOrCtrl+Shift+D', click: send('theme') },
+        { type: 'separator' },
+        { role: 'togglefullscreen' },
+        ...(app.isPackaged ? [] : [{ role: 'toggleDevTools' as const }]),
+      ],
+    },
+    {
+      label: 'Help',
+      submenu: [
+        { label: 'About vcpuscope', click: () => void dialog.showMessageBox({ message: `vcpuscope ${app.getVersion()}`, detail: 'Threads on vCPUs, vCPUs on physical cores: both scheduling layers at once.' }) },
+        { label: 'Documentation', click: () => void shell.openExternal('https://github.com/vcpuscope/vcpuscope#readme') },
+      ],
+    },
+  ];
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template));
+}
+
+// Every web contents: no navigation, no new windows, no webviews.
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-navigate', (ev) => ev.preventDefault());
+  contents.on('will-redirect', (ev) => ev.preventDefault());
+  contents.on('will-attach-webview', (ev) => ev.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+});
+
+// Files from the command line: `vcpuscope-app file...` (packaged) or `electron dist/app/main.js file...`.
+function argvFiles(argv: string[]): string[] {
+  const args = argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('-'));
+  return args.map((a) => checkedPath(isAbsolute(a) ? a : join(process.cwd(), a))).filter((p): p is string => p !== null);
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', (_e, argv) => {
+    const files = argvFiles(argv);
+    if (files.length) openInWindow(files);
+    win?.focus();
+  });
+  app.on('open-file', (e, p) => {
+    e.preventDefault();
+    if (win) openInWindow([p]);
+    else initialPaths.push(p);
+  });
+  void app.whenReady().then(() => {
+    session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+    session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
+      cb({
+        responseHeaders: {
+          ...details.responseHeaders,
+          'Content-Security-Policy': ["default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'"],
+        },
+      });
+    });
+    initialPaths = [...initialPaths, ...argvFiles(process.argv)];
+    startEngine();
+    for (const p of initialPaths) engine?.postMessage({ type: 'allow', path: p });
+    buildMenu();
+    createWindow();
+  });
+  app.on('window-all-closed', () => {
+    engine?.postMessage({ type: 'shutdown' });
+    app.quit();
+  });
+}

@@ -1,0 +1,71 @@
+// Electron preload (sandboxed, CommonJS bundle): receives the engine's MessagePort from the main
+// process and exposes ONLY the typed contract plus the shell's file actions on window.vcpuscope.
+// Method names are checked against the contract's list; nothing else of Electron or Node leaks.
+
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
+import { API_METHODS, type ApiMethod } from '../../shared/contract.ts';
+import { err, type Result } from '../../shared/result.ts';
+import type { RpcResponse } from '../../shared/wire.ts';
+
+let port: MessagePort | null = null;
+const queue: unknown[] = [];
+let nextId = 1;
+const pending = new Map<number, (r: Result<unknown>) => void>();
+
+ipcRenderer.on('vcpuscope:engine-port', (e) => {
+  const p = e.ports[0];
+  if (!p) return;
+  port = p;
+  p.onmessage = (m: MessageEvent) => {
+    const res = m.data as RpcResponse;
+    const cb = typeof res?.id === 'number' ? pending.get(res.id) : undefined;
+    if (!cb) return;
+    pending.delete(res.id);
+    cb(res.result);
+  };
+  p.start();
+  for (const msg of queue.splice(0)) p.postMessage(msg);
+});
+
+ipcRenderer.on('vcpuscope:engine-exit', () => {
+  port = null;
+  for (const cb of pending.values()) cb(err({ code: 'disconnected', message: 'the engine process stopped; reopen the trace (File > Open Recent)' }));
+  pending.clear();
+});
+
+const menuListeners: ((what: string) => void)[] = [];
+ipcRenderer.on('vcpuscope:menu', (_e, what: unknown) => {
+  if (typeof what === 'string') for (const cb of menuListeners) cb(what);
+});
+
+const openListeners: ((paths: string[]) => void)[] = [];
+ipcRenderer.on('vcpuscope:open-paths', (_e, paths: unknown) => {
+  if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) return;
+  for (const cb of openListeners) cb(paths as string[]);
+});
+
+contextBridge.exposeInMainWorld('vcpuscope', {
+  call(method: string, req: unknown): Promise<Result<unknown>> {
+    if (!API_METHODS.includes(method as ApiMethod)) return Promise.resolve(err({ code: 'bad-request', message: `unknown method ${method}` }));
+    const id = nextId++;
+    const msg = { id, method, req };
+    return new Promise((resolve) => {
+      pending.set(id, resolve);
+      if (port) port.postMessage(msg);
+      else queue.push(msg);
+    });
+  },
+  initialPaths: (): Promise<string[]> => ipcRenderer.invoke('vcpuscope:initial-paths') as Promise<string[]>,
+  pickFiles: (): Promise<string[] | null> => ipcRenderer.invoke('vcpuscope:pick-files') as Promise<string[] | null>,
+  onOpenPaths(cb: (paths: string[]) => void): void {
+    openListeners.push(cb);
+  },
+  onMenu(cb: (what: string) => void): void {
+    menuListeners.push(cb);
+  },
+  /** Dropped files: the main process checks and grants the paths, returns those it accepted. */
+  dropFiles(files: File[]): Promise<string[]> {
+    const paths = files.map((f) => webUtils.getPathForFile(f)).filter((p) => typeof p === 'string' && p.length > 0);
+    return ipcRenderer.invoke('vcpuscope:drop-files', paths) as Promise<string[]>;
+  },
+});
