@@ -3,7 +3,7 @@
 // (info.extra.tgids), fork events (vCPU threads share the creating thread), contiguous tid ranges with
 // restarting vCPU numbers; Xen: the (domid, vcpuid) entity ids. Leaves out the guest pairing (model.ts).
 
-import { XEN_IDLE_DOMAIN } from '../../../shared/schema.ts';
+import { XEN_IDLE_DOMAIN, xenEntity } from '../../../shared/schema.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
 import type { LayerScan } from './runs.ts';
 
@@ -37,7 +37,7 @@ function tgidMap(trace: IndexedTrace): Map<number, number> | null {
 }
 
 export function hostTopology(trace: IndexedTrace, scan: LayerScan): TopoVm[] {
-  if (trace.info.entity === 'xen-vcpu') return xenTopology(scan);
+  if (trace.info.entity === 'xen-vcpu') return xenTopology(trace, scan);
   // vCPU threads and their ids
   const vcpuOf = new Map<number, number>();
   for (const [tid, comm] of scan.commOf) {
@@ -109,11 +109,17 @@ function guessQemuPid(scan: LayerScan, firstVcpuTid: number): number | undefined
   return best;
 }
 
-function xenTopology(scan: LayerScan): TopoVm[] {
+/** Xen: domains and vCPUs from the reader (info.extra.xen.domains) and from the entities that ran. */
+function xenTopology(trace: IndexedTrace, scan: LayerScan): TopoVm[] {
   const byDom = new Map<number, number[]>();
   const seen = new Set<number>();
   const r = scan.runs;
   for (let i = 0; i < r.length; i++) seen.add(r.tid[i]!);
+  const xen = trace.info.extra?.['xen'] as { domains?: Array<{ domid?: unknown; vcpus?: unknown }> } | undefined;
+  for (const d of Array.isArray(xen?.domains) ? xen.domains : []) {
+    if (typeof d.domid !== 'number' || !Array.isArray(d.vcpus)) continue;
+    for (const v of d.vcpus) if (typeof v === 'number') seen.add(xenEntity(d.domid, v));
+  }
   for (const e of seen) {
     const dom = e >>> 16;
     if (dom === XEN_IDLE_DOMAIN) continue;
