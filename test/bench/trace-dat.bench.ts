@@ -18,7 +18,7 @@ import { DiagnosticCollector } from '../../main/engine/index/diagnostics.ts';
 import { EventColumnsBuilder } from '../../main/engine/index/event-columns.ts';
 import { readInline } from '../../main/engine/index/read-inline.ts';
 import { traceDat } from '../../main/formats/trace-dat/index.ts';
-import { zstdBackend } from '../../main/formats/trace-dat/decompress.ts';
+import { whenZstdReady, zstdBackend } from '../../main/formats/trace-dat/decompress.ts';
 import type { BenchContext } from './bench-types.ts';
 
 const HERE = path.dirname(new URL(import.meta.url).pathname);
@@ -84,6 +84,7 @@ function traceCmdReport(file: string): { ms: number } | undefined {
 
 export default async function bench(ctx: BenchContext, sourceArg?: string): Promise<void> {
   const { log } = ctx;
+  await whenZstdReady();
   let source = sourceArg ?? DEFAULT_SOURCE;
   if (!fs.existsSync(source)) {
     log(`${source} is absent (record it with: flock /tmp/rec/.record.lock ../shared/tools/record/record-single.sh /tmp/rec/single-40s schedmix 40); using the small fixture ${path.basename(FALLBACK_SOURCE)} instead`);

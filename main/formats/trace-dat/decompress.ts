@@ -9,17 +9,24 @@ import * as zlib from 'node:zlib';
 import { decompress as fzstdDecompress } from 'fzstd';
 import { ZSTDDecoder } from 'zstddec';
 
-/** The WASM decoder needs an async init once per thread; top-level await keeps readUnit synchronous. */
-async function initWasmZstd(): Promise<ZSTDDecoder | undefined> {
+// The WASM decoder needs an async init once per thread. It starts when this module loads; until it
+// has finished (a few ms, one event-loop turn) fzstd decodes. No top-level await: that would make
+// every importer of the format registry an async module (and break CommonJS loaders).
+let wasmZstd: ZSTDDecoder | undefined;
+const wasmReady: Promise<void> = (async () => {
   try {
     const d = new ZSTDDecoder();
     await d.init();
-    return d;
+    wasmZstd = d;
   } catch {
-    return undefined;
+    wasmZstd = undefined; // no WebAssembly here: fzstd only
   }
+})();
+
+/** Resolves when the fast zstd decoder is ready (callers that read right after import can await it). */
+export function whenZstdReady(): Promise<void> {
+  return wasmReady;
 }
-const wasmZstd = await initWasmZstd();
 /** Chunks bigger than this go to fzstd: the WASM heap grows to the largest chunk and never shrinks. */
 const WASM_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -39,11 +46,19 @@ export function codecFromName(name: string): Codec | undefined {
   return undefined;
 }
 
+export interface DecompressOptions {
+  /** reused output buffer (between chunks); used when large enough */
+  out?: Uint8Array;
+  /** 'js' forces fzstd (tests compare both decoders) */
+  zstd?: 'auto' | 'js';
+}
+
 /**
- * Decompress `input` that must yield exactly `expectedBytes`, into `out` when it is large
- * enough (reused between chunks), else a new array. Throws Error with a short reason.
+ * Decompress `input` that must yield exactly `expectedBytes`, into `opts.out` when it is large
+ * enough, else a new array. Throws Error with a short reason.
  */
-export function decompressExact(codec: Codec, input: Uint8Array, expectedBytes: number, out?: Uint8Array): Uint8Array {
+export function decompressExact(codec: Codec, input: Uint8Array, expectedBytes: number, opts: DecompressOptions = {}): Uint8Array {
+  const out = opts.out;
   if (expectedBytes < 0 || expectedBytes > MAX_DECOMPRESSED_BYTES) {
     throw new Error(`declared decompressed size ${expectedBytes} is out of range`);
   }
@@ -66,7 +81,7 @@ export function decompressExact(codec: Codec, input: Uint8Array, expectedBytes: 
   }
   let res: Uint8Array;
   try {
-    if (wasmZstd && expectedBytes <= WASM_MAX_BYTES) {
+    if (wasmZstd && opts.zstd !== 'js' && expectedBytes <= WASM_MAX_BYTES) {
       // Returns a copy out of the WASM heap; a libzstd error code shows as a wrong length below.
       res = wasmZstd.decode(input, expectedBytes);
       if (res.length === expectedBytes) {

@@ -175,7 +175,7 @@ export function readTraceDatUnit(
     }
     let data: Uint8Array;
     try {
-      data = decompressExact(sh.header.codec, comp.subarray(0, cb), ub, out);
+      data = decompressExact(sh.header.codec, comp.subarray(0, cb), ub, { out });
     } catch (e) {
       diag.error(t.fileOffset[i]!, `cpu ${spec.cpu}: compressed chunk at offset ${t.fileOffset[i]} failed to decompress (${(e as Error).message}); its ${ub} bytes of events are skipped`);
       continue;

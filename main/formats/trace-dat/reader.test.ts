@@ -20,6 +20,8 @@ import type { TraceDatShared } from './plan.ts';
 import { concat, le, rewriteV7 } from './test-rewrite.ts';
 import { evalConstExpr, mapPrevState, parseStateMap } from './event-format.ts';
 import { convertV6 } from './test-convert-v6.ts';
+import { decompressExact, whenZstdReady, zstdBackend } from './decompress.ts';
+import { compileEvents } from './compile.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const TD = path.join(HERE, 'testdata');
@@ -176,6 +178,36 @@ test('big-endian and 4-byte-commit (32-bit kernel) layouts of the real v6 file r
       assert.equal(traceDat.describeRecord!(src, p, r.columns.offset[i]!), traceDat.describeRecord!(le0.src, le0.plan, rl.columns.offset[i]!));
     }
   }
+});
+
+test('both zstd decoders (WASM and the pure-JS fallback) give the same bytes for every real chunk', async () => {
+  await whenZstdReady();
+  assert.equal(zstdBackend(), 'zstddec (WASM)');
+  const { plan: p } = plan(ZSTD);
+  const t = p.shared.header.chunks;
+  assert.ok(t.fileOffset.length > 40);
+  for (let i = 0; i < t.fileOffset.length; i++) {
+    const data = ZSTD.subarray(t.fileOffset[i]! + 8, t.fileOffset[i]! + 8 + t.compBytes[i]!);
+    const a = decompressExact('zstd', data, t.uncompBytes[i]!);
+    const b = decompressExact('zstd', data, t.uncompBytes[i]!, { zstd: 'js' });
+    assert.ok(Buffer.from(a).equals(Buffer.from(b)), `chunk ${i}`);
+  }
+  assert.throws(() => decompressExact('zstd', new Uint8Array([1, 2, 3, 4, 5]), 4096), /zstd/);
+  assert.throws(() => decompressExact('zstd', new Uint8Array([1, 2, 3, 4, 5]), 4096, { zstd: 'js' }), /zstd/);
+  assert.throws(() => decompressExact('zlib', new Uint8Array([1, 2, 3]), 10), /zlib/);
+  assert.throws(() => decompressExact('zstd', new Uint8Array(8), 2 ** 40), /out of range/);
+});
+
+test('kvm_entry / kvm_exit compile from the real 6.18 format files (vcpu_id, exit_reason)', () => {
+  const { plan: p } = plan(V7);
+  const c = compileEvents(p.shared.header.formats);
+  const entry = c.events.find((e) => e.name === 'kvm_entry')!;
+  const exit = c.events.find((e) => e.name === 'kvm_exit')!;
+  assert.equal(entry.kind, EventKind.vmEntry);
+  assert.deepEqual(entry.roles.slice(0, 2), [8, 4]); // vcpu_id
+  assert.equal(exit.kind, EventKind.vmExit);
+  assert.deepEqual(exit.roles, [8, 4, 0, 56, 4, 0]); // exit_reason, vcpu_id
+  assert.equal(c.events.find((e) => e.name === 'kvm_userspace_exit')!.kind, EventKind.other);
 });
 
 // ---- host/guest options injected into the real file -----------------------------------------
