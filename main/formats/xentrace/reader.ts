@@ -252,7 +252,8 @@ export function readXenUnit(
             } else {
               infNextEntity = tid;
               infNextUs = arg0;
-              if (extra >= 4) arg1 = Math.trunc((words[d + 3]! | 0) / 1000);
+              const sliceNs = extra >= 4 ? words[d + 3]! | 0 : -1;
+              if (sliceNs > 0) arg1 = Math.floor(sliceNs / 1000); // -1 = no slice (as xenalyze reads it)
             }
           }
         } else if (ev === WAKE || ev === BLOCK || ev === SLEEP || ev === YIELD) {
