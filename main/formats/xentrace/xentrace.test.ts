@@ -325,7 +325,7 @@ test('switch rows: prev state from the runstate record that follows, runtime fro
   const c = r.columns;
   const kinds = Array.from(c.kind, (k) => EVENT_KIND_NAMES[k]);
   assert.deepEqual(kinds, ['other', 'other', 'other', 'switch', 'runstate', 'runstate', 'vm_exit', 'vm_entry', 'switch', 'runstate', 'wakeup', 'migrate']);
-  assert.deepEqual([c.arg0[1], c.arg1[1]], [20, 30_000]); // INFNEXT: waited 20 us, slice 30 ms
+  assert.deepEqual([c.arg0[2], c.arg1[2]], [20, 30_000]); // INFNEXT: waited 20 us, slice 30 ms
   const s1 = 3;
   assert.equal(c.prevTid[s1], xenEntity(0, 1));
   assert.equal(c.tid[s1], xenEntity(5, 2));
