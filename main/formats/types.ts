@@ -87,6 +87,13 @@ export interface ReadUnit {
   start: number;
   end: number;
   label?: string;
+  /**
+   * 'merge-by-time' plans: a lower bound (ns, same clock as the rows) on the unit's first event
+   * time, e.g. the timestamp of its first ring-buffer page. Optional; when every unit has one, the
+   * indexer starts units in time order and merges while later units are still unread, so memory
+   * stays bounded. Leave it out rather than guess: a wrong bound breaks the time order.
+   */
+  minTsNs?: number;
 }
 
 export interface ReadPlan<Shared = unknown> {

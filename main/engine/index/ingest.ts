@@ -80,6 +80,8 @@ export interface IngestResult {
   events: string[];
   inputs: string[];
   rowCount: number;
+  /** Most rows held in unit queues at once (how well the merge kept memory bounded). */
+  peakQueuedRows: number;
 }
 
 interface UnitState {
@@ -95,6 +97,8 @@ interface UnitState {
   diag: { list: DiagnosticCollector['kept']; total: number; errors: number } | null;
   /** Worker that reads this unit (-1: inline), to send its chunk arrays back for reuse. */
   worker: number;
+  /** Time of the last row received (merge bound). */
+  lastTs: number;
 }
 
 function arraysOf(c: EventColumns): ColumnArrays {
@@ -203,6 +207,7 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
     bytesDone: 0,
     diag: null,
     worker: -1,
+    lastTs: -Infinity,
   }));
   const inlineFree: ColumnArrays[] = [];
   let sendBack: ((worker: number, a: ColumnArrays) => void) | null = null;
@@ -217,6 +222,8 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
   const inputs: string[] = [];
   const summary = new SummaryAccumulator();
   let eventsSeen = 0;
+  let queuedRows = 0;
+  let peakQueuedRows = 0;
   let doneBytes = 0;
   const rechunker = new Rechunker(batchRows, (c, rows) => {
     summary.add(c);
@@ -273,9 +280,19 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
       if (e < ec) ev[i] = em[e]!;
     }
     eventsSeen += n;
+    if (n > 0) {
+      const minTs = plan.units[m.unit]!.minTsNs;
+      if (st.lastTs === -Infinity && minTs !== undefined && c.ts[0]! < minTs) {
+        opts.diagnostics.warning(c.offset[0]!, `unit ${m.unit}${plan.units[m.unit]!.label ? ` (${plan.units[m.unit]!.label})` : ''}: first event at ${c.ts[0]} ns is before the plan's lower bound ${minTs} ns; rows may be out of time order`);
+      }
+      st.lastTs = c.ts[n - 1]!;
+    }
     st.bytesDone = m.unitBytesDone;
-    if (n > 0) st.queue.push(c);
-    else recycle(st, c);
+    if (n > 0) {
+      st.queue.push(c);
+      queuedRows += n;
+      if (queuedRows > peakQueuedRows) peakQueuedRows = queuedRows;
+    } else recycle(st, c);
   };
 
   let cur = 0; // concat: the unit being emitted
@@ -285,6 +302,7 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
       while (st.queue.length > 0) {
         const c = st.queue.shift()!;
         rechunker.append(c, 0, c.length);
+        queuedRows -= c.length;
         recycle(st, c);
       }
       if (!st.done) return;
@@ -292,34 +310,45 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
     }
   };
 
+  // Merge by time. A unit whose queue is empty but which is not done still bounds what may be
+  // emitted: its next row is >= the last row it sent (units are sorted), or >= the plan's minTsNs
+  // before it sent anything, or unknown (-Infinity: wait) without one.
+  const boundOf = (u: number): number => {
+    const st = units[u]!;
+    if (st.queue.length > 0) return st.queue[0]!.ts[st.pos]!;
+    return Math.max(st.lastTs, plan.units[u]!.minTsNs ?? -Infinity);
+  };
   const pumpMerge = (): void => {
     for (;;) {
       let best = -1;
       let bestTs = Infinity;
+      let open = 0;
       for (let u = 0; u < nUnits; u++) {
         const st = units[u]!;
         if (st.queue.length === 0) {
-          if (!st.done) return; // cannot know this unit's next time yet
+          if (!st.done) open++;
           continue;
         }
+        open++;
         const t = st.queue[0]!.ts[st.pos]!;
         if (best < 0 || t < bestTs) {
           best = u;
           bestTs = t;
         }
       }
-      if (best < 0) {
+      if (open === 0) {
         cur = nUnits;
         return;
       }
-      // Copy the longest run of `best` that stays ahead of every other head (ties: lower unit first).
-      let limitLt = Infinity; // rows must be < this (heads of lower-numbered units)
-      let limitLe = Infinity; // rows must be <= this (heads of higher-numbered units)
+      if (best < 0) return;
+      // Copy the longest run of `best` that stays ahead of every other unit (ties: lower unit first).
+      let limitLt = Infinity; // rows must be < this (lower-numbered units)
+      let limitLe = Infinity; // rows must be <= this (higher-numbered units)
       for (let u = 0; u < nUnits; u++) {
         if (u === best) continue;
         const st = units[u]!;
-        if (st.queue.length === 0) continue;
-        const t = st.queue[0]!.ts[st.pos]!;
+        if (st.queue.length === 0 && st.done) continue;
+        const t = boundOf(u);
         if (u < best) {
           if (t < limitLt) limitLt = t;
         } else if (t < limitLe) limitLe = t;
@@ -327,9 +356,11 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
       const st = units[best]!;
       const c = st.queue[0]!;
       const ts = c.ts;
+      if (!(ts[st.pos]! < limitLt && ts[st.pos]! <= limitLe)) return; // wait for a unit still reading
       let e = st.pos + 1;
       while (e < c.length && ts[e]! < limitLt && ts[e]! <= limitLe) e++;
       rechunker.append(c, st.pos, e);
+      queuedRows -= e - st.pos;
       if (e >= c.length) {
         st.queue.shift();
         st.pos = 0;
@@ -347,11 +378,17 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
     st.bytesDone = 0;
   };
 
+  // Start units in time order when the plan gives every unit a lower bound (the merge can then
+  // emit while later units are unread); otherwise in plan order.
+  const dispatch = plan.units.map((_, u) => u);
+  if (plan.order === 'merge-by-time' && plan.units.every((u) => u.minTsNs !== undefined)) {
+    dispatch.sort((a, b) => plan.units[a]!.minTsNs! - plan.units[b]!.minTsNs! || a - b);
+  }
   const nWorkers = Math.min(opts.workers ?? Math.min(2, os.availableParallelism()), nUnits);
   const inline = nWorkers <= 0 || src.sizeBytes < (opts.inlineBelowBytes ?? INLINE_BELOW_BYTES);
   if (inline) {
     const signal = opts.signal ?? { cancelled: false };
-    for (let u = 0; u < nUnits; u++) {
+    for (const u of dispatch) {
       if (signal.cancelled) throw new CancelledError(file);
       let failure: IngestError | null = null;
       runUnit(format, src, plan, u, batchRows, signal, (m: UnitMessage) => {
@@ -368,7 +405,7 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
     }
     if (signal.cancelled) throw new CancelledError(file);
   } else {
-    await runPool(src, opts, nWorkers, batchRows, {
+    await runPool(src, opts, nWorkers, batchRows, dispatch, {
       onChunk,
       onUnitDone,
       pump,
@@ -388,7 +425,7 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
   // Unit diagnostics in unit order after the plan's own.
   for (const st of units) if (st.diag) opts.diagnostics.absorb(st.diag.list, st.diag.total, st.diag.errors);
   const s = summary.finish(file, src.sizeBytes, format.id, plan.info, events, opts.diagnostics.kept, opts.diagnostics.total);
-  return { info: plan.info, summary: s, comms, events, inputs, rowCount: rechunker.rowCount };
+  return { info: plan.info, summary: s, comms, events, inputs, rowCount: rechunker.rowCount, peakQueuedRows };
 }
 
 interface PoolHooks {
@@ -401,7 +438,7 @@ interface PoolHooks {
   setSendBack(f: (worker: number, a: ColumnArrays) => void): void;
 }
 
-function runPool(src: FileSource, opts: IngestOptions, nWorkers: number, chunkRows: number, hooks: PoolHooks): Promise<void> {
+function runPool(src: FileSource, opts: IngestOptions, nWorkers: number, chunkRows: number, dispatchOrder: readonly number[], hooks: PoolHooks): Promise<void> {
   const { plan } = opts;
   const nUnits = plan.units.length;
   const cancelFlag = new SharedArrayBuffer(4);
@@ -435,10 +472,13 @@ function runPool(src: FileSource, opts: IngestOptions, nWorkers: number, chunkRo
     };
     const dispatch = (): void => {
       for (let w = 0; w < workers.length; w++) {
-        if (busy[w] || next >= nUnits || !hooks.canStart(next)) continue;
+        if (busy[w] || next >= nUnits) continue;
+        const unit = dispatchOrder[next]!;
+        if (!hooks.canStart(unit)) continue;
         busy[w] = true;
-        hooks.assigned(next, w);
-        workers[w]!.postMessage({ type: 'unit', unit: next++ });
+        next++;
+        hooks.assigned(unit, w);
+        workers[w]!.postMessage({ type: 'unit', unit });
       }
     };
     for (let i = 0; i < nWorkers; i++) {

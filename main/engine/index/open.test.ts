@@ -15,6 +15,10 @@ import type { IndexedTrace } from './indexed-trace.ts';
 import { ArrowCacheTrace } from './cached-trace.ts';
 import { cacheWriteFaults } from './arrow-cache.ts';
 import { entryKey, lookupEntry, sourceIdentity } from './cache-store.ts';
+import { ingest } from './ingest.ts';
+import { DiagnosticCollector } from './diagnostics.ts';
+import { FileSource } from '../io/byte-source.ts';
+import { format as testFormat } from './test-format.ts';
 
 const FORMAT_URL = new URL('./test-format.ts', import.meta.url).href;
 
@@ -41,7 +45,7 @@ function makeRecords(n: number, unitRecords: number, tsOf: (i: number) => number
   return out;
 }
 
-function writeTrace(dir: string, name: string, records: TestRecord[], order: 'concat' | 'merge-by-time', unitRecords: number): string {
+function writeTrace(dir: string, name: string, records: TestRecord[], order: 'concat' | 'merge-by-time' | 'merge-with-bounds', unitRecords: number): string {
   const p = path.join(dir, name);
   fs.writeFileSync(p, encodeTestTrace(records, { order, unitRecords }));
   return p;
@@ -325,4 +329,38 @@ process.stdout.write('done\\n');`;
   assert.equal(t.rowCount, 200000);
   assert.equal(t.readRows(199999, 1).ts[0], records[199999]!.ts);
   void valid;
+});
+
+test('merge-by-time with unit lower bounds: units start in time order and memory stays bounded', async () => {
+  const dir = tmpDir();
+  // 4 CPUs x 6 parts of 500 records; plan order is cpu0 part1..6, cpu1 part1..6, ... (as trace.dat
+  // plans per-CPU data); the CPUs interleave in time, with ties across CPUs.
+  const cpus = 4;
+  const parts = 6;
+  const per = 500;
+  const records: TestRecord[] = [];
+  for (let c = 0; c < cpus; c++) {
+    for (let k = 0; k < parts * per; k++) records.push({ ts: 1000 + k * 4 + (c % 2) * 2, cpu: c, tid: c * 10 + (k % 3), comm: `t${c}`, event: 'ev' });
+  }
+  const order = records.map((_, i) => i).sort((a, b) => records[a]!.ts - records[b]!.ts || a - b);
+  const want = expectRows(records, order);
+  const peaks: number[] = [];
+  for (const mode of ['merge-by-time', 'merge-with-bounds'] as const) {
+    const file = writeTrace(dir, `${mode}.bin`, records, mode, per);
+    const t = await openIndexed(file, base({ batchRows: 777 }));
+    assert.deepEqual(rowsOf(t), want, mode);
+    const src = new FileSource(file);
+    const diagnostics = new DiagnosticCollector(file);
+    const plan = testFormat.plan(src, diagnostics, {});
+    let rows = 0;
+    const r = await ingest(src, { format: testFormat, plan, diagnostics, consumer: { batch: (_c, n) => (rows += n) }, workers: 0, batchRows: 777 });
+    src.close();
+    assert.equal(rows, records.length);
+    assert.equal(diagnostics.total, 0);
+    peaks.push(r.peakQueuedRows);
+  }
+  // Without bounds nothing can be merged before the last unit starts: ~all rows wait in memory.
+  assert.ok(peaks[0]! >= records.length * 0.7, `no bounds: peak ${peaks[0]}`);
+  // With bounds the merge drains as units arrive in time order: about one part per CPU waits.
+  assert.ok(peaks[1]! <= per * (cpus + 1), `bounds: peak ${peaks[1]}`);
 });

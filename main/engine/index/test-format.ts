@@ -2,7 +2,8 @@
 // fixed 40-byte records after a 16-byte header, so tests can build inputs of any shape without
 // depending on a real reader's internals. Loaded by the ingest workers via OpenOptions.formatModuleUrl.
 //
-// Header: 'VSTEST01', u32 order (0 concat, 1 merge-by-time), u32 records per unit.
+// Header: 'VSTEST01', u32 order (0 concat, 1 merge-by-time, 2 merge-by-time with each unit's
+//         minTsNs = its first record's ts), u32 records per unit.
 // Record: f64 ts, u16 cpu, u8 kind, u8 flags (1 = corrupt: the reader throws TraceFormatError),
 //         i32 pid, i32 tid, char[8] comm, char[8] event name, i32 arg0 (all little-endian).
 
@@ -42,13 +43,19 @@ export const format: TraceFormat<Shared> = {
     const h = src.readBorrow(0, HEADER_BYTES);
     if (h.length < HEADER_BYTES || new TextDecoder().decode(h.subarray(0, 8)) !== MAGIC) throw new TraceFormatError('not a test trace (bad magic)', 0);
     const dv = new DataView(h.buffer, h.byteOffset, h.byteLength);
-    const order = dv.getUint32(8, true) === 1 ? 'merge-by-time' : 'concat';
+    const mode = dv.getUint32(8, true);
+    const order = mode >= 1 ? 'merge-by-time' : 'concat';
     const unitRecords = Math.max(1, dv.getUint32(12, true));
     const records = Math.floor((src.sizeBytes - HEADER_BYTES) / RECORD_BYTES);
     const units = [];
     for (let r = 0; r < records; r += unitRecords) {
       const end = Math.min(records, r + unitRecords);
-      units.push({ start: HEADER_BYTES + r * RECORD_BYTES, end: HEADER_BYTES + end * RECORD_BYTES });
+      const unit: { start: number; end: number; minTsNs?: number } = { start: HEADER_BYTES + r * RECORD_BYTES, end: HEADER_BYTES + end * RECORD_BYTES };
+      if (mode === 2) {
+        const first = src.readBorrow(unit.start, 8);
+        unit.minTsNs = new DataView(first.buffer, first.byteOffset, 8).getFloat64(0, true);
+      }
+      units.push(unit);
     }
     return { units, shared: { unitRecords }, info: { format: 'vcpuscope test records', entity: 'tid' }, order };
   },
@@ -79,11 +86,11 @@ export const format: TraceFormat<Shared> = {
 };
 
 /** Encode a test trace (the tests write it to a temp file). */
-export function encodeTestTrace(records: readonly TestRecord[], opts: { order: 'concat' | 'merge-by-time'; unitRecords: number }): Uint8Array {
+export function encodeTestTrace(records: readonly TestRecord[], opts: { order: 'concat' | 'merge-by-time' | 'merge-with-bounds'; unitRecords: number }): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + records.length * RECORD_BYTES);
   const dv = new DataView(out.buffer);
   out.set(new TextEncoder().encode(MAGIC), 0);
-  dv.setUint32(8, opts.order === 'merge-by-time' ? 1 : 0, true);
+  dv.setUint32(8, opts.order === 'merge-with-bounds' ? 2 : opts.order === 'merge-by-time' ? 1 : 0, true);
   dv.setUint32(12, opts.unitRecords, true);
   const enc = new TextEncoder();
   records.forEach((r, i) => {
