@@ -375,3 +375,23 @@ test('mutated and truncated copies of real fixtures: only TraceFormatError, neve
   assert.equal(runs, names.length * 25);
   assert.ok(rowsTotal > 0);
 });
+
+test('CRLF line ends (a trace copied through Windows) decode to the same rows', () => {
+  for (const name of ['tracefs-schedmix.txt', 'report-plugin.txt', 'perf-script.txt']) {
+    const lf = fixture(name);
+    const text = new TextDecoder('latin1').decode(lf).replace(/\n/g, '\r\n');
+    const crlf = Uint8Array.from(text, (ch) => ch.charCodeAt(0));
+    const a = readBytes(lf, 'lf');
+    const b = readBytes(crlf, 'crlf');
+    assert.equal(b.columns.length, a.columns.length, name);
+    assert.equal(b.diagnostics.total, a.diagnostics.total, JSON.stringify(b.diagnostics.kept.slice(0, 2)));
+    for (let i = 0; i < a.columns.length; i++) {
+      const x = rowOf(a, i);
+      const y = rowOf(b, i);
+      assert.equal(y.offset, (x.offset as number) + i + (name.startsWith('tracefs') ? 12 : name.startsWith('report') ? 1 : 0), `${name} row ${i} offset`);
+      delete x.offset;
+      delete y.offset;
+      assert.deepEqual(y, x, `${name} row ${i}`);
+    }
+  }
+});
