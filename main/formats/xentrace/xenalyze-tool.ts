@@ -69,6 +69,8 @@ export interface XenalyzeSummary {
   vcpuRunstates: Map<string, Map<string, XenalyzeRunstate>>;
   /** pCPU -> 'running' | 'idle' -> count / cycles (--report-pcpu). */
   pcpu: Map<number, Map<string, XenalyzeRunstate>>;
+  /** 'd<dom>v<vcpu>' -> VMX/SVM exit reason name (EXTERNAL_INTERRUPT, HLT, ...) -> count. */
+  exitReasons: Map<string, Map<string, number>>;
 }
 
 /** Parse the parts of `xenalyze --summary --report-pcpu` output that the tests compare. */
@@ -76,6 +78,8 @@ export function parseXenalyzeSummary(text: string): XenalyzeSummary {
   const volumeBytes = new Map<number, Map<string, number>>();
   const vcpuRunstates = new Map<string, Map<string, XenalyzeRunstate>>();
   const pcpu = new Map<number, Map<string, XenalyzeRunstate>>();
+  const exitReasons = new Map<string, Map<string, number>>();
+  let inExits = false;
   let section: 'volume' | 'domain' | 'pcpu' | undefined;
   let volCpu = -1;
   let dom = -1;
@@ -89,6 +93,7 @@ export function parseXenalyzeSummary(text: string): XenalyzeSummary {
       section = 'domain';
       dom = Number(m[1]);
       vcpuKey = undefined;
+      inExits = false;
     } else if ((m = line.match(/^pcpu (\d+)$/))) {
       section = 'pcpu';
       pcpuId = Number(m[1]);
@@ -102,8 +107,17 @@ export function parseXenalyzeSummary(text: string): XenalyzeSummary {
       vcpuKey = `d${dom}v${m[1]}`;
       vcpuRunstates.set(vcpuKey, new Map());
       inRunstates = false;
+      inExits = false;
     } else if (section === 'domain' && vcpuKey !== undefined && line.startsWith(' Runstates:')) {
       inRunstates = true;
+      inExits = false;
+    } else if (section === 'domain' && vcpuKey !== undefined && line.startsWith('Exit reasons:')) {
+      inExits = true;
+      exitReasons.set(vcpuKey, new Map());
+    } else if (inExits && vcpuKey !== undefined && (m = line.match(/^ ([A-Z][A-Z0-9_]+)\s+(\d+)\s+[\d.]+s/))) {
+      exitReasons.get(vcpuKey)!.set(m[1]!, Number(m[2]));
+    } else if (inExits && !/^\s/.test(line)) {
+      inExits = false;
     } else if (section === 'domain' && vcpuKey !== undefined && inRunstates && (m = line.match(/^\s+(running|runnable|blocked|offline|lost):\s+(\d+)\s+[\d.]+s\s+(\d+)/))) {
       vcpuRunstates.get(vcpuKey)!.set(m[1]!, { count: Number(m[2]), cyclesApprox: Number(m[2]) * Number(m[3]) });
     } else if (section === 'domain' && inRunstates && /^ \S/.test(line) && !line.startsWith(' Runstates')) {
@@ -112,7 +126,7 @@ export function parseXenalyzeSummary(text: string): XenalyzeSummary {
       pcpu.get(pcpuId)!.set(m[1]!, { count: Number(m[2]), cyclesApprox: Number(m[2]) * Number(m[3]) });
     }
   }
-  return { volumeBytes, vcpuRunstates, pcpu };
+  return { volumeBytes, vcpuRunstates, pcpu, exitReasons };
 }
 
 /** Records per event id from `xenalyze --dump-raw-process` (every processed record but CPU_CHANGE). */

@@ -311,6 +311,33 @@ test('real trace against xenalyze: records per id, bytes per pCPU and class, run
   assert.equal(ourEvents.length, 10082 + 25156 + 5116 + 4982 + 28 - 1);
   assert.deepEqual(ourEvents.sort(), theirEvents.sort());
 
+  // VM exits per vCPU and reason (vm_exit rows: tid = vCPU running on the pCPU, arg1 = reason).
+  // xenalyze counts an exit when the vCPU re-enters, so an exit still open at the end of the trace
+  // (a vCPU halted in HLT) is one more here.
+  const VMX_REASONS: Record<string, number> = {
+    EXTERNAL_INTERRUPT: 1, PENDING_INTERRUPT: 7, CPUID: 10, HLT: 12, VMCALL: 18, IO_INSTRUCTION: 30,
+    APIC_ACCESS: 44, EPT_VIOLATION: 48,
+  };
+  const exits = new Map<string, number>();
+  for (let i = 0; i < c.length; i++) {
+    if (c.kind[i] !== EventKind.vmExit) continue;
+    const k = `${dn(c.tid[i]!)} ${c.arg1[i]}`;
+    exits.set(k, (exits.get(k) ?? 0) + 1);
+  }
+  assert.equal(summary.exitReasons.size, 4);
+  let openExits = 0;
+  let theirExits = 0;
+  for (const [vcpu, reasons] of summary.exitReasons) {
+    for (const [name, count] of reasons) {
+      const ours = exits.get(`${vcpu} ${VMX_REASONS[name]}`) ?? 0;
+      assert.ok(ours === count || ours === count + 1, `${vcpu} ${name}: ${ours} exits, xenalyze ${count}`);
+      openExits += ours - count;
+      theirExits += count;
+    }
+  }
+  assert.ok(openExits <= 4, `${openExits} exits open at the end (at most one per vCPU)`);
+  assert.equal(theirExits + openExits, 5873);
+
   // Run time per vCPU. xenalyze measures between runstate-change records, which Xen writes a few
   // hundred cycles after the switch record we measure from: totals agree within 0.5%, counts within 1.
   const runs = runsFromSwitches(bytes, r);
