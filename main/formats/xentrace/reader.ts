@@ -28,6 +28,12 @@ const CONTINUE_RUNNING = TRC_SCHED_CONTINUE_RUNNING;
 const STOLEN = TRC_CSCHED_STOLEN_UNIT;
 const SNULL_MIGRATE = TRC_SNULL_MIGRATE;
 const LOST = TRC_LOST_RECORDS;
+const DOM_ADD = 0x00028001; // TRC_SCHED_DOM_ADD: domid
+const DOM_REM = 0x00028002; // TRC_SCHED_DOM_REM: domid
+const DOM0_DOM_ADD = 0x00041001;
+const DOM0_DOM_REM = 0x00041002;
+const SHUTDOWN = 0x00028007; // TRC_SCHED_SHUTDOWN: domid, vcpuid, reason
+const SHUTDOWN_CODE = 0x00028010;
 const CPU_CHANGE = TRC_TRACE_CPU_CHANGE;
 const RUNSTATE_CHANGE = TRC_SCHED_RUNSTATE_CHANGE;
 const ID_MASK = EVENT_MASK;
@@ -290,6 +296,14 @@ export function readXenUnit(
             kind = K_VM_EXIT;
             arg0 = current >= 0 ? current & 0xffff : -1;
             if (extra >= 1) arg1 = clampI32(words[d]!);
+          }
+        } else if (ev === DOM_ADD || ev === DOM_REM || ev === DOM0_DOM_ADD || ev === DOM0_DOM_REM) {
+          if (extra >= 1) arg0 = words[d]! & 0x7fff;
+        } else if (ev === SHUTDOWN || ev === SHUTDOWN_CODE) {
+          if (extra >= 3) {
+            tid = entity(words[d]!, words[d + 1]!);
+            tidComm = commOf(tid);
+            arg0 = clampI32(words[d + 2]!);
           }
         } else if (ev === LOST) {
           if (extra >= 2) {

@@ -376,11 +376,17 @@ test('switch rows: prev state from the runstate record that follows, runtime fro
     runstate(T0 + 2410, 5, 2, 0, 2), // blocked
     rec(0x28004, T0 + 2500, [0, 1]), // wake d0v1
     rec(0x22004, T0 + 2600, [1, 0, 1]), // credit1 stole d0v1 from pCPU 1
+    rec(0x28001, T0 + 2700, [9]), // DOM_ADD d9
+    rec(0x28007, T0 + 2800, [5, 1, 3]), // SHUTDOWN d5v1 reason 3
+    rec(0x22a04, T0 + 2900, [(4 << 16) | 2, (6 << 16) | 1]), // null: d4v2 from pCPU 1 to 6
   ]));
   const r = read(bytes, 'built');
   const c = r.columns;
   const kinds = Array.from(c.kind, (k) => EVENT_KIND_NAMES[k]);
-  assert.deepEqual(kinds, ['other', 'other', 'other', 'switch', 'runstate', 'runstate', 'vm_exit', 'vm_entry', 'switch', 'runstate', 'wakeup', 'migrate']);
+  assert.deepEqual(kinds, ['other', 'other', 'other', 'switch', 'runstate', 'runstate', 'vm_exit', 'vm_entry', 'switch', 'runstate', 'wakeup', 'migrate', 'other', 'other', 'migrate']);
+  assert.deepEqual([c.events[c.event[12]!], c.arg0[12]], ['TRC_SCHED_DOM_ADD', 9]);
+  assert.deepEqual([c.events[c.event[13]!], c.tid[13], c.arg0[13]], ['TRC_SCHED_SHUTDOWN', xenEntity(5, 1), 3]);
+  assert.deepEqual([c.events[c.event[14]!], c.tid[14], c.arg0[14], c.arg1[14]], ['TRC_SNULL_MIGRATE', xenEntity(4, 2), 1, 6]);
   assert.deepEqual([c.arg0[2], c.arg1[2]], [20, 30_000]); // INFNEXT: waited 20 us, slice 30 ms
   const s1 = 3;
   assert.equal(c.prevTid[s1], xenEntity(0, 1));
