@@ -5,6 +5,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_SCENARIO, type HostPolicy, SCENARIOS, findScenario } from './scenarios.ts';
 import { Simulation, type WorkloadStats } from './simulator.ts';
+import { XEN_CPU_HZ, XentraceWriter } from './xentrace-writer.ts';
 import type { CoschedulingTruth, ThreadTruth } from './truth.ts';
 
 export interface GenerateOptions {
@@ -21,6 +22,8 @@ export interface GenerateOptions {
   sizeBytes?: number;
   /** Write into a non-empty folder (replacing files of the same names). */
   force?: boolean;
+  /** Host trace as tracefs text (KVM/QEMU, default) or xentrace binary (Xen domains). */
+  hostFormat?: 'tracefs' | 'xentrace';
   /** Output buffer per file; default 4 MiB. */
   bufferBytes?: number;
   onProgress?: (fraction: number, bytes: number) => void;
@@ -28,13 +31,21 @@ export interface GenerateOptions {
 
 export interface Truth {
   version: 1;
-  generator: { scenario: string; seed: number; seconds: number; policy: HostPolicy; cores: number; bytes: number };
+  generator: {
+    scenario: string; seed: number; seconds: number; policy: HostPolicy; cores: number; bytes: number;
+    hostFormat: 'tracefs' | 'xentrace';
+    /** xentrace only: the TSC rate the file was written with (read it with this --cpu-hz). */
+    cpuHz?: number;
+  };
   hostFile: string;
   vms: Array<{
     name: string;
     guestFile: string;
     guestOffsetNs: number;
+    /** hostTid: the QEMU vCPU thread; for xentrace the entity (domid << 16) | vcpu. */
     vcpus: Array<{ vcpu: number; hostTid: number }>;
+    /** xentrace only. */
+    domid?: number;
     threads: ThreadTruth[];
     coscheduling: CoschedulingTruth;
     /** Inside the simulated workload; no trace shows these (see TRUTH.md). */
@@ -50,6 +61,7 @@ export class GenerateError extends Error {
 }
 
 export const HOST_FILE = 'host.txt';
+export const HOST_FILE_XEN = 'host.xentrace';
 export const guestFileName = (vm: string): string => `guest-${vm}.txt`;
 
 const LIMITS = { cores: 256, vms: 64, vcpus: 64, threads: 512, seconds: 86_400 };
@@ -83,7 +95,9 @@ export async function generate(opts: GenerateOptions): Promise<{ dir: string; tr
   mkdirSync(dir, { recursive: true });
   const existing = readdirSync(dir);
   if (existing.length > 0 && !opts.force) throw new GenerateError(`output folder ${dir} is not empty (use --force to write into it)`);
-  const files = [HOST_FILE, ...config.vms.map((v) => guestFileName(v.name)), 'truth.json'];
+  const xen = opts.hostFormat === 'xentrace';
+  const hostFile = xen ? HOST_FILE_XEN : HOST_FILE;
+  const files = [hostFile, ...config.vms.map((v) => guestFileName(v.name)), 'truth.json'];
   for (const f of files) rmSync(join(dir, f), { force: true });
 
   const sim = new Simulation({
@@ -91,7 +105,8 @@ export async function generate(opts: GenerateOptions): Promise<{ dir: string; tr
     seed,
     durationNs: Math.round(seconds * 1e9),
     stopAtBytes: opts.sizeBytes,
-    hostPath: join(dir, HOST_FILE),
+    hostPath: join(dir, hostFile),
+    hostFormat: opts.hostFormat,
     guestPaths: config.vms.map((v) => join(dir, guestFileName(v.name))),
     // 4 MiB per file, but at most ~64 MiB in all when there are many VMs.
     bufferBytes: opts.bufferBytes ?? Math.max(256 << 10, Math.min(4 << 20, Math.floor((64 << 20) / (config.vms.length + 1)))),
@@ -99,19 +114,28 @@ export async function generate(opts: GenerateOptions): Promise<{ dir: string; tr
   });
   sim.run();
   const bytes = sim.bytesWritten();
+  // xentrace time is relative to the first record (the reader's time base): shift absolute times.
+  const originNs = sim.host instanceof XentraceWriter ? Math.max(0, sim.host.firstHostNs) : 0;
   const truth: Truth = {
     version: 1,
-    generator: { scenario: info.name, seed, seconds: opts.sizeBytes === undefined ? seconds : (sim.host.lastHostNs - sim.startNs) / 1e9, policy: config.policy, cores: config.cores, bytes },
-    hostFile: HOST_FILE,
-    vms: sim.vms.map((vm, i) => ({
-      name: vm.name,
-      guestFile: guestFileName(vm.name),
-      guestOffsetNs: vm.clockOffsetNs,
-      vcpus: vm.vcpuTids.map((hostTid, vcpu) => ({ vcpu, hostTid })),
-      threads: sim.truth.threads(i, vm.threads.filter((t) => t.task.seen)),
-      coscheduling: sim.truth.coscheduling(i),
-      workload: vm.stats,
-    })),
+    generator: {
+      scenario: info.name, seed, seconds: opts.sizeBytes === undefined ? seconds : (sim.host.lastHostNs - sim.startNs) / 1e9,
+      policy: config.policy, cores: config.cores, bytes, hostFormat: xen ? 'xentrace' : 'tracefs', ...(xen ? { cpuHz: XEN_CPU_HZ } : {}),
+    },
+    hostFile,
+    vms: sim.vms.map((vm, i) => {
+      const cos = sim.truth.coscheduling(i);
+      return {
+        name: vm.name,
+        guestFile: guestFileName(vm.name),
+        guestOffsetNs: vm.clockOffsetNs - originNs,
+        vcpus: vm.vcpuTids.map((hostTid, vcpu) => ({ vcpu, hostTid: xen ? (vm.domid << 16) | vcpu : hostTid })),
+        ...(xen ? { domid: vm.domid } : {}),
+        threads: sim.truth.threads(i, vm.threads.filter((t) => t.task.seen)),
+        coscheduling: { ...cos, spanNs: [cos.spanNs[0] - originNs, cos.spanNs[1] - originNs] as [number, number] },
+        workload: vm.stats,
+      };
+    }),
   };
   writeFileSync(join(dir, 'truth.json'), `${JSON.stringify(truth, null, 1)}\n`);
   return { dir, truth };

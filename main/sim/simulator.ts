@@ -10,6 +10,22 @@ import { Prng } from './prng.ts';
 import type { HostTaskSpec, SimConfig, ThreadGroupSpec } from './scenarios.ts';
 import { EXIT_REASON, PREV_STATE, TaskText, TracefsWriter, idleTask } from './tracefs-writer.ts';
 import { TruthAccumulator } from './truth.ts';
+import { XentraceWriter } from './xentrace-writer.ts';
+
+/** What the simulator needs from a host trace writer (tracefs text or xentrace). */
+export interface HostWriter {
+  readonly bytes: number;
+  lastHostNs: number;
+  close(): void;
+  switch(hostNs: number, cpu: number, prev: TaskText, prevState: Uint8Array, next: TaskText): void;
+  waking(hostNs: number, cpu: number, line: TaskText, woken: TaskText, targetCpu: number, fromIrq: boolean): void;
+  wakeup(hostNs: number, cpu: number, line: TaskText, woken: TaskText, targetCpu: number, fromIrq: boolean): void;
+  migrate(hostNs: number, cpu: number, line: TaskText, task: TaskText, origCpu: number, destCpu: number): void;
+  kvmEntry(hostNs: number, cpu: number, vcpuThread: TaskText, vcpuId: number, ripLow32: number): void;
+  kvmExit(hostNs: number, cpu: number, vcpuThread: TaskText, vcpuId: number, reason: Uint8Array, ripLow32: number): void;
+}
+
+const XEN_IDLE_DOMAIN = 0x7fff;
 
 // Event types.
 const EV_VCPU_STEP = 1;
@@ -152,6 +168,8 @@ export interface WorkloadStats {
 
 export interface SimVm {
   name: string;
+  /** Xen domain id (host traces in xentrace format). */
+  domid: number;
   stats: WorkloadStats;
   clockOffsetNs: number;
   vcpuTids: number[];
@@ -166,6 +184,8 @@ export interface SimOptions {
   /** Stop once the files hold at least this many bytes in total. */
   stopAtBytes?: number;
   hostPath: string;
+  /** tracefs text (default, KVM/QEMU naming) or xentrace binary (Xen domains). */
+  hostFormat?: 'tracefs' | 'xentrace';
   guestPaths: string[];
   bufferBytes: number;
   onProgress?: (fraction: number) => void;
@@ -184,7 +204,7 @@ export class Simulation {
   readonly vms: SimVm[] = [];
   private readonly vmVcpus: number[][] = [];
   private readonly hogs: number[] = [];
-  readonly host: TracefsWriter;
+  readonly host: HostWriter;
   readonly guests: TracefsWriter[] = [];
   readonly truth: TruthAccumulator;
   readonly startNs: number;
@@ -198,9 +218,14 @@ export class Simulation {
     const rng = this.rng;
     // Host uptime 1-3 h at the start of the trace; each guest booted 5-65 s before it.
     this.startNs = (3600 + rng.int(7200)) * 1e9 + rng.int(1e9);
-    this.host = new TracefsWriter({ path: opts.hostPath, cpus: cfg.cores, clockOffsetNs: 0, bufferBytes: opts.bufferBytes });
+    this.host =
+      opts.hostFormat === 'xentrace'
+        ? new XentraceWriter({ path: opts.hostPath, cpus: cfg.cores, bufferBytes: Math.min(opts.bufferBytes, 1 << 20) })
+        : new TracefsWriter({ path: opts.hostPath, cpus: cfg.cores, clockOffsetNs: 0, bufferBytes: opts.bufferBytes });
     for (let c = 0; c < cfg.cores; c++) {
-      this.cores.push({ idle: idleTask(c), cur: -1, rq: [], switching: false, switchAt: -1, switchGen: 0, sliceGen: 0, assign: -1, reserved: false });
+      const idle = idleTask(c);
+      idle.xen = (XEN_IDLE_DOMAIN << 16) | c;
+      this.cores.push({ idle, cur: -1, rq: [], switching: false, switchAt: -1, switchGen: 0, sliceGen: 0, assign: -1, reserved: false });
     }
     // Host pids above every guest pid, so no tid means two things in a trace set.
     let hostPid = 20000 + rng.int(500);
@@ -210,7 +235,7 @@ export class Simulation {
       this.guests.push(new TracefsWriter({ path: opts.guestPaths[vm]!, cpus: spec.vcpus, clockOffsetNs, bufferBytes: opts.bufferBytes }));
       const qemuPid = hostPid;
       hostPid += 10 + spec.vcpus + rng.int(40);
-      const simVm: SimVm = { name: spec.name, stats: { criticalSections: 0, spinNs: 0, barrierRounds: 0, forks: 0 }, clockOffsetNs, vcpuTids: [], threads: [] };
+      const simVm: SimVm = { name: spec.name, domid: vm + 1, stats: { criticalSections: 0, spinNs: 0, barrierRounds: 0, forks: 0 }, clockOffsetNs, vcpuTids: [], threads: [] };
       const list: number[] = [];
       for (let v = 0; v < spec.vcpus; v++) {
         const tid = qemuPid + 3 + v;
@@ -218,8 +243,10 @@ export class Simulation {
         const g = this.vcpus.length;
         const ent = this.ents.length;
         const pin = spec.pin?.[v];
+        const vtask = new TaskText(tid, `CPU ${v}/KVM`, `CPU ${v}/KVM`, vm);
+        vtask.xen = ((vm + 1) << 16) | v;
         this.ents.push({
-          task: new TaskText(tid, `CPU ${v}/KVM`, `CPU ${v}/KVM`, vm),
+          task: vtask,
           vcpu: g, hog: null, state: H_BLOCKED, core: -1,
           lastCore: pin ?? (g % cfg.cores), allowed: pin === undefined ? null : [pin],
           assigned: -1, blocking: false, remaining: 0, progressSince: 0, stepGen: 0, wakeGen: 0,
@@ -278,8 +305,10 @@ export class Simulation {
     for (const spec of cfg.hostTasks) {
       for (let i = 0; i < spec.count; i++) {
         const e = this.ents.length;
+        const htask = new TaskText(taskPid++, spec.comm);
+        htask.xen = this.hogs.length; // dom0's vCPUs play the host tasks under Xen
         this.ents.push({
-          task: new TaskText(taskPid++, spec.comm), vcpu: -1, hog: spec, state: H_BLOCKED, core: -1,
+          task: htask, vcpu: -1, hog: spec, state: H_BLOCKED, core: -1,
           lastCore: e % cfg.cores, allowed: null, assigned: -1, blocking: false,
           remaining: rng.around(spec.burstNs), progressSince: 0, stepGen: 0, wakeGen: 0,
         });

@@ -21,6 +21,8 @@ export class TaskText {
   readonly childFrag: Uint8Array;
   /** Set once the task appears in any line of its file. */
   seen = false;
+  /** Xen host traces: the scheduled entity, (domid << 16) | vcpu. */
+  xen = -1;
 
   constructor(
     readonly tid: number,

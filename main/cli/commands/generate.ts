@@ -38,15 +38,18 @@ export const generateCommand: CliCommand = {
     { name: 'vms', type: 'string', valueName: 'K', help: 'number of VMs (the scenario\'s VMs repeated)' },
     { name: 'vcpus', type: 'string', valueName: 'V', help: 'vCPUs of every VM' },
     { name: 'threads', type: 'string', valueName: 'T', help: 'threads of the main workload of every VM' },
+    { name: 'host-format', type: 'string', valueName: 'F', help: 'host trace format: tracefs (KVM/QEMU text, default) or xentrace (Xen binary, 2.4 GHz TSC)' },
     { name: 'force', type: 'flag', help: 'write into a non-empty folder' },
     { name: 'quiet', type: 'flag', help: 'no progress on stderr' },
   ],
-  details: `Scenarios:\n${SCENARIOS.map((s) => `  ${s.name.padEnd(24)} ${s.title}`).join('\n')}\n\nFiles: host.txt (host tracefs text), guest-<vm>.txt (one per VM), truth.json (ground truth: see main/sim/TRUTH.md).\nEach guest has its own clock offset, recorded only in truth.json.`,
+  details: `Scenarios:\n${SCENARIOS.map((s) => `  ${s.name.padEnd(24)} ${s.title}`).join('\n')}\n\nFiles: host.txt (host tracefs text; host.xentrace with --host-format xentrace), guest-<vm>.txt (one per VM), truth.json (ground truth: see main/sim/TRUTH.md).\nEach guest has its own clock offset, recorded only in truth.json.`,
   async run(args, io) {
     const out = args.values.get('out') ?? args.positionals[0];
     if (!out) throw new UsageError('--out DIR is required');
     const policy = args.values.get('policy');
     if (policy !== undefined && policy !== 'fair' && policy !== 'cosched') throw new UsageError(`--policy must be fair or cosched, got '${policy}'`);
+    const hostFormat = args.values.get('host-format');
+    if (hostFormat !== undefined && hostFormat !== 'tracefs' && hostFormat !== 'xentrace') throw new UsageError(`--host-format must be tracefs or xentrace, got '${hostFormat}'`);
     const sizeText = args.values.get('size');
     const sizeBytes = sizeText === undefined ? undefined : parseSize(sizeText);
     const quiet = args.flags.has('quiet');
@@ -65,6 +68,7 @@ export const generateCommand: CliCommand = {
         threads: intOption(args.values, 'threads'),
         sizeBytes,
         force: args.flags.has('force'),
+        hostFormat: hostFormat as 'tracefs' | 'xentrace' | undefined,
         onProgress: quiet
           ? undefined
           : (f, bytes) => {
