@@ -15,6 +15,7 @@ import { DiagnosticCollector } from '../../engine/index/diagnostics.ts';
 import { detectFormat } from '../registry.ts';
 import { SNIFF_BYTES, TraceFormatError } from '../types.ts';
 import { ftraceText, sniffFtraceText, MAX_LINE_BYTES } from './index.ts';
+import { MAX_COMM_BYTES } from './line-parser.ts';
 import { mapNumericState } from './task-state.ts';
 import { assertGolden, columnsHash, countsByEvent, goldenOf, readBytes, rowOf } from './test-helpers.ts';
 
@@ -394,4 +395,17 @@ test('CRLF line ends (a trace copied through Windows) decode to the same rows', 
       assert.deepEqual(y, x, `${name} row ${i}`);
     }
   }
+});
+
+test('huge fields: comms are cut to MAX_COMM_BYTES, over-long event names make the line unparsable', () => {
+  const lines: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    lines.push(` x-${i} [000] .... 1.${String(i).padStart(6, '0')}: sched_wakeup: comm=${String(i).repeat(5000)} pid=${i} prio=120 target_cpu=000`);
+  }
+  lines.push(` x-1 [000] .... 2.000000: ${'e'.repeat(5000)}: y=1`);
+  const r = readText(lines.join('\n'));
+  assert.equal(r.columns.length, 50);
+  for (const comm of r.columns.comms) assert.ok(comm.length <= MAX_COMM_BYTES, `comm of ${comm.length} bytes`);
+  assert.equal(r.diagnostics.total, 1);
+  assert.equal(r.diagnostics.kept[0]!.line, 51);
 });

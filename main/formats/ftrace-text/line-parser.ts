@@ -117,6 +117,11 @@ export class PrefixFields {
   bracketPos = -1;
 }
 
+/** Longest comm interned (longer ones are cut); kernel comms have at most 15 bytes. */
+export const MAX_COMM_BYTES = 64;
+/** Longest event name accepted; longer tokens make the line unparsable. */
+export const MAX_EVENT_NAME_BYTES = 128;
+
 const POW10 = [1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1];
 
 function isDigit(c: number): boolean {
@@ -433,7 +438,7 @@ function eventName(buf: Uint8Array, tsEnd: number, e: number, f: PrefixFields): 
     if (c === NL) return false;
   }
   // kernels always print `name: `; a token running to the end of the line is a cut line
-  if (body < 0 || p === tokenStart) return false;
+  if (body < 0 || p === tokenStart || p - seg > MAX_EVENT_NAME_BYTES) return false;
   f.nameStart = seg;
   f.nameEnd = p;
   while (body < e && buf[body] === SP) body++;
@@ -714,6 +719,9 @@ export class LineParser {
   }
 
   private commIdOf(buf: Uint8Array, s: number, e: number): number {
+    // Kernel comms are <= 15 bytes (TASK_COMM_LEN); a longer one is damage, and interning it
+    // whole would let a hostile file grow the comm table by up to a line per row.
+    if (e - s > MAX_COMM_BYTES) e = s + MAX_COMM_BYTES;
     let id = this.commCache.get(buf, s, e);
     if (id < 0) {
       id = this.sink.commIdBytes(buf, s, e);

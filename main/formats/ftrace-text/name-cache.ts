@@ -28,7 +28,7 @@ export class NameCache {
     if (len > MAX_LEN || len <= 0) return;
     const pair = slotOf(buf, s, e, len) >> 1;
     const slot = (pair << 1) | this.victim[pair]!;
-    this.victim[pair] ^= 1;
+    this.victim[pair] = this.victim[pair]! ^ 1;
     this.bytes.set(buf.subarray(s, e), slot * MAX_LEN);
     this.lens[slot] = len;
     this.ids[slot] = id;
