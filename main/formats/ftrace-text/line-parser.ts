@@ -546,7 +546,7 @@ export class LineParser {
   result: LineResult = LineResult.event;
   /** Kind of the event found by the last eventOf. */
   private kind: EventKind = EventKind.other;
-  /** parseLineFrom may parse before finding the newline (not with input names or JS lines). */
+  /** parseLineFrom may parse before finding the newline (not for JS string lines). */
   private readonly streamFast: boolean;
   /** When a line is `CPU:N [LOST M EVENTS]`: the cpu and count (NaN if unreadable). */
   lostCpu = -1;
@@ -560,7 +560,7 @@ export class LineParser {
     this.jsStringLines = opts.jsStringLines === true;
     this.multiNameStrings = opts.multiInputNames ?? [];
     this.multiNames = this.multiNameStrings.map((n) => enc.encode(n));
-    this.streamFast = this.multiNames.length === 0 && !this.jsStringLines;
+    this.streamFast = !this.jsStringLines;
   }
 
   /** The prefix fields of the last parsed line. Borrowed: overwritten by the next parseLine. */
@@ -607,7 +607,9 @@ export class LineParser {
    */
   parseLineFrom(buf: Uint8Array, s: number, limit: number, atEnd: boolean, offsetBytes: number, maxLineBytes: number): number {
     const f = this.f;
-    if (this.streamFast && this.bracketOffset >= 0 && fastPrefix(buf, s, limit, this.bracketOffset, f)) {
+    let p = s;
+    if (this.multiNames.length > 0 && this.streamFast && this.bracketOffset >= 0) p = buf[s] === 0x23 ? -1 : this.parseInputName(buf, s, limit);
+    if (this.streamFast && p >= 0 && this.bracketOffset >= 0 && fastPrefix(buf, p, limit, this.bracketOffset, f)) {
       this.lastTsDecimals = f.tsDecimals;
       const eventId = this.eventOf(buf);
       const kind = this.kind;
@@ -744,8 +746,8 @@ export class LineParser {
   /** `<name>: ` of multi-input report lines; returns the position after it or -1. */
   private parseInputName(buf: Uint8Array, p: number, e: number): number {
     let q = p;
-    while (q < e - 1 && !(buf[q] === COLON && buf[q + 1] === SP)) q++;
-    if (q >= e - 1) return -1;
+    while (q < e - 1 && !(buf[q] === COLON && buf[q + 1] === SP) && buf[q] !== NL) q++;
+    if (q >= e - 1 || buf[q] === NL) return -1;
     this.unknownInputAt = -1;
     const cur = this.currentInput;
     const names = this.multiNames;
