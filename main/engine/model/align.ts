@@ -65,19 +65,17 @@ function coarsePeaks(inp: AlignInput, guestStart: number, guestEnd: number, peak
   const ng = Math.ceil(gSpan / binNs) + 1;
   const accRe = new Float64Array(N);
   const accIm = new Float64Array(N);
-  const gRe = new Float64Array(N);
-  const gIm = new Float64Array(N);
-  const hRe = new Float64Array(N);
-  const hIm = new Float64Array(N);
+  // One complex FFT per vCPU: z = g + i·h, then G[k] = (Z[k] + conj(Z[-k])) / 2 and
+  // H[k] = (Z[k] - conj(Z[-k])) / 2i (both signals are real).
+  const zRe = new Float64Array(N);
+  const zIm = new Float64Array(N);
   for (const v of inp.vcpus) {
     if (v.guestTs.length === 0 || v.hostStart.length === 0) continue;
-    gRe.fill(0);
-    gIm.fill(0);
-    hRe.fill(0);
-    hIm.fill(0);
+    zRe.fill(0);
+    zIm.fill(0);
     for (let i = 0; i < v.guestTs.length; i++) {
       const b = Math.floor((v.guestTs[i]! - guestStart) / binNs);
-      if (b >= 0 && b < N) gRe[b]! += 1;
+      if (b >= 0 && b < N) zRe[b]! += 1;
     }
     for (let j = 0; j < v.hostStart.length; j++) {
       // coverage of bins by [s, e), in bin units relative to the host start
@@ -85,14 +83,18 @@ function coarsePeaks(inp: AlignInput, guestStart: number, guestEnd: number, peak
       const e = (v.hostEnd[j]! - inp.hostStartNs) / binNs;
       let b = Math.max(0, Math.floor(s));
       const bEnd = Math.min(N - 1, Math.floor(e));
-      for (; b <= bEnd; b++) hRe[b]! += Math.min(e, b + 1) - Math.max(s, b);
+      for (; b <= bEnd; b++) zIm[b]! += Math.min(e, b + 1) - Math.max(s, b);
     }
-    fft(gRe, gIm, false);
-    fft(hRe, hIm, false);
+    fft(zRe, zIm, false);
     for (let k = 0; k < N; k++) {
+      const m = (N - k) & (N - 1);
+      const gr = (zRe[k]! + zRe[m]!) / 2;
+      const gi = (zIm[k]! - zIm[m]!) / 2;
+      const hr = (zIm[k]! + zIm[m]!) / 2;
+      const hi = (zRe[m]! - zRe[k]!) / 2;
       // conj(G) * H
-      accRe[k]! += gRe[k]! * hRe[k]! + gIm[k]! * hIm[k]!;
-      accIm[k]! += gRe[k]! * hIm[k]! - gIm[k]! * hRe[k]!;
+      accRe[k]! += gr * hr + gi * hi;
+      accIm[k]! += gr * hi - gi * hr;
     }
   }
   fft(accRe, accIm, true);

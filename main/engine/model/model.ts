@@ -495,19 +495,58 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, offs
   const mFrom = new GrowI32();
   const mTo = new GrowI32();
   const { startNs: hS, endNs: hE, core: hC, groupStart: hG } = vcpus;
-  for (let k = 0; k < nThreads; k++) {
+  // Per-thread state, shared with emit() (one closure for all threads: none per interval).
+  let k = 0;
+  let v = 0;
+  let firstSeg = 0;
+  let lastPlacedCore = -1;
+  let lastPlacedVcpu = -1;
+  let steal = 0;
+  const emit = (a: number, b: number, c: number): void => {
+    if (b <= a) return;
+    // merge with the previous segment of this run interval when contiguous on the same core
+    if (segS.n > firstSeg && segC.a[segS.n - 1] === c && segE.a[segS.n - 1] === a) {
+      segE.a[segS.n - 1] = b;
+    } else {
+      segS.push(a);
+      segE.push(b);
+      segV.push(v);
+      segC.push(c);
+    }
+    if (c < 0) {
+      steal += b - a;
+      return;
+    }
+    if (lastPlacedCore >= 0 && c !== lastPlacedCore) {
+      migPhysical[k]!++;
+      mTs.push(a);
+      mLayer.push(2);
+      mFrom.push(lastPlacedCore);
+      mTo.push(c);
+      if (lastPlacedVcpu === v) {
+        migHost[k]!++;
+        mTs.push(a);
+        mLayer.push(1);
+        mFrom.push(lastPlacedCore);
+        mTo.push(c);
+      }
+    }
+    lastPlacedCore = c;
+    lastPlacedVcpu = v;
+  };
+  for (k = 0; k < nThreads; k++) {
     segThreadStart[k] = segS.n;
     migThreadStart[k] = mTs.n;
     let lastVcpu = -1;
-    let lastPlacedCore = -1;
-    let lastPlacedVcpu = -1;
+    lastPlacedCore = -1;
+    lastPlacedVcpu = -1;
     let run = 0;
-    let steal = 0;
+    steal = 0;
     for (let q = byThread.groupStart[k]!; q < byThread.groupStart[k + 1]!; q++) {
       const r = byThread.order[q]!;
       const s = runs.startNs[r]!;
       const e = runs.endNs[r]!;
-      const v = runs.cpu[r]!;
+      v = runs.cpu[r]!;
       run += e - s;
       if (lastVcpu >= 0 && v !== lastVcpu) {
         migGuest[k]!++;
@@ -518,39 +557,7 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, offs
       }
       lastVcpu = v;
       const local = v < vm.localOfVcpuId.length ? vm.localOfVcpuId[v]! : -1;
-      const firstSeg = segS.n;
-      const emit = (a: number, b: number, c: number): void => {
-        if (b <= a) return;
-        // merge with the previous segment of this run interval when contiguous on the same core
-        if (segS.n > firstSeg && segC.a[segS.n - 1] === c && segE.a[segS.n - 1] === a) {
-          segE.a[segS.n - 1] = b;
-        } else {
-          segS.push(a);
-          segE.push(b);
-          segV.push(v);
-          segC.push(c);
-        }
-        if (c < 0) {
-          steal += b - a;
-          return;
-        }
-        if (lastPlacedCore >= 0 && c !== lastPlacedCore) {
-          migPhysical[k]!++;
-          mTs.push(a);
-          mLayer.push(2);
-          mFrom.push(lastPlacedCore);
-          mTo.push(c);
-          if (lastPlacedVcpu === v) {
-            migHost[k]!++;
-            mTs.push(a);
-            mLayer.push(1);
-            mFrom.push(lastPlacedCore);
-            mTo.push(c);
-          }
-        }
-        lastPlacedCore = c;
-        lastPlacedVcpu = v;
-      };
+      firstSeg = segS.n;
       if (local < 0) {
         emit(s, e, -1);
         continue;
@@ -656,10 +663,8 @@ function hostMigrations(vm: ModelVm, vcpus: HostVcpus): number {
 /** Fraction of [spanStart, spanEnd] (first to last host event involving the VM's vCPU threads) with exactly k vCPUs on cores. */
 function coScheduling(vm: ModelVm, vcpus: HostVcpus, spanStart: number, spanEnd: number): { fractions: number[] } {
   const nv = vm.vcpuIds.length;
-  const a = vcpus.groupStart[vm.firstGlobal]!;
-  const b = vcpus.groupStart[vm.firstGlobal + nv]!;
-  const starts = vcpus.startNs.slice(a, b).sort();
-  const ends = vcpus.endNs.slice(a, b).sort();
+  const starts = mergeSorted(vcpus.startNs, vcpus.groupStart, vm.firstGlobal, nv);
+  const ends = mergeSorted(vcpus.endNs, vcpus.groupStart, vm.firstGlobal, nv);
   const dur = new Float64Array(nv + 1);
   let i = 0;
   let j = 0;
@@ -685,6 +690,22 @@ function coScheduling(vm: ModelVm, vcpus: HostVcpus, spanStart: number, spanEnd:
   return { fractions: Array.from(dur, (d) => (total > 0 ? d / total : 0)) };
 }
 
+/** Merge the sorted runs values[groupStart[g] .. groupStart[g+1]) of groups first..first+n-1. */
+function mergeSorted(values: Float64Array, groupStart: Uint32Array, first: number, n: number): Float64Array {
+  const out = new Float64Array(groupStart[first + n]! - groupStart[first]!);
+  const pos = new Uint32Array(n);
+  for (let i = 0; i < n; i++) pos[i] = groupStart[first + i]!;
+  for (let o = 0; o < out.length; o++) {
+    let best = -1;
+    for (let i = 0; i < n; i++) {
+      if (pos[i]! < groupStart[first + i + 1]! && (best < 0 || values[pos[i]!]! < values[pos[best]!]!)) best = i;
+    }
+    out[o] = values[pos[best]!]!;
+    pos[best]!++;
+  }
+  return out;
+}
+
 /** See LHP_HEURISTIC in shared/model-contract.ts. */
 function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate, ModelVm]>, p: LhpParams): LhpColumns {
   const oVm = new GrowI32();
@@ -706,6 +727,7 @@ function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate,
     for (let i = 0; i < wKeys.length; i++) wKeys[i] = G.indexOfTid.get(wk.wakeWaker[i]!) ?? G.tids.length;
     const byWaker = groupByKey(wKeys, G.tids.length + 1);
     for (let k = 0; k < G.tids.length; k++) {
+      let wq = byWaker.groupStart[k]!;
       for (let s = G.segThreadStart[k]!; s < G.segThreadStart[k + 1]!; s++) {
         if (G.segCore[s] !== -1) continue;
         const a = G.segStartNs[s]!;
@@ -728,14 +750,14 @@ function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate,
         const sib = unionLength(scratchS, scratchE);
         if (sib < p.minSiblingFraction * (b - a)) continue;
         let waiter = -1;
-        const wl = byWaker.groupStart[k]!;
         const wh = byWaker.groupStart[k + 1]!;
-        // wakeups by this thread from the gap's end to waitWindowNs later (guest clock -> host)
+        // wakeups by this thread from the gap's end to waitWindowNs later (guest clock -> host);
+        // the thread's gaps come in time order, so the start pointer only moves forward
         const order = byWaker.order;
-        for (let q = wl; q < wh && waiter < 0; q++) {
+        while (wq < wh && wk.wakeTsNs[order[wq]!]! + off < b) wq++;
+        for (let q = wq; q < wh && waiter < 0; q++) {
           const wi = order[q]!;
           const wt = wk.wakeTsNs[wi]! + off;
-          if (wt < b) continue;
           if (wt > b + p.waitWindowNs) break;
           const wIdx = G.indexOfTid.get(wk.wakeWoken[wi]!);
           if (wIdx === undefined) continue;
@@ -777,20 +799,32 @@ function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate,
   };
 }
 
+/** Total length of the union of intervals [s[i], e[i]) (few: the siblings' overlaps with one gap). In-place insertion sort by start. */
 function unionLength(s: GrowF64, e: GrowF64): number {
   const n = s.n;
   if (n === 0) return 0;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((x, y) => s.a[x]! - s.a[y]!);
+  const a = s.a;
+  const b = e.a;
+  for (let i = 1; i < n; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    let j = i - 1;
+    for (; j >= 0 && a[j]! > x; j--) {
+      a[j + 1] = a[j]!;
+      b[j + 1] = b[j]!;
+    }
+    a[j + 1] = x;
+    b[j + 1] = y;
+  }
   let total = 0;
-  let cs = s.a[idx[0]!]!;
-  let ce = e.a[idx[0]!]!;
-  for (let q = 1; q < n; q++) {
-    const i = idx[q]!;
-    if (s.a[i]! > ce) {
+  let cs = a[0]!;
+  let ce = b[0]!;
+  for (let i = 1; i < n; i++) {
+    if (a[i]! > ce) {
       total += ce - cs;
-      cs = s.a[i]!;
-      ce = e.a[i]!;
-    } else if (e.a[i]! > ce) ce = e.a[i]!;
+      cs = a[i]!;
+      ce = b[i]!;
+    } else if (b[i]! > ce) ce = b[i]!;
   }
   return total + ce - cs;
 }
