@@ -44,6 +44,8 @@ export interface Truth {
     guestOffsetNs: number;
     /** hostTid: the QEMU vCPU thread; for xentrace the entity (domid << 16) | vcpu. */
     vcpus: Array<{ vcpu: number; hostTid: number }>;
+    /** tracefs host only: the QEMU process whose `CPU n/KVM` threads are the vCPUs. */
+    qemuPid?: number;
     /** xentrace only. */
     domid?: number;
     threads: ThreadTruth[];
@@ -130,7 +132,7 @@ export async function generate(opts: GenerateOptions): Promise<{ dir: string; tr
         guestFile: guestFileName(vm.name),
         guestOffsetNs: vm.clockOffsetNs - originNs,
         vcpus: vm.vcpuTids.map((hostTid, vcpu) => ({ vcpu, hostTid: xen ? (vm.domid << 16) | vcpu : hostTid })),
-        ...(xen ? { domid: vm.domid } : {}),
+        ...(xen ? { domid: vm.domid } : { qemuPid: vm.qemuPid }),
         threads: sim.truth.threads(i, vm.threads.filter((t) => t.task.seen)),
         coscheduling: { ...cos, spanNs: [cos.spanNs[0] - originNs, cos.spanNs[1] - originNs] as [number, number] },
         workload: vm.stats,

@@ -170,6 +170,8 @@ export interface SimVm {
   name: string;
   /** Xen domain id (host traces in xentrace format). */
   domid: number;
+  /** The QEMU process (tgid of the `CPU n/KVM` threads) in tracefs host traces. */
+  qemuPid: number;
   stats: WorkloadStats;
   clockOffsetNs: number;
   vcpuTids: number[];
@@ -235,7 +237,7 @@ export class Simulation {
       this.guests.push(new TracefsWriter({ path: opts.guestPaths[vm]!, cpus: spec.vcpus, clockOffsetNs, bufferBytes: opts.bufferBytes }));
       const qemuPid = hostPid;
       hostPid += 10 + spec.vcpus + rng.int(40);
-      const simVm: SimVm = { name: spec.name, domid: vm + 1, stats: { criticalSections: 0, spinNs: 0, barrierRounds: 0, forks: 0 }, clockOffsetNs, vcpuTids: [], threads: [] };
+      const simVm: SimVm = { name: spec.name, domid: vm + 1, qemuPid, stats: { criticalSections: 0, spinNs: 0, barrierRounds: 0, forks: 0 }, clockOffsetNs, vcpuTids: [], threads: [] };
       const list: number[] = [];
       for (let v = 0; v < spec.vcpus; v++) {
         const tid = qemuPid + 3 + v;
