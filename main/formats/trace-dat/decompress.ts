@@ -2,36 +2,25 @@
 // trace-cmd's zlib plugin writes with compress2()) and zstd. zstd uses zstddec (the reference
 // libzstd compiled to WASM): 210-270 MB/s against fzstd's (pure JS) 15-26 MB/s on the 1412 chunks
 // (57.8 MB) of a 40 s schedmix recording, measured on this 2-core machine while others worked.
-// fzstd stays as the fallback when WebAssembly is unavailable. Output size is always the size the
+// fzstd stays as the fallback when WebAssembly is unavailable (and for chunks over 64 MB). Output size is always the size the
 // file declares, bounded by the caller, so a corrupt header cannot make us allocate without limit.
 
 import * as zlib from 'node:zlib';
 import { decompress as fzstdDecompress } from 'fzstd';
-import { ZSTDDecoder } from 'zstddec';
+import { createWasmZstd } from './wasm-zstd.ts';
 
-// The WASM decoder needs an async init once per thread. It starts when this module loads; until it
-// has finished (a few ms, one event-loop turn) fzstd decodes. No top-level await: that would make
-// every importer of the format registry an async module (and break CommonJS loaders).
-let wasmZstd: ZSTDDecoder | undefined;
-const wasmReady: Promise<void> = (async () => {
-  try {
-    const d = new ZSTDDecoder();
-    await d.init();
-    wasmZstd = d;
-  } catch {
-    wasmZstd = undefined; // no WebAssembly here: fzstd only
-  }
-})();
+/** Created once per thread, synchronously (see wasm-zstd.ts); undefined without WebAssembly. */
+const wasmZstd = createWasmZstd();
 
-/** Resolves when the fast zstd decoder is ready (callers that read right after import can await it). */
+/** Kept for callers written against the async set-up: the decoder is ready at import now. */
 export function whenZstdReady(): Promise<void> {
-  return wasmReady;
+  return Promise.resolve();
 }
 /** Chunks bigger than this go to fzstd: the WASM heap grows to the largest chunk and never shrinks. */
 const WASM_MAX_BYTES = 64 * 1024 * 1024;
 
 export function zstdBackend(): string {
-  return wasmZstd ? 'zstddec (WASM)' : 'fzstd (JS)';
+  return wasmZstd ? 'libzstd (WASM, from zstddec)' : 'fzstd (JS)';
 }
 
 export type Codec = 'none' | 'zlib' | 'zstd';
@@ -82,12 +71,8 @@ export function decompressExact(codec: Codec, input: Uint8Array, expectedBytes: 
   let res: Uint8Array;
   try {
     if (wasmZstd && opts.zstd !== 'js' && expectedBytes <= WASM_MAX_BYTES) {
-      // Returns a copy out of the WASM heap; a libzstd error code shows as a wrong length below.
-      res = wasmZstd.decode(input, expectedBytes);
-      if (res.length === expectedBytes) {
-        target.set(res);
-        res = target;
-      }
+      wasmZstd.decodeInto(input, expectedBytes, target);
+      res = target;
     } else res = fzstdDecompress(input, target);
   } catch (e) {
     throw new Error(`zstd: ${(e as Error).message}`);
