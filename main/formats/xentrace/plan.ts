@@ -6,7 +6,7 @@
 
 import { XEN_IDLE_DOMAIN } from '../../../shared/schema.ts';
 import type { ByteSource } from '../../engine/io/byte-source.ts';
-import type { DiagnosticSink, FormatInfo, ReadPlan } from '../types.ts';
+import { TraceFormatError, type DiagnosticSink, type FormatInfo, type ReadPlan } from '../types.ts';
 import {
   CLASS_NAMES, CLASS_UNKNOWN, CPU_CHANGE_BYTES, CPU_CHANGE_HEADER, EVENT_MASK, TRC_LOST_RECORDS,
   TRC_SCHED_RUNSTATE_CHANGE, TRC_SCHED_SWITCH, TRC_TRACE_WRAP_BUFFER, classIndex, entityName,
@@ -101,7 +101,8 @@ class Bounded {
 export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuHz?: number; unitBytes?: number }): ReadPlan<XenShared> {
   const cpuHzGiven = opts.cpuHz !== undefined;
   const cpuHz = opts.cpuHz ?? DEFAULT_CPU_HZ;
-  if (!(cpuHz > 0) || !Number.isFinite(cpuHz)) throw new RangeError(`cpu-hz must be a positive number, got ${cpuHz}`);
+  // Outside 1 MHz..1 THz the ns of a long trace stop being finite or meaningful: refuse, naming it.
+  if (!(cpuHz >= 1e6 && cpuHz <= 1e12)) throw new TraceFormatError(`--cpu-hz ${cpuHz} is outside 1e6..1e12 Hz (a TSC frequency, e.g. 2.4e9)`, 0);
   const unitBytesMax = Math.max(1 << 16, opts.unitBytes ?? DEFAULT_UNIT_BYTES);
   const size = src.sizeBytes;
   const win = new WordWindow(src);

@@ -219,6 +219,7 @@ test('real prefix (testdata/xentrace-head.bin): golden, run sequence, cpu-hz', (
   assert.ok(Math.abs(r2.columns.ts[last]! - 2 * r.columns.ts[last]!) <= 1);
   assert.equal(r2.info.cpuHz, 1.2e9);
   assert.equal((r2.info.extra as { cpuHzSource: string }).cpuHzSource, 'option');
+  assert.throws(() => read(bytes, 'xentrace-head.bin', 5), /--cpu-hz 5 is outside/);
 });
 
 test('real trace: counts and domains match PROVENANCE.md; run sequence is consistent', { skip: realAbsent }, () => {
