@@ -4,7 +4,9 @@
 // batches and hands each batch to a consumer (the Arrow cache writer, or memory). No caching policy.
 
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type { FileSource } from '../io/byte-source.ts';
 import { startWorker, workerEntry } from '../io/worker-url.ts';
 import type { CancelSignal, FormatInfo, ReadPlan, TraceFormat } from '../../formats/types.ts';
@@ -71,6 +73,10 @@ export interface IngestOptions {
   workers?: number;
   inlineBelowBytes?: number;
   batchRows?: number;
+  /** Folder for the merge's spill file (default: the OS temp folder). */
+  spillDir?: string;
+  /** Rows kept in memory before the merge spills (default SPILL_ABOVE_ROWS). */
+  spillAboveRows?: number;
 }
 
 export interface IngestResult {
@@ -80,12 +86,120 @@ export interface IngestResult {
   events: string[];
   inputs: string[];
   rowCount: number;
-  /** Most rows held in unit queues at once (how well the merge kept memory bounded). */
+  /** Most rows held in unit queues in memory at once (how well the merge kept memory bounded). */
   peakQueuedRows: number;
+  /** Rows that went through the spill file. */
+  spilledRows: number;
+}
+
+/** A chunk parked in the spill file: its 14 columns' bytes, one after the other. */
+interface SpillRef {
+  spillOffset: number;
+  rows: number;
+  /** ts of its first row: the merge compares heads without reading the chunk back. */
+  firstTs: number;
+}
+
+/**
+ * Merge-by-time holds chunks until every unit still reading has shown how far it got. Past this
+ * many rows in memory (~100 MB of columns) further chunks go to a spill file and are read back
+ * when they reach the head of their unit, so memory stays bounded for any unit order.
+ */
+export const SPILL_ABOVE_ROWS = 2_000_000;
+
+const SPILL_COLUMNS = [
+  ['ts', Float64Array],
+  ['cpu', Uint16Array],
+  ['kind', Uint8Array],
+  ['event', Uint16Array],
+  ['pid', Int32Array],
+  ['tid', Int32Array],
+  ['comm', Int32Array],
+  ['prevTid', Int32Array],
+  ['prevComm', Int32Array],
+  ['prevState', Uint16Array],
+  ['arg0', Int32Array],
+  ['arg1', Int32Array],
+  ['offset', Float64Array],
+  ['input', Uint8Array],
+] as const;
+
+/** An unlinked temp file (gone when closed or when the process dies). */
+class SpillFile {
+  private fd = -1;
+  private end = 0;
+  private readonly dir: string;
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  write(c: EventColumns): SpillRef {
+    if (this.fd < 0) {
+      const name = `vcpuscope-spill-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}.tmp`;
+      let p = path.join(this.dir, name);
+      try {
+        fs.mkdirSync(this.dir, { recursive: true });
+        this.fd = fs.openSync(p, 'wx+');
+      } catch {
+        p = path.join(os.tmpdir(), name); // the preferred folder is not writable
+        this.fd = fs.openSync(p, 'wx+');
+      }
+      try {
+        fs.unlinkSync(p);
+      } catch {
+        /* Windows cannot unlink an open file; it goes when the process ends */
+      }
+    }
+    const n = c.length;
+    const views = SPILL_COLUMNS.map(([k, T]) => new Uint8Array(c[k].buffer, c[k].byteOffset, n * T.BYTES_PER_ELEMENT));
+    const ref = { spillOffset: this.end, rows: n, firstTs: c.ts[0]! };
+    let total = 0;
+    for (const v of views) total += v.byteLength;
+    let done = 0;
+    while (done < total) {
+      let skip = done;
+      const rest: Uint8Array[] = [];
+      for (const v of views) {
+        if (skip >= v.byteLength) skip -= v.byteLength;
+        else {
+          rest.push(skip > 0 ? v.subarray(skip) : v);
+          skip = 0;
+        }
+      }
+      done += fs.writevSync(this.fd, rest, this.end + done);
+    }
+    this.end += total;
+    return ref;
+  }
+
+  read(ref: SpillRef, template: EventColumns): EventColumns {
+    const n = ref.rows;
+    const out = { ...template, length: n } as EventColumns;
+    let pos = ref.spillOffset;
+    for (const [k, T] of SPILL_COLUMNS) {
+      const arr = new T(n);
+      const u = new Uint8Array(arr.buffer);
+      let got = 0;
+      while (got < u.byteLength) {
+        const r = fs.readSync(this.fd, u, got, u.byteLength - got, pos + got);
+        if (r === 0) throw new Error('spill file ended early');
+        got += r;
+      }
+      pos += u.byteLength;
+      (out as unknown as Record<string, unknown>)[k] = arr;
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
+  }
 }
 
 interface UnitState {
-  queue: EventColumns[];
+  /** Chunks in arrival order; merge-by-time may leave later ones on disk (SpillRef). */
+  queue: Array<EventColumns | SpillRef>;
   /** Read position in queue[0] (merge-by-time). */
   pos: number;
   done: boolean;
@@ -183,6 +297,25 @@ class Rechunker {
   }
 }
 
+function emptyColumns(): ColumnArrays {
+  return {
+    ts: new Float64Array(0),
+    cpu: new Uint16Array(0),
+    kind: new Uint8Array(0),
+    event: new Uint16Array(0),
+    pid: new Int32Array(0),
+    tid: new Int32Array(0),
+    comm: new Int32Array(0),
+    prevTid: new Int32Array(0),
+    prevComm: new Int32Array(0),
+    prevState: new Uint16Array(0),
+    arg0: new Int32Array(0),
+    arg1: new Int32Array(0),
+    offset: new Float64Array(0),
+    input: new Uint8Array(0),
+  };
+}
+
 function growMap(a: Int32Array, need: number): Int32Array {
   if (need <= a.length) return a;
   const b = new Int32Array(Math.max(need, a.length * 2));
@@ -224,6 +357,10 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
   let eventsSeen = 0;
   let queuedRows = 0;
   let peakQueuedRows = 0;
+  let spilledRows = 0;
+  let spill: SpillFile | null = null;
+  const spillAbove = opts.spillAboveRows ?? SPILL_ABOVE_ROWS;
+  const emptyTemplate: EventColumns = { ...emptyColumns(), length: 0, inputs: [], comms: [], events: [] };
   let doneBytes = 0;
   const rechunker = new Rechunker(batchRows, (c, rows) => {
     summary.add(c);
@@ -288,11 +425,33 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
       st.lastTs = c.ts[n - 1]!;
     }
     st.bytesDone = m.unitBytesDone;
-    if (n > 0) {
+    if (n === 0) {
+      recycle(st, c);
+    } else if (plan.order === 'merge-by-time' && queuedRows + n > spillAbove) {
+      spill ??= new SpillFile(opts.spillDir ?? os.tmpdir());
+      st.queue.push(spill.write(c));
+      spilledRows += n;
+      recycle(st, c);
+    } else {
       st.queue.push(c);
       queuedRows += n;
       if (queuedRows > peakQueuedRows) peakQueuedRows = queuedRows;
-    } else recycle(st, c);
+    }
+  };
+  /** Time of the next row of a unit with a non-empty queue (no read-back for a parked chunk). */
+  const headTs = (st: UnitState): number => {
+    const h = st.queue[0]!;
+    return 'spillOffset' in h ? h.firstTs : h.ts[st.pos]!;
+  };
+  /** The head chunk of a unit's queue, read back from the spill file if it was parked there. */
+  const head = (st: UnitState): EventColumns => {
+    const h = st.queue[0]!;
+    if (!('spillOffset' in h)) return h;
+    const c = spill!.read(h, emptyTemplate);
+    st.queue[0] = c;
+    queuedRows += c.length;
+    if (queuedRows > peakQueuedRows) peakQueuedRows = queuedRows;
+    return c;
   };
 
   let cur = 0; // concat: the unit being emitted
@@ -300,7 +459,7 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
     while (cur < nUnits) {
       const st = units[cur]!;
       while (st.queue.length > 0) {
-        const c = st.queue.shift()!;
+        const c = st.queue.shift() as EventColumns; // concat never spills
         rechunker.append(c, 0, c.length);
         queuedRows -= c.length;
         recycle(st, c);
@@ -315,7 +474,7 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
   // before it sent anything, or unknown (-Infinity: wait) without one.
   const boundOf = (u: number): number => {
     const st = units[u]!;
-    if (st.queue.length > 0) return st.queue[0]!.ts[st.pos]!;
+    if (st.queue.length > 0) return headTs(st);
     return Math.max(st.lastTs, plan.units[u]!.minTsNs ?? -Infinity);
   };
   const pumpMerge = (): void => {
@@ -330,7 +489,7 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
           continue;
         }
         open++;
-        const t = st.queue[0]!.ts[st.pos]!;
+        const t = headTs(st);
         if (best < 0 || t < bestTs) {
           best = u;
           bestTs = t;
@@ -354,7 +513,7 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
         } else if (t < limitLe) limitLe = t;
       }
       const st = units[best]!;
-      const c = st.queue[0]!;
+      const c = head(st);
       const ts = c.ts;
       if (!(ts[st.pos]! < limitLt && ts[st.pos]! <= limitLe)) return; // wait for a unit still reading
       let e = st.pos + 1;
@@ -385,47 +544,51 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
     dispatch.sort((a, b) => plan.units[a]!.minTsNs! - plan.units[b]!.minTsNs! || a - b);
   }
   const nWorkers = Math.min(opts.workers ?? Math.min(2, os.availableParallelism()), nUnits);
-  const inline = nWorkers <= 0 || src.sizeBytes < (opts.inlineBelowBytes ?? INLINE_BELOW_BYTES);
-  if (inline) {
-    const signal = opts.signal ?? { cancelled: false };
-    for (const u of dispatch) {
+  try {
+    const inline = nWorkers <= 0 || src.sizeBytes < (opts.inlineBelowBytes ?? INLINE_BELOW_BYTES);
+    if (inline) {
+      const signal = opts.signal ?? { cancelled: false };
+      for (const u of dispatch) {
+        if (signal.cancelled) throw new CancelledError(file);
+        let failure: IngestError | null = null;
+        runUnit(format, src, plan, u, batchRows, signal, (m: UnitMessage) => {
+          if (m.type === 'chunk') {
+            onChunk(m);
+            pump();
+            reportProgress();
+          } else if (m.type === 'unit-done') onUnitDone(m.unit, m.diagnostics, m.diagnosticsTotal, m.diagnosticsErrors);
+          else failure = new IngestError(m.message, m.badInput, m.offsetBytes, m.line);
+        }, () => inlineFree.pop());
+        if (failure) throw failure;
+        pump();
+        reportProgress();
+      }
       if (signal.cancelled) throw new CancelledError(file);
-      let failure: IngestError | null = null;
-      runUnit(format, src, plan, u, batchRows, signal, (m: UnitMessage) => {
-        if (m.type === 'chunk') {
-          onChunk(m);
-          pump();
-          reportProgress();
-        } else if (m.type === 'unit-done') onUnitDone(m.unit, m.diagnostics, m.diagnosticsTotal, m.diagnosticsErrors);
-        else failure = new IngestError(m.message, m.badInput, m.offsetBytes, m.line);
-      }, () => inlineFree.pop());
-      if (failure) throw failure;
-      pump();
-      reportProgress();
+    } else {
+      await runPool(src, opts, nWorkers, batchRows, dispatch, {
+        onChunk,
+        onUnitDone,
+        pump,
+        reportProgress,
+        canStart: (u) => plan.order === 'merge-by-time' || u <= cur + nWorkers,
+        assigned: (u, w) => {
+          units[u]!.worker = w;
+        },
+        setSendBack: (f) => {
+          sendBack = f;
+        },
+      });
     }
-    if (signal.cancelled) throw new CancelledError(file);
-  } else {
-    await runPool(src, opts, nWorkers, batchRows, dispatch, {
-      onChunk,
-      onUnitDone,
-      pump,
-      reportProgress,
-      canStart: (u) => plan.order === 'merge-by-time' || u <= cur + nWorkers,
-      assigned: (u, w) => {
-        units[u]!.worker = w;
-      },
-      setSendBack: (f) => {
-        sendBack = f;
-      },
-    });
+    pump();
+    if (cur < nUnits) throw new IngestError('internal: units left unmerged', false);
+    rechunker.flush();
+    // Unit diagnostics in unit order after the plan's own.
+    for (const st of units) if (st.diag) opts.diagnostics.absorb(st.diag.list, st.diag.total, st.diag.errors);
+    const s = summary.finish(file, src.sizeBytes, format.id, plan.info, events, opts.diagnostics.kept, opts.diagnostics.total);
+    return { info: plan.info, summary: s, comms, events, inputs, rowCount: rechunker.rowCount, peakQueuedRows, spilledRows };
+  } finally {
+    (spill as SpillFile | null)?.close();
   }
-  pump();
-  if (cur < nUnits) throw new IngestError('internal: units left unmerged', false);
-  rechunker.flush();
-  // Unit diagnostics in unit order after the plan's own.
-  for (const st of units) if (st.diag) opts.diagnostics.absorb(st.diag.list, st.diag.total, st.diag.errors);
-  const s = summary.finish(file, src.sizeBytes, format.id, plan.info, events, opts.diagnostics.kept, opts.diagnostics.total);
-  return { info: plan.info, summary: s, comms, events, inputs, rowCount: rechunker.rowCount, peakQueuedRows };
 }
 
 interface PoolHooks {

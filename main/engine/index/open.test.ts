@@ -359,6 +359,27 @@ test('merge-by-time with unit lower bounds: units start in time order and memory
     assert.equal(diagnostics.total, 0);
     peaks.push(r.peakQueuedRows);
   }
+  // Without bounds and a small memory budget, the waiting chunks go to the spill file instead.
+  const file = path.join(dir, 'merge-by-time.bin');
+  const src = new FileSource(file);
+  const diagnostics = new DiagnosticCollector(file);
+  const plan = testFormat.plan(src, diagnostics, {});
+  const offsets: number[] = [];
+  const r = await ingest(src, {
+    format: testFormat,
+    plan,
+    diagnostics,
+    consumer: { batch: (c, n) => offsets.push(...c.offset.subarray(0, n)) },
+    workers: 0,
+    batchRows: 777,
+    spillAboveRows: 1200,
+    spillDir: dir,
+  });
+  src.close();
+  assert.deepEqual(offsets, order.map((i) => 16 + i * 40));
+  assert.ok(r.spilledRows > records.length / 2, `spilled ${r.spilledRows}`);
+  assert.ok(r.peakQueuedRows <= 1200 + per * cpus * parts / 6, `spill: peak ${r.peakQueuedRows}`);
+  assert.deepEqual(fs.readdirSync(dir).filter((n) => n.includes('spill')), [], 'spill file removed');
   // Without bounds nothing can be merged before the last unit starts: ~all rows wait in memory.
   assert.ok(peaks[0]! >= records.length * 0.7, `no bounds: peak ${peaks[0]}`);
   // With bounds the merge drains as units arrive in time order: about one part per CPU waits.

@@ -148,6 +148,8 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
         if (opts.workers !== undefined) o.workers = opts.workers;
         if (opts.inlineBelowBytes !== undefined) o.inlineBelowBytes = opts.inlineBelowBytes;
         o.batchRows = opts.batchRows ?? BATCH_ROWS;
+        // The cache folder is on a real disk; /tmp may be RAM (tmpfs), which spilling must avoid.
+        if (opts.cacheDir) o.spillDir = opts.cacheDir;
         return await ingest(src, o);
       } catch (e) {
         throw toOpenError(file, e);
