@@ -11,6 +11,7 @@ import { formatBytes, formatCount, formatDuration, formatTime, kindName, parseTi
 import { EventTable, rowText, type TableSettings } from './table/EventTable.tsx';
 import { RowPages, type RowData } from './table/row-pages.ts';
 import { Timeline, type TimeRange } from './timeline/Timeline.tsx';
+import { VmPanel } from './stats/VmPanel.tsx';
 
 type Phase =
   | { kind: 'boot' }
@@ -54,12 +55,12 @@ export function App({ host }: { host: Host }) {
   }, [prefs]);
 
   const startLoad = useCallback(
-    async (paths: string[]) => {
+    async (paths: string[], guests: { path: string; vm: string }[] = []) => {
       if (current.current.sessionId) {
         void api.closeSession({ sessionId: current.current.sessionId });
         current.current.sessionId = undefined;
       }
-      const r = await api.open({ paths });
+      const r = await api.open(guests.length ? { paths, guests } : { paths });
       if (!r.ok) {
         setPhase({ kind: 'error', message: r.error.message, paths });
         return;
@@ -100,8 +101,8 @@ export function App({ host }: { host: Host }) {
   );
 
   useEffect(() => {
-    void host.initialPaths().then((paths) => {
-      if (paths.length) void startLoad(paths);
+    void Promise.all([host.initialPaths(), host.initialGuests?.() ?? Promise.resolve([])]).then(([paths, guests]) => {
+      if (paths.length) void startLoad(paths, guests);
       else setPhase({ kind: 'empty' });
     });
     host.onOpenPaths?.((paths) => void startLoad(paths));
@@ -585,6 +586,7 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
         fontPx={prefs.fontPx}
         unit={prefs.unit}
       />
+      <VmPanel session={session} />
       {followed && (
         <FollowPanel
           api={api}

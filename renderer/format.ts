@@ -84,3 +84,12 @@ export function threadColor(tid: number, dark: boolean): string {
   const h = (Math.imul(tid, 0x9e3779b1) >>> 0) % 360;
   return dark ? `hsl(${h} 55% 52%)` : `hsl(${h} 65% 58%)`;
 }
+
+const VM_HUES = [210, 30, 130, 280, 0, 175, 55, 320];
+
+/** One hue per VM, lightness stepping per vCPU (host lanes of a two-layer session). */
+export function vmColor(vm: number, vcpu: number, dark: boolean): string {
+  const h = VM_HUES[vm % VM_HUES.length]!;
+  const l = (dark ? 40 : 45) + ((vcpu * 9) % 30);
+  return `hsl(${h} 70% ${l}%)`;
+}

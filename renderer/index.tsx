@@ -19,15 +19,22 @@ async function makeHost(): Promise<Host> {
     };
   }
   const socket = await openWebSocket(window.location);
+  let boot: Promise<{ paths: string[]; guests: { path: string; vm: string }[] }> | null = null;
+  const bootstrap = (): Promise<{ paths: string[]; guests: { path: string; vm: string }[] }> =>
+    (boot ??= fetch('/bootstrap.json', { credentials: 'same-origin' }).then(async (r) => {
+      if (!r.ok) return { paths: [], guests: [] };
+      const b = (await r.json()) as { paths?: unknown; guests?: unknown };
+      const paths = Array.isArray(b.paths) ? b.paths.filter((p): p is string => typeof p === 'string') : [];
+      const guests = Array.isArray(b.guests)
+        ? b.guests.filter((g): g is { path: string; vm: string } => typeof g === 'object' && g !== null && typeof g.path === 'string' && typeof g.vm === 'string')
+        : [];
+      return { paths, guests };
+    }));
   return {
     kind: 'browser',
     api: createClient(new SocketTransport(socket)),
-    initialPaths: async () => {
-      const r = await fetch('/bootstrap.json', { credentials: 'same-origin' });
-      if (!r.ok) return [];
-      const b = (await r.json()) as { paths?: unknown };
-      return Array.isArray(b.paths) ? b.paths.filter((p): p is string => typeof p === 'string') : [];
-    },
+    initialPaths: async () => (await bootstrap()).paths,
+    initialGuests: async () => (await bootstrap()).guests,
   };
 }
 

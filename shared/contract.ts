@@ -85,6 +85,24 @@ export interface LaneInfo {
   runs: number;
 }
 
+/** A VM found by the two-layer model (host file + optional guest file). */
+export interface VmInfo {
+  name: string;
+  /** File index of the host trace. */
+  hostFile: number;
+  /** File index of this VM's guest trace, or null (host-only view of the VM). */
+  guestFile: number | null;
+  /** vCPU id -> host thread id (KVM/QEMU; Xen: the packed entity). */
+  vcpus: { vcpu: number; hostTid: number }[];
+  /** host ns = guest ns + offsetNs (null without a guest trace). */
+  offsetNs: number | null;
+  /** Fraction of guest events inside their vCPU's host runs at that offset (0..1), null if unknown. */
+  alignmentQuality: number | null;
+  migrations: { guest: number; host: number; physical: number };
+  /** Fraction of the VM's span with exactly k vCPUs on cores, k = 0..vcpus. */
+  coScheduling: number[];
+}
+
 export interface SessionInfo {
   sessionId: string;
   files: SessionFile[];
@@ -95,8 +113,12 @@ export interface SessionInfo {
   lanes: LaneInfo[];
   /** True when the session has a guest and a host file (two-layer views apply). */
   twoLayer: boolean;
-  /** Whether the two-layer model (placement, steal) is available in this build. */
+  /** Whether the two-layer model (placement, steal) was built for this session. */
   modelAvailable: boolean;
+  /** VMs of the two-layer model (empty without it). Guest timestamps are shifted onto the host clock. */
+  vms: VmInfo[];
+  /** Why the model is missing, how roles / alignment were decided. */
+  notes: string[];
 }
 
 export interface FilterCount {
@@ -143,6 +165,8 @@ export interface FollowResult {
 
 export interface OpenRequest {
   paths: string[];
+  /** Which VM of the host trace a guest trace belongs to (QEMU pid, dom<ID> or VM name), when ambiguous. */
+  guests?: { path: string; vm: string }[];
 }
 export interface LoadRequest {
   loadId: string;

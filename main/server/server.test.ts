@@ -88,7 +88,7 @@ test('with the token: the page, a CSP without unsafe-eval, and an HttpOnly cooki
   assert.equal(js.status, 200);
   assert.equal(js.body, 'console.log(1)');
   const boot = await get('/bootstrap.json', { cookie: c });
-  assert.deepEqual(JSON.parse(boot.body), { paths: ['/x/trace.dat'] });
+  assert.deepEqual(JSON.parse(boot.body), { paths: ['/x/trace.dat'], guests: [] });
 });
 
 test('a foreign Host header is refused even with the token (DNS rebinding)', async () => {

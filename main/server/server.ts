@@ -18,6 +18,8 @@ export interface ServerOptions {
   api: TraceApi;
   /** Files the page opens at start (already granted to the service). */
   paths: string[];
+  /** Guest trace -> VM hints passed on to open(). */
+  guests?: { path: string; vm: string }[];
   /** 0 = any free port. */
   port: number;
   /** Folder with index.html and the bundle (default: dist/renderer). */
@@ -99,7 +101,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     files.set(`/${name}`, { body: readFileSync(p), type: MIME[extname(name)] ?? 'application/octet-stream' });
   }
   if (!files.has('/index.html')) throw new Error(`the renderer bundle has no index.html (${dir}): run \`npm run build\` first`);
-  const bootstrap = Buffer.from(JSON.stringify({ paths: opts.paths }));
+  const bootstrap = Buffer.from(JSON.stringify({ paths: opts.paths, guests: opts.guests ?? [] }));
 
   let port = 0;
   const cookieName = (): string => `vcpuscope_${port}`;

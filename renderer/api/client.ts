@@ -16,6 +16,8 @@ export interface Host {
   api: TraceApi;
   /** Files to open at start (command line / `vcpuscope serve FILE...`). */
   initialPaths(): Promise<string[]>;
+  /** Guest trace -> VM hints given with them (`vcpuscope serve --guest FILE@VM`). */
+  initialGuests?(): Promise<{ path: string; vm: string }[]>;
   /** Native open dialog (Electron only); resolves to granted paths, or null when cancelled. */
   pickFiles?(): Promise<string[] | null>;
   /** Paths the shell asks to open later (menu, Open Recent, drag-and-drop). */

@@ -12,8 +12,12 @@ interface Track {
   startNs: Float64Array;
   endNs: Float64Array;
   cpu: Int32Array;
+  core: Int32Array;
   cpus: number[];
+  /** Physical cores under the thread (two-layer only; empty otherwise). */
+  cores: number[];
   migTs: Float64Array;
+  migLayer: Uint8Array;
   migFrom: Int32Array;
   migTo: Int32Array;
 }
@@ -48,14 +52,18 @@ export function FollowPanel(p: FollowPanelProps) {
       const pl = decodeWindow(r.value.placement);
       const mg = decodeWindow(r.value.migrations);
       const cpu = pl.col<Int32Array>('cpu');
+      const core = pl.col<Int32Array>('core');
       setRes({
         r: r.value,
         track: {
           startNs: pl.col('startNs'),
           endNs: pl.col('endNs'),
           cpu,
+          core,
           cpus: [...new Set(cpu)].sort((a, b) => a - b),
+          cores: [...new Set(core)].filter((c) => c >= 0).sort((a, b) => a - b),
           migTs: mg.col('tsNs'),
+          migLayer: mg.col('layer'),
           migFrom: mg.col('fromCpu'),
           migTo: mg.col('toCpu'),
         },
@@ -68,7 +76,9 @@ export function FollowPanel(p: FollowPanelProps) {
     const cv = canvasRef.current;
     if (!cv || !res) return;
     const w = cv.parentElement?.clientWidth ?? 800;
-    const rows = Math.max(1, res.track.cpus.length);
+    const tk = res.track;
+    const nV = tk.cpus.length;
+    const rows = Math.max(1, nV + tk.cores.length);
     const h = rows * laneH + 4;
     const dpr = window.devicePixelRatio || 1;
     cv.width = Math.floor(w * dpr);
@@ -84,30 +94,53 @@ export function FollowPanel(p: FollowPanelProps) {
     g.font = `${Math.round(p.fontPx * 0.85)}px system-ui, sans-serif`;
     g.textBaseline = 'middle';
     const fg = css.getPropertyValue('--fg').trim() || '#222';
+    const grid = css.getPropertyValue('--grid').trim() || '#ddd';
     const layer = p.session.files[p.thread.file]?.layer === 'guest' ? 'vCPU' : 'CPU';
-    const rowOf = new Map(res.track.cpus.map((c, i) => [c, i]));
-    res.track.cpus.forEach((c, i) => {
+    const vRow = new Map(tk.cpus.map((c, i) => [c, i]));
+    const cRow = new Map(tk.cores.map((c, i) => [c, nV + i]));
+    tk.cpus.forEach((c, i) => {
       g.fillStyle = fg;
       g.fillText(`${layer} ${c}`, 4, i * laneH + laneH / 2, GUTTER_PX - 8);
     });
+    tk.cores.forEach((c, i) => {
+      g.fillStyle = fg;
+      g.fillText(`core ${c}`, 4, (nV + i) * laneH + laneH / 2, GUTTER_PX - 8);
+    });
+    if (tk.cores.length) {
+      g.fillStyle = grid;
+      g.fillRect(0, nV * laneH, w, 1);
+    }
     const plotW = w - GUTTER_PX;
     const { t0Ns, t1Ns } = p.view;
     const x = (t: number): number => GUTTER_PX + ((t - t0Ns) / (t1Ns - t0Ns)) * plotW;
-    g.fillStyle = threadColor(p.thread.tid, p.dark);
-    const n = res.track.startNs.length;
+    const color = threadColor(p.thread.tid, p.dark);
+    const steal = p.dark ? '#f87171' : '#dc2626';
+    const n = tk.startNs.length;
     for (let i = 0; i < n; i++) {
-      const a = x(res.track.startNs[i]!);
-      const b = x(res.track.endNs[i]!);
+      const a = Math.max(GUTTER_PX, x(tk.startNs[i]!));
+      const b = Math.min(w, x(tk.endNs[i]!));
       if (b < GUTTER_PX || a > w) continue;
-      const row = rowOf.get(res.track.cpu[i]!) ?? 0;
-      g.fillRect(Math.max(GUTTER_PX, a), row * laneH + 2, Math.max(1, Math.min(w, b) - Math.max(GUTTER_PX, a)), laneH - 4);
+      const wd = Math.max(1, b - a);
+      const core = tk.core[i]!;
+      // On its vCPU; red where that vCPU was on no core (steal) in a two-layer session.
+      g.fillStyle = tk.cores.length && core < 0 ? steal : color;
+      g.fillRect(a, (vRow.get(tk.cpu[i]!) ?? 0) * laneH + 2, wd, laneH - 4);
+      const cr = cRow.get(core);
+      if (cr !== undefined) {
+        g.fillStyle = color;
+        g.fillRect(a, cr * laneH + 2, wd, laneH - 4);
+      }
     }
     g.strokeStyle = fg;
-    for (let i = 0; i < res.track.migTs.length; i++) {
-      const mx = x(res.track.migTs[i]!);
+    for (let i = 0; i < tk.migTs.length; i++) {
+      const mx = x(tk.migTs[i]!);
       if (mx < GUTTER_PX || mx > w) continue;
-      const r0 = rowOf.get(res.track.migFrom[i]!) ?? 0;
-      const r1 = rowOf.get(res.track.migTo[i]!) ?? 0;
+      const lay = tk.migLayer[i]!;
+      if (lay === 2) continue; // 'physical' repeats a guest or host move on the core rows
+      const rows2 = lay === 0 ? vRow : cRow;
+      const r0 = rows2.get(tk.migFrom[i]!);
+      const r1 = rows2.get(tk.migTo[i]!);
+      if (r0 === undefined || r1 === undefined) continue;
       g.beginPath();
       g.moveTo(mx, r0 * laneH + laneH / 2);
       g.lineTo(mx, r1 * laneH + laneH / 2);
@@ -135,7 +168,7 @@ export function FollowPanel(p: FollowPanelProps) {
             <span>runs {t.runs}</span>
             <span>running {formatDuration(t.runNs)}</span>
             <span>waiting (runnable) {formatDuration(t.waitNs)}</span>
-            <span>steal {t.stealNs === null ? 'n/a (needs host + guest traces and the two-layer model)' : formatDuration(t.stealNs)}</span>
+            <span data-testid="steal">steal {t.stealNs === null ? 'n/a (needs host + guest traces and the two-layer model)' : formatDuration(t.stealNs)}</span>
             <span>migrations {t.migrations}</span>
           </div>
           <div className="follow-track" data-testid="placement-track">
@@ -150,7 +183,7 @@ export function FollowPanel(p: FollowPanelProps) {
                   <button type="button" className="link" onClick={() => p.onJump(ts)}>
                     {formatTime(ts, { unit: p.unit, originNs: p.session.startNs })}
                   </button>{' '}
-                  cpu {res.track.migFrom[i]} → {res.track.migTo[i]}
+                  {['guest: vCPU', 'host: core', 'physical: core'][res.track.migLayer[i]!] ?? 'cpu'} {res.track.migFrom[i]} → {res.track.migTo[i]}
                 </li>
               ))}
             </ol>

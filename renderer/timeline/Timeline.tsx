@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type MouseEvent, type WheelEvent } from 'react';
 import type { FilterSpec, LaneInfo, SessionInfo, ThreadRef, TraceApi } from '../../shared/contract.ts';
 import { decodeWindow } from '../api/arrow.ts';
-import { formatDuration, formatTime, threadColor, type TimeUnit } from '../format.ts';
+import { formatDuration, formatTime, threadColor, vmColor, type TimeUnit } from '../format.ts';
 
 export interface TimeRange {
   t0Ns: number;
@@ -46,10 +46,12 @@ interface Tile {
 const GUTTER_PX = 110;
 const AXIS_PX = 22;
 
+/** Lanes passing the filter's machine / cpu parts; physical cores (host) first, then each VM's vCPUs. */
 export function visibleLanes(session: SessionInfo, filter: FilterSpec): LaneInfo[] {
-  return session.lanes.filter(
-    (l) => (!filter.files?.length || filter.files.includes(l.file)) && (!filter.cpus?.length || filter.cpus.some((c) => c.file === l.file && c.cpu === l.cpu)),
-  );
+  const rank = (l: LaneInfo): number => (session.files[l.file]?.layer === 'host' ? 0 : 1);
+  return session.lanes
+    .filter((l) => (!filter.files?.length || filter.files.includes(l.file)) && (!filter.cpus?.length || filter.cpus.some((c) => c.file === l.file && c.cpu === l.cpu)))
+    .sort((a, b) => rank(a) - rank(b) || a.lane - b.lane);
 }
 
 export function Timeline(p: TimelineProps) {
@@ -66,6 +68,9 @@ export function Timeline(p: TimelineProps) {
   const laneRow = new Map<number, number>();
   lanes.forEach((l, i) => laneRow.set(l.lane, i));
   const heightPx = AXIS_PX + Math.max(1, lanes.length) * laneH;
+  // Host lanes: a vCPU thread is drawn in its VM's colour and labelled with its vCPU.
+  const vcpuOf = new Map<number, { vm: number; name: string; vcpu: number }>();
+  p.session.vms.forEach((vm, vi) => vm.vcpus.forEach((v) => vcpuOf.set(vm.hostFile * 2 ** 32 + v.hostTid, { vm: vi, name: vm.name, vcpu: v.vcpu })));
   const plotW = Math.max(10, widthPx - GUTTER_PX);
 
   useEffect(() => {
@@ -158,7 +163,8 @@ export function Timeline(p: TimelineProps) {
         const tid = tile.tid[k]!;
         const file = p.session.lanes[tile.lane[k]!]?.file ?? 0;
         g.globalAlpha = tile.match[k] ? 1 : 0.2;
-        g.fillStyle = threadColor(tid, p.dark);
+        const vc = vcpuOf.get(file * 2 ** 32 + tid);
+        g.fillStyle = vc ? vmColor(vc.vm, vc.vcpu, p.dark) : threadColor(tid, p.dark);
         g.fillRect(x0, y, Math.max(1, x1 - x0), laneH - 5);
         if (p.followed && p.followed.tid === tid && p.followed.file === file) {
           g.globalAlpha = 1;
@@ -169,7 +175,7 @@ export function Timeline(p: TimelineProps) {
         if (x1 - x0 > 50 && tile.switches[k]! <= 1) {
           g.globalAlpha = 1;
           g.fillStyle = p.dark ? '#000' : '#fff';
-          const label = `${tile.strings[tile.comm[k]!] ?? '?'}:${tid}`;
+          const label = vc ? `${vc.name} vCPU ${vc.vcpu}` : `${tile.strings[tile.comm[k]!] ?? '?'}:${tid}`;
           g.fillText(label, x0 + 3, y + (laneH - 5) / 2, x1 - x0 - 6);
         }
       }
@@ -276,9 +282,14 @@ export function Timeline(p: TimelineProps) {
     const text =
       sw > 1
         ? `${sw} switches in this pixel, e.g. ${tile.strings[tile.comm[k]!] ?? '?'}:${tile.tid[k]} — zoom in for single runs`
-        : `${tile.strings[tile.comm[k]!] ?? '?'}:${tile.tid[k]}  ${formatTime(s, { unit: p.unit, originNs: p.session.startNs })} +${formatDuration(en - s)}`;
+        : `${tile.strings[tile.comm[k]!] ?? '?'}:${tile.tid[k]}${vcHover(k)}  ${formatTime(s, { unit: p.unit, originNs: p.session.startNs })} +${formatDuration(en - s)}`;
     setHover({ x, y, text });
   };
+  function vcHover(k: number): string {
+    const lane = tile ? p.session.lanes[tile.lane[k]!] : undefined;
+    const vc = lane && tile ? vcpuOf.get(lane.file * 2 ** 32 + tile.tid[k]!) : undefined;
+    return vc ? ` (${vc.name} vCPU ${vc.vcpu})` : '';
+  }
   const onUp = (e: MouseEvent): void => {
     const d = drag.current;
     drag.current = null;

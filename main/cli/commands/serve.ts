@@ -24,18 +24,26 @@ function openInBrowser(url: string, io: { stderr: NodeJS.WriteStream }): void {
 export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'open traces in a browser (serves the app on 127.0.0.1 with a per-run token)',
-  usage: 'FILE... [--port P] [--open]',
+  usage: 'FILE... [--guest FILE@VM]... [--port P] [--open]',
   options: [
     { name: 'port', type: 'string', valueName: 'P', help: 'port on 127.0.0.1 (0 = any free port; default 0)' },
     { name: 'open', type: 'flag', help: 'open the URL in the default browser' },
+    { name: 'guest', type: 'list', valueName: 'FILE@VM', help: 'a guest trace and its VM in the host trace (QEMU pid, dom<ID> or VM name)' },
   ],
   details: 'Only the files given here can be opened from the page. Stop with Ctrl-C.',
   async run(args, io) {
-    if (args.positionals.length === 0) throw new UsageError('give at least one trace file');
+    const guests: { path: string; vm: string }[] = [];
+    for (const g of args.lists.get('guest') ?? []) {
+      const at = g.lastIndexOf('@');
+      if (at <= 0 || at === g.length - 1) throw new UsageError(`--guest expects FILE@VM, got '${g}'`);
+      guests.push({ path: g.slice(0, at), vm: g.slice(at + 1) });
+    }
+    const positionals = [...args.positionals, ...guests.map((g) => g.path).filter((p) => !args.positionals.includes(p))];
+    if (positionals.length === 0) throw new UsageError('give at least one trace file');
     const port = numberOption(args, 'port') ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be an integer in [0, 65535]');
     const real: string[] = [];
-    for (const p of args.positionals) {
+    for (const p of positionals) {
       try {
         const rp = realpathSync(p);
         if (!statSync(rp).isFile()) throw new Error('not a regular file');
@@ -46,7 +54,8 @@ export const serveCommand: CliCommand = {
     }
     const granted = new Set(real);
     const service = new TraceService({ cacheDir: resolveCacheDir(args.values.get('cache-dir'), io.env), pathAllowed: (p) => granted.has(p) });
-    const server = await startServer({ api: service, paths: real, port });
+    const realGuests = guests.map((g) => ({ path: realpathSync(g.path), vm: g.vm }));
+    const server = await startServer({ api: service, paths: real, guests: realGuests, port });
     io.stdout.write(`${server.url}\n`);
     if (args.flags.has('open')) openInBrowser(server.url, io);
     await new Promise<void>((resolve) => {

@@ -17,6 +17,8 @@ interface FileFilter {
   /** comm id / event id -> 1 when it contains the search text. */
   textComm: Uint8Array | null;
   textEvent: Uint8Array | null;
+  /** Added to the file's timestamps (session timeline). */
+  offsetNs: number;
 }
 
 export interface CompiledFilter {
@@ -69,7 +71,7 @@ export function compileFilter(spec: FilterSpec, data: SessionData): CompiledFilt
     // A cpu or thread list that names other files only excludes this file entirely.
     if (cpus && cpus.size === 0) allowed = false;
     if (tids && tids.size === 0) allowed = false;
-    return { allowed, cpus, tids, commOk, textComm, textEvent };
+    return { allowed, cpus, tids, commOk, textComm, textEvent, offsetNs: data.offsetsNs[f] ?? 0 };
   });
   let kinds: Uint8Array | null = null;
   if (s.kinds) {
@@ -81,7 +83,7 @@ export function compileFilter(spec: FilterSpec, data: SessionData): CompiledFilt
 
 /** Does row i of c (from file filter ff) pass? Scalars only; called per row. */
 export function rowPasses(cf: CompiledFilter, ff: FileFilter, c: EventColumns, i: number): boolean {
-  const ts = c.ts[i]!;
+  const ts = c.ts[i]! + ff.offsetNs;
   if (ts < cf.t0Ns || ts >= cf.t1Ns) return false;
   if (cf.kinds && cf.kinds[c.kind[i]!] !== 1) return false;
   if (ff.cpus && !ff.cpus.has(c.cpu[i]!)) return false;

@@ -31,7 +31,7 @@ export function tsOfGlobal(v: RowView, g: number): number {
   const { f, r } = locate(v.data, g);
   const tr = v.data.files[f]!;
   const b = Math.floor(r / tr.batchRows);
-  return v.cache.get(f, b).ts[r - b * tr.batchRows]!;
+  return v.cache.get(f, b).ts[r - b * tr.batchRows]! + (v.data.offsetsNs[f] ?? 0);
 }
 
 export function rowsWindow(v: RowView, start: number, count: number): Uint8Array {
@@ -66,7 +66,7 @@ export function rowsWindow(v: RowView, start: number, count: number): Uint8Array
     const c = v.cache.get(f, b);
     const i = r - b * tr.batchRows;
     cols.row[k] = s + k;
-    cols.ts[k] = c.ts[i]!;
+    cols.ts[k] = c.ts[i]! + (d.offsetsNs[f] ?? 0);
     cols.file[k] = f;
     cols.cpu[k] = c.cpu[i]!;
     cols.kind[k] = c.kind[i]!;

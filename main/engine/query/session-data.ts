@@ -103,6 +103,8 @@ export interface ThreadCount {
 
 export interface SessionData {
   files: IndexedTrace[];
+  /** Per file: added to its timestamps to put them on the session timeline (guest -> host clock). */
+  offsetsNs: number[];
   rowCount: number;
   startNs: number;
   endNs: number;
@@ -140,7 +142,7 @@ interface LaneBuilder {
   endState: GrowI32;
 }
 
-function summarizeBatch(s: BatchSummaries, b: number, c: EventColumns): void {
+function summarizeBatch(s: BatchSummaries, b: number, c: EventColumns, off: number): void {
   let lo = Infinity;
   let hi = -Infinity;
   const base = b * HASH_WORDS;
@@ -161,8 +163,8 @@ function summarizeBatch(s: BatchSummaries, b: number, c: EventColumns): void {
       s.tidBits[base + (h >>> 5)]! |= 1 << (h & 31);
     }
   }
-  s.minTs[b] = lo;
-  s.maxTs[b] = hi;
+  s.minTs[b] = lo + off;
+  s.maxTs[b] = hi + off;
 }
 
 /** One pass over every batch; yields to the event loop between batches so the engine answers. */
@@ -170,6 +172,7 @@ export async function prepareSession(
   files: IndexedTrace[],
   signal: CancelSignal,
   onProgress: (p: PrepareProgress) => void,
+  offsetsNs: number[] = files.map(() => 0),
 ): Promise<SessionData> {
   const rowsTotal = files.reduce((a, f) => a + f.rowCount, 0);
   let rowsDone = 0;
@@ -183,6 +186,7 @@ export async function prepareSession(
 
   for (let f = 0; f < files.length; f++) {
     const tr = files[f]!;
+    const off = offsetsNs[f] ?? 0;
     const sums = new BatchSummaries(tr.batchCount);
     batches.push(sums);
     const lanesHere = new Map<number, number>();
@@ -193,7 +197,7 @@ export async function prepareSession(
     for (let b = 0; b < tr.batchCount; b++) {
       if (signal.cancelled) throw new CancelledError();
       const c = tr.readBatch(b);
-      summarizeBatch(sums, b, c);
+      summarizeBatch(sums, b, c, off);
       if (c.length > 0) {
         if (sums.minTs[b]! < startNs) startNs = sums.minTs[b]!;
         if (sums.maxTs[b]! > endNs) endNs = sums.maxTs[b]!;
@@ -212,14 +216,14 @@ export async function prepareSession(
           }
           const lb = laneBuilders[li]!;
           if (lb.endState.n > 0) lb.endState.set(lb.endState.n - 1, c.prevState[i]!);
-          lb.start.push(c.ts[i]!);
+          lb.start.push(c.ts[i]! + off);
           lb.tid.push(tid);
           lb.comm.push(c.comm[i]!);
           lb.endState.push(NO_STATE);
           if (c.comm[i]! >= 0) tidComm.set(tid, c.comm[i]!);
         } else if (kind === EventKind.migrate) {
           mig.file.push(f);
-          mig.ts.push(c.ts[i]!);
+          mig.ts.push(c.ts[i]! + off);
           mig.tid.push(tid);
           mig.from.push(c.arg0[i]!);
           mig.to.push(c.arg1[i]!);
@@ -252,11 +256,12 @@ export async function prepareSession(
   let mergeFile: Uint8Array | null = null;
   let mergeRow: Uint32Array | null = null;
   if (files.length > 1) {
-    ({ mergeFile, mergeRow } = await mergeByTime(files, signal));
+    ({ mergeFile, mergeRow } = await mergeByTime(files, signal, offsetsNs));
   }
 
   return {
     files,
+    offsetsNs: files.map((_, f) => offsetsNs[f] ?? 0),
     rowCount: rowsTotal,
     startNs,
     endNs,
@@ -289,7 +294,7 @@ function sortMigrations(m: Migrations): Migrations {
 }
 
 /** k-way merge of per-file time orders; ties keep file order (stable). */
-async function mergeByTime(files: IndexedTrace[], signal: CancelSignal): Promise<{ mergeFile: Uint8Array; mergeRow: Uint32Array }> {
+async function mergeByTime(files: IndexedTrace[], signal: CancelSignal, offsetsNs: number[]): Promise<{ mergeFile: Uint8Array; mergeRow: Uint32Array }> {
   const total = files.reduce((a, f) => a + f.rowCount, 0);
   if (files.length > 255) throw new Error('at most 255 files per session');
   const mergeFile = new Uint8Array(total);
@@ -308,7 +313,7 @@ async function mergeByTime(files: IndexedTrace[], signal: CancelSignal): Promise
       for (let f = 0; f < k; f++) {
         const c = cur[f];
         if (!c) continue;
-        const t = c.ts[pos[f]!]!;
+        const t = c.ts[pos[f]!]! + (offsetsNs[f] ?? 0);
         if (best === -1 || t < bestTs) {
           best = f;
           bestTs = t;

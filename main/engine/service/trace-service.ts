@@ -38,6 +38,10 @@ import { compileFilter, filterKey, FilterJob } from '../query/filter.ts';
 import { rowAtTime, rowsWindow, viewLength, type RowView } from '../query/rows.ts';
 import { BatchCache, CancelledError, prepareSession, type SessionData } from '../query/session-data.ts';
 import { followSingleLayer, searchThreads, threadInfo } from '../query/thread-track.ts';
+import { followThread as followModelThread } from '../query/follow.ts';
+import { buildModel, type TwoLayerModel } from '../model/model.ts';
+import { encodeWindow } from '../query/arrow-window.ts';
+import type { LayerName, VmInfo } from '../../../shared/contract.ts';
 import { timelineTile } from '../query/timeline.ts';
 
 export type OpenTraceFn = (path: string, opts: OpenOptions) => Promise<IndexedTrace>;
@@ -71,6 +75,10 @@ interface Session {
   cache: BatchCache;
   jobs: Map<string, FilterJob>;
   plans: Map<number, ReadPlan | null>;
+  model: TwoLayerModel | null;
+  layers: LayerName[];
+  vms: VmInfo[];
+  notes: string[];
 }
 
 const MAX_FILTER_JOBS = 6;
@@ -121,11 +129,19 @@ export class TraceService implements TraceApi {
         }
       }
     }
-    void this.runLoad(job, real);
+    const vmOf = new Map<string, string>();
+    for (const g of req.guests ?? []) {
+      try {
+        vmOf.set(realpathSync(g.path), g.vm);
+      } catch {
+        /* a guest hint for a missing file: the file itself was checked above */
+      }
+    }
+    void this.runLoad(job, real, vmOf);
     return ok({ loadId: job.loadId });
   }
 
-  private async runLoad(job: LoadJob, paths: string[]): Promise<void> {
+  private async runLoad(job: LoadJob, paths: string[], vmOf: Map<string, string>): Promise<void> {
     const opened: IndexedTrace[] = [];
     const openFn = this.opts.openTrace ?? openIndexed;
     try {
@@ -148,9 +164,48 @@ export class TraceService implements TraceApi {
         fp.events = tr.rowCount;
         if (job.signal.cancelled) throw new CancelledError();
       }
+      // Two files or more: the two-layer model decides host / guest roles and the guest clock offsets.
+      let model: TwoLayerModel | null = null;
+      const notes: string[] = [];
+      const offsets = opened.map(() => 0);
+      const layers: LayerName[] = opened.map((t) => t.summary.layerHint ?? 'unknown');
+      if (opened.length >= 2) {
+        job.phase = 'model';
+        await new Promise((r) => setImmediate(r));
+        try {
+          model = buildModel(opened.map((trace) => ({ trace, ...(vmOf.has(trace.path) ? { vm: vmOf.get(trace.path)!, role: 'guest' as const } : {}) })));
+          notes.push(...model.notes);
+          opened.forEach((t, i) => {
+            if (t.path === model!.hostFile) layers[i] = 'host';
+          });
+          for (const vm of model.vms) {
+            const fi = opened.findIndex((t) => t.path === vm.guestFile);
+            if (fi >= 0) {
+              layers[fi] = 'guest';
+              offsets[fi] = vm.offsetNs ?? 0;
+            }
+          }
+        } catch (e) {
+          notes.push(`Two-layer views are off: ${(e as Error).message}`);
+        }
+        if (job.signal.cancelled) throw new CancelledError();
+      }
       job.phase = 'prepare';
-      const data = await prepareSession(opened, job.signal, () => undefined);
-      const s: Session = { id: newId(), data, paths, cache: new BatchCache(opened, 16), jobs: new Map(), plans: new Map() };
+      const data = await prepareSession(opened, job.signal, () => undefined, offsets);
+      const vms: VmInfo[] = (model?.vms ?? []).map((vm) => {
+        const gi = opened.findIndex((t) => t.path === vm.guestFile);
+        return {
+          name: vm.name,
+          hostFile: opened.findIndex((t) => t.path === model!.hostFile),
+          guestFile: gi >= 0 ? gi : null,
+          vcpus: vm.vcpuIds.map((vcpu, i) => ({ vcpu, hostTid: vm.hostIds[i] ?? -1 })),
+          offsetNs: vm.offsetNs,
+          alignmentQuality: vm.alignment?.quality ?? null,
+          migrations: { ...vm.migrations },
+          coScheduling: [...vm.coScheduling.fractions],
+        };
+      });
+      const s: Session = { id: newId(), data, paths, cache: new BatchCache(opened, 16), jobs: new Map(), plans: new Map(), model, layers, vms, notes };
       this.sessions.set(s.id, s);
       job.sessionId = s.id;
       job.state = 'ready';
@@ -202,9 +257,10 @@ export class TraceService implements TraceApi {
       index,
       path: f.path,
       name: basename(f.path),
-      layer: f.summary.layerHint ?? 'unknown',
+      layer: s.layers[index] ?? 'unknown',
       summary: f.summary,
     }));
+    const vmOfGuest = new Map(s.vms.filter((v) => v.guestFile !== null).map((v) => [v.guestFile!, v.name]));
     const layers = new Set(files.map((f) => f.layer));
     return ok({
       sessionId: s.id,
@@ -216,11 +272,16 @@ export class TraceService implements TraceApi {
         lane: L.lane,
         file: L.file,
         cpu: L.cpu,
-        label: `${d.files.length > 1 ? `${basename(d.files[L.file]!.path)} ` : ''}${files[L.file]!.layer === 'guest' ? 'vCPU' : 'CPU'} ${L.cpu}`,
+        label:
+          files[L.file]!.layer === 'guest'
+            ? `${vmOfGuest.get(L.file) ?? basename(d.files[L.file]!.path)} vCPU ${L.cpu}`
+            : `${d.files.length > 1 ? `${files[L.file]!.layer === 'host' ? 'host' : basename(d.files[L.file]!.path)} ` : ''}${files[L.file]!.layer === 'host' ? 'core' : 'CPU'} ${L.cpu}`,
         runs: L.startNs.length,
       })),
       twoLayer: layers.has('guest') && layers.has('host'),
-      modelAvailable: false,
+      modelAvailable: s.model !== null,
+      vms: s.vms,
+      notes: s.notes,
     });
   }
 
@@ -344,11 +405,29 @@ export class TraceService implements TraceApi {
     const info = threadInfo(s.data, req.thread);
     if (!info) return err({ code: 'not-found', message: `no thread ${req.thread.tid} in file ${req.thread.file}` });
     const single = followSingleLayer(s.data, req.thread);
-    const layer = s.data.files[req.thread.file]?.summary.layerHint;
+    const vm = s.vms.find((v) => v.guestFile === req.thread.file);
+    if (s.model && vm) {
+      const m = followModelThread(s.model, { tid: req.thread.tid, vm: vm.name });
+      if (m) {
+        const g = m.segments;
+        const e = m.migrationEvents;
+        let runs = 0;
+        for (let i = 0; i < g.length; i++) if (i === 0 || g.startNs[i] !== g.endNs[i - 1] || g.vcpu[i] !== g.vcpu[i - 1]) runs++;
+        return ok({
+          thread: info,
+          totals: { ...single.totals, runNs: m.runNs, stealNs: m.stealNs, runs, migrations: m.migrations.guest + m.migrations.host },
+          placement: encodeWindow({ startNs: g.startNs, endNs: g.endNs, cpu: g.vcpu, core: g.core }, { vm: vm.name, migrations: m.migrations }),
+          migrations: encodeWindow({ tsNs: e.tsNs, layer: e.layer, fromCpu: e.from, toCpu: e.to }, {}),
+        });
+      }
+    }
+    const layer = s.layers[req.thread.file];
     const note =
       layer === 'guest'
-        ? 'Physical cores and steal need the two-layer model, which is not wired in yet: shown is the vCPU placement only.'
-        : undefined;
+        ? `Physical cores and steal need the host trace of this VM (${s.notes.find((n) => n.startsWith('Two-layer')) ?? 'not matched to a host trace'}): shown is the vCPU placement only.`
+        : s.vms.length > 0 && layer === 'host'
+          ? 'This is a host thread: its cores are shown. Follow a guest thread to see vCPU and core together.'
+          : undefined;
     return ok({ thread: info, ...single, ...(note ? { note } : {}) });
   }
 

@@ -80,7 +80,26 @@ export function validateFilter(v: unknown, at = 'filter'): FilterSpec {
 type Validator = (o: Record<string, unknown>) => unknown;
 
 const V: Record<ApiMethod, { keys: readonly string[]; check: Validator }> = {
-  open: { keys: ['paths'], check: (o) => ({ paths: list(o.paths, 'paths', (x, a) => str(x, a), MAX_PATHS) }) },
+  open: {
+    keys: ['paths', 'guests'],
+    check: (o) => ({
+      paths: list(o.paths, 'paths', (x, a) => str(x, a), MAX_PATHS),
+      ...(o.guests !== undefined
+        ? {
+            guests: list(
+              o.guests,
+              'guests',
+              (x, a) => {
+                const g = obj(x, a);
+                only(g, a, ['path', 'vm']);
+                return { path: str(g.path, `${a}.path`), vm: str(g.vm, `${a}.vm`, 64) };
+              },
+              MAX_PATHS,
+            ),
+          }
+        : {}),
+    }),
+  },
   loadStatus: { keys: ['loadId'], check: (o) => ({ loadId: id(o.loadId, 'loadId') }) },
   cancelLoad: { keys: ['loadId'], check: (o) => ({ loadId: id(o.loadId, 'loadId') }) },
   sessionInfo: { keys: ['sessionId'], check: (o) => ({ sessionId: id(o.sessionId, 'sessionId') }) },
