@@ -12,8 +12,14 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { EVENT_KIND_NAMES, TaskState } from '../../../shared/schema.ts';
-import type { InlineReadResult } from '../../engine/index/read-inline.ts';
-import { countsByEvent, readBytes } from './test-helpers.ts';
+import { MemorySource } from '../../engine/io/byte-source.ts';
+import { readInline } from '../../engine/index/read-inline.ts';
+import { ftraceText } from './index.ts';
+import { countsByEvent, type ReadResult } from './test-helpers.ts';
+
+function readBytes(bytes: Uint8Array, name: string): ReadResult {
+  return readInline(ftraceText, new MemorySource(name, bytes));
+}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DIR = path.join(here, 'testdata', 'schedmix-1s');
@@ -80,7 +86,7 @@ test('trace-cmd report with two inputs: rows tagged per input, each input comple
 });
 
 /** Rows inside [loNs, hiNs] as text, grouped per CPU (cross-CPU order of equal-ish times differs). */
-function rowsPerCpu(r: InlineReadResult, loNs: number, hiNs: number, stateMask: number): string[] {
+function rowsPerCpu(r: ReadResult, loNs: number, hiNs: number, stateMask: number): string[] {
   const c = r.columns;
   const perCpu = new Map<number, string[]>();
   for (let i = 0; i < c.length; i++) {

@@ -17,7 +17,13 @@ import { SNIFF_BYTES, TraceFormatError } from '../types.ts';
 import { ftraceText, sniffFtraceText, MAX_LINE_BYTES } from './index.ts';
 import { MAX_COMM_BYTES } from './line-parser.ts';
 import { mapNumericState } from './task-state.ts';
-import { assertGolden, columnsHash, countsByEvent, goldenOf, readBytes, rowOf } from './test-helpers.ts';
+import { readInline } from '../../engine/index/read-inline.ts';
+import type { ReadOptions } from '../types.ts';
+import { assertGolden, columnsHash, countsByEvent, goldenOf, rowOf, type ReadResult } from './test-helpers.ts';
+
+function readBytes(bytes: Uint8Array, name: string, opts: ReadOptions = {}): ReadResult {
+  return readInline(ftraceText, new MemorySource(name, bytes), opts);
+}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DATA = path.join(here, 'testdata');
