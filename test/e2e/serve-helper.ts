@@ -20,8 +20,8 @@ export interface Served {
 /** Each run indexes into its own cache folder, so tests never read a cache made by other code. */
 export const CACHE_DIR = mkdtempSync(join(tmpdir(), 'vcpuscope-e2e-cache-'));
 
-export async function serve(files: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'vcpuscope.mjs'), 'serve', ...files, '--port', '0'], {
+export async function serve(files: string[], env: NodeJS.ProcessEnv = {}, extraArgs: string[] = []): Promise<Served> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'vcpuscope.mjs'), 'serve', ...files, ...extraArgs, '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, VCPUSCOPE_CACHE_DIR: CACHE_DIR, ...env },
   });

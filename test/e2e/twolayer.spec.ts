@@ -1,0 +1,43 @@
+// Two layers: host + two guest traces from the simulator (generated in setup, 2 s of the default
+// scenario), opened together: host core lanes coloured by VM, guest vCPU lanes, the VM panel, and
+// following a guest thread shows its vCPU and physical-core tracks with a steal total.
+import { expect, test } from '@playwright/test';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ARTIFACTS, ROOT, serve, type Served } from './serve-helper.ts';
+
+let s: Served;
+test.beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vcpuscope-e2e-sim-'));
+  const g = spawnSync(process.execPath, [join(ROOT, 'bin', 'vcpuscope.mjs'), 'generate', '--out', dir, '--seconds', '2', '--seed', '1', '--force'], { encoding: 'utf8' });
+  expect(g.status, g.stderr).toBe(0);
+  const truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as { hostFile: string; vms: { guestFile: string; vcpus: { hostTid: number }[] }[] };
+  const guestArgs = truth.vms.flatMap((vm) => ['--guest', `${join(dir, vm.guestFile)}@vm-${vm.vcpus[0]!.hostTid}`]);
+  s = await serve([join(dir, truth.hostFile)], {}, guestArgs);
+});
+test.afterAll(async () => {
+  await s?.stop();
+});
+
+test('host + guests: VM model, core and vCPU lanes, follow a guest thread across both layers', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(s.url);
+  await expect(page.getByTestId('event-table').locator('.table-row').first()).toContainText(/sched_/, { timeout: 60_000 });
+  const vm = page.getByTestId('vm-panel');
+  await expect(vm).toContainText(/Two-layer model: vm-\d+, vm-\d+/);
+  await vm.locator('summary').click();
+  await expect(vm).toContainText(/alignment \d+\.\d% of guest events/);
+  await page.getByTestId('thread-search').fill('lockbench');
+  await page.locator('.thread-search .hits button').first().click();
+  const panel = page.getByTestId('follow-panel');
+  await expect(panel.getByTestId('steal')).toHaveText(/^steal \d/);
+  await expect(panel).toContainText(/Migrations \(\d+\)/);
+  // the placement track has vCPU rows and physical-core rows
+  const h = (await panel.getByTestId('placement-track').locator('canvas').boundingBox())!.height;
+  expect(h).toBeGreaterThan(40);
+  await page.screenshot({ path: join(ARTIFACTS, 'two-layer-follow.png') });
+  expect(errors).toEqual([]);
+});
