@@ -4,7 +4,9 @@
 
 import type { VmSummary } from '../../shared/model-contract.ts';
 import type { IndexedTrace } from '../engine/index/indexed-trace.ts';
-import { buildModel, ModelError, type ModelInputFile, type ModelVm, type TwoLayerModel } from '../engine/model/model.ts';
+import { ModelError, type ModelInputFile, type ModelVm, type TwoLayerModel } from '../engine/model/model.ts';
+import { buildModelCached } from '../engine/model/model-cache.ts';
+import { resolveCacheDir } from '../engine/index/cache-dir.ts';
 import { InputError, UsageError, type OptionSpec, type ParsedArgs } from './args.ts';
 import type { CliIo } from './command.ts';
 import { openAll } from './commands/index.ts';
@@ -43,15 +45,17 @@ export function guestOffsetArg(args: ParsedArgs): number | undefined {
 }
 
 /** Build the model over already opened traces; ModelError becomes InputError (exit 1). */
-export function modelFromTraces(traces: readonly IndexedTrace[], args: ParsedArgs): TwoLayerModel {
+export function modelFromTraces(traces: readonly IndexedTrace[], args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): TwoLayerModel {
   const { role } = modelRoles(args);
   const inputs: ModelInputFile[] = traces.map((trace) => {
     const r = role.get(trace.path) ?? role.get(trace.summary.file);
     return { trace, ...(r ? { role: r.role, ...(r.vm !== undefined ? { vm: r.vm } : {}) } : {}) };
   });
   const off = guestOffsetArg(args);
+  // the derived tables are cached beside the index (same folder, same --no-cache switch)
+  const cacheDir = args.flags.has('no-cache') ? undefined : resolveCacheDir(args.values.get('cache-dir'), env);
   try {
-    return buildModel(inputs, off !== undefined ? { guestOffsetNs: off } : {});
+    return buildModelCached(inputs, off !== undefined ? { guestOffsetNs: off } : {}, cacheDir).model;
   } catch (e) {
     if (e instanceof ModelError) throw new InputError(e.message);
     throw e;
@@ -67,7 +71,7 @@ export async function openModel(args: ParsedArgs, io: CliIo): Promise<{ traces: 
   if (files.length === 0) throw new UsageError('give the trace files (host and guest) as arguments');
   const traces = await openAll(files, args, io);
   try {
-    return { traces, model: modelFromTraces(traces, args) };
+    return { traces, model: modelFromTraces(traces, args, io.env) };
   } catch (e) {
     for (const t of traces) t.close();
     throw e;
