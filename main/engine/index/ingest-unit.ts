@@ -40,6 +40,17 @@ export interface UnitErrorMessage {
 
 export type UnitMessage = ChunkMessage | UnitDoneMessage | UnitErrorMessage;
 
+/**
+ * A format from a module URL (formats outside the registry: tests, plugins): the export named by
+ * the URL's `#fragment`, else the export `format`.
+ */
+export async function loadFormatModule(url: string): Promise<TraceFormat | undefined> {
+  const hash = url.indexOf('#');
+  const name = hash >= 0 ? url.slice(hash + 1) : 'format';
+  const mod = (await import(hash >= 0 ? url.slice(0, hash) : url)) as Record<string, TraceFormat | undefined>;
+  return mod[name];
+}
+
 export function transferList(c: ColumnArrays): ArrayBuffer[] {
   return [c.ts, c.cpu, c.kind, c.event, c.pid, c.tid, c.comm, c.prevTid, c.prevComm, c.prevState, c.arg0, c.arg1, c.offset, c.input].map(
     (a) => a.buffer as ArrayBuffer,

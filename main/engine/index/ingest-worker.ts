@@ -7,7 +7,7 @@ import { FileSource } from '../io/byte-source.ts';
 import { formatById } from '../../formats/registry.ts';
 import type { CancelSignal, ReadPlan, TraceFormat } from '../../formats/types.ts';
 import type { ColumnArrays } from './event-columns.ts';
-import { runUnit, transferList, type UnitMessage } from './ingest-unit.ts';
+import { loadFormatModule, runUnit, transferList, type UnitMessage } from './ingest-unit.ts';
 
 export interface WorkerInit {
   path: string;
@@ -31,8 +31,7 @@ async function main(): Promise<void> {
   const init = workerData as WorkerInit;
   let format: TraceFormat | undefined;
   if (init.formatModuleUrl) {
-    const mod = (await import(init.formatModuleUrl)) as { format?: TraceFormat };
-    format = mod.format;
+    format = await loadFormatModule(init.formatModuleUrl);
   } else format = formatById(init.formatId);
   const flag = new Int32Array(init.cancelFlag);
   const signal: CancelSignal = {

@@ -16,6 +16,7 @@ import { CACHE_FORMAT_VERSION, PendingEntry, entryKey, lookupEntry, sourceIdenti
 import { DiagnosticCollector } from './diagnostics.ts';
 import type { EventColumns } from './event-columns.ts';
 import type { IndexedTrace } from './indexed-trace.ts';
+import { loadFormatModule } from './ingest-unit.ts';
 import { BATCH_ROWS, CancelledError, IngestError, ingest, type BatchConsumer, type IngestResult } from './ingest.ts';
 
 export { CancelledError } from './ingest.ts';
@@ -48,7 +49,7 @@ export interface OpenOptions extends ReadOptions {
   workers?: number;
   /** Inputs smaller than this are ingested on this thread (default 8 MiB). */
   inlineBelowBytes?: number;
-  /** Module URL exporting `format` (a format outside the registry; tests). Implies its id. */
+  /** Module URL exporting `format`, or `URL#exportName` (a format outside the registry; tests). */
   formatModuleUrl?: string;
   /** Rows per record batch (default BATCH_ROWS). */
   batchRows?: number;
@@ -78,7 +79,7 @@ function withFile(s: TraceSummary, file: string): TraceSummary {
 
 async function loadFormat(file: string, opts: OpenOptions, src: FileSource): Promise<TraceFormat> {
   let format: TraceFormat | undefined;
-  if (opts.formatModuleUrl) format = ((await import(opts.formatModuleUrl)) as { format?: TraceFormat }).format;
+  if (opts.formatModuleUrl) format = await loadFormatModule(opts.formatModuleUrl);
   else if (opts.formatId) {
     format = formatById(opts.formatId);
     if (!format) throw new OpenError(`${file}: unknown format '${opts.formatId}'`, file);
