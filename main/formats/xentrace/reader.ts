@@ -3,7 +3,7 @@
 // Payload layouts: xen `xen/common/sched/core.c` (switch, infprev/infnext, runstate, wake/block),
 // `credit.c`/`null.c` (migrations), `xen/common/trace.c` (lost records), `tools/xentrace/xenalyze.c`.
 
-import { EventKind, NO_STATE, TaskState, XEN_IDLE_DOMAIN } from '../../../shared/schema.ts';
+import { EventKind, NO_STATE, TaskState } from '../../../shared/schema.ts';
 import type { ByteSource } from '../../engine/io/byte-source.ts';
 import type { CancelSignal, DiagnosticSink, EventSink } from '../types.ts';
 import type { XenShared } from './plan.ts';
@@ -331,7 +331,3 @@ export function readXenUnit(
   if (pending) sink.append(K_SWITCH, evSwitch, pNs, cpu, pPrev, pNext, pNextComm, pPrev, pPrevComm, NONE, pRuntimeUs, pWaitUs, pOffset);
 }
 
-/** True when the entity is the idle vCPU of a pCPU. */
-export function isIdleEntity(entity: number): boolean {
-  return entity >>> 16 === XEN_IDLE_DOMAIN;
-}

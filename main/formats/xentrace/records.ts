@@ -47,14 +47,6 @@ export function isRunstateChange(ev: number): boolean {
   return (ev & ~0xff0) === TRC_SCHED_RUNSTATE_CHANGE;
 }
 
-/** VMENTRY, VMX/SVM exit (32/64-bit, nested or not). */
-export function hvmEntryExit(ev: number): 'entry' | 'exit' | undefined {
-  const base = ev & ~(TRC_HVM_NESTEDFLAG | TRC_64_FLAG);
-  if (base === TRC_HVM_VMENTRY && (ev & TRC_64_FLAG) === 0) return 'entry';
-  if (base === 0x00081002 || base === 0x00081003) return 'exit';
-  return undefined;
-}
-
 /** Top-level classes (trace.h TRC_GEN ... TRC_GUEST): bits 16-27 of the id, one bit set. */
 export const CLASS_NAMES: ReadonlyArray<readonly [number, string]> = [
   [0x001, 'GEN'], [0x002, 'SCHED'], [0x004, 'DOM0OP'], [0x008, 'HVM'], [0x010, 'MEM'],
