@@ -80,6 +80,10 @@ test('trace-cmd report with two inputs: rows tagged per input, each input comple
     for (let i = 0; i < r.columns.length; i++) perInput[r.columns.input[i]!]!++;
     assert.deepEqual(perInput, [independent.byInput['a.dat'], independent.byInput['b.dat']]);
     assert.deepEqual(perInput, [22173, 22173]);
+    // split into units of 64 KiB: every unit tags its rows with the right input
+    const split = readInline(ftraceText, new MemorySource('multi', new Uint8Array(out)), { unitBytes: 64 * 1024 });
+    assert.deepEqual([...split.columns.input], [...r.columns.input]);
+    assert.deepEqual(countsByEvent(split), countsByEvent(r));
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

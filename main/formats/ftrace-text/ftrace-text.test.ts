@@ -130,6 +130,14 @@ test('units: a split read gives the same columns as one unit, and lines are numb
   assert.equal(many.columns.length, one.columns.length);
   assert.equal(columnsHash(many), columnsHash(one));
   assert.ok(one.columns.length > 20000);
+  // HTML: units inside the embedded block
+  for (const name of ['trappy-surfaceflinger.html', 'catapult-systrace-js-excerpt.html']) {
+    const html = fixture(name);
+    const a = readBytes(html, name);
+    const b = readBytes(html, name, { unitBytes: 64 * 1024 });
+    assert.equal(b.columns.length, a.columns.length, name);
+    assert.equal(columnsHash(b), columnsHash(a), name);
+  }
 });
 
 test('describeRecord returns the original line at a row offset (bounded)', () => {
