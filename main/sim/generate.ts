@@ -24,6 +24,8 @@ export interface GenerateOptions {
   force?: boolean;
   /** Host trace as tracefs text (KVM/QEMU, default) or xentrace binary (Xen domains). */
   hostFormat?: 'tracefs' | 'xentrace';
+  /** Print the record-tgid column in tracefs files. */
+  tgid?: boolean;
   /** Output buffer per file; default 4 MiB. */
   bufferBytes?: number;
   onProgress?: (fraction: number, bytes: number) => void;
@@ -109,6 +111,7 @@ export async function generate(opts: GenerateOptions): Promise<{ dir: string; tr
     stopAtBytes: opts.sizeBytes,
     hostPath: join(dir, hostFile),
     hostFormat: opts.hostFormat,
+    tgid: opts.tgid,
     guestPaths: config.vms.map((v) => join(dir, guestFileName(v.name))),
     // 4 MiB per file, but at most ~64 MiB in all when there are many VMs.
     bufferBytes: opts.bufferBytes ?? Math.max(256 << 10, Math.min(4 << 20, Math.floor((64 << 20) / (config.vms.length + 1)))),

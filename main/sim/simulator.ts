@@ -188,6 +188,8 @@ export interface SimOptions {
   hostPath: string;
   /** tracefs text (default, KVM/QEMU naming) or xentrace binary (Xen domains). */
   hostFormat?: 'tracefs' | 'xentrace';
+  /** tracefs files print the record-tgid column. */
+  tgid?: boolean;
   guestPaths: string[];
   bufferBytes: number;
   onProgress?: (fraction: number) => void;
@@ -223,7 +225,7 @@ export class Simulation {
     this.host =
       opts.hostFormat === 'xentrace'
         ? new XentraceWriter({ path: opts.hostPath, cpus: cfg.cores, bufferBytes: Math.min(opts.bufferBytes, 1 << 20) })
-        : new TracefsWriter({ path: opts.hostPath, cpus: cfg.cores, clockOffsetNs: 0, bufferBytes: opts.bufferBytes });
+        : new TracefsWriter({ path: opts.hostPath, cpus: cfg.cores, clockOffsetNs: 0, bufferBytes: opts.bufferBytes, tgid: opts.tgid });
     for (let c = 0; c < cfg.cores; c++) {
       const idle = idleTask(c);
       idle.xen = (XEN_IDLE_DOMAIN << 16) | c;
@@ -234,7 +236,7 @@ export class Simulation {
     cfg.vms.forEach((spec, vm) => {
       const guestUptimeNs = (5 + rng.int(60)) * 1e9 + rng.int(1e9);
       const clockOffsetNs = this.startNs - guestUptimeNs;
-      this.guests.push(new TracefsWriter({ path: opts.guestPaths[vm]!, cpus: spec.vcpus, clockOffsetNs, bufferBytes: opts.bufferBytes }));
+      this.guests.push(new TracefsWriter({ path: opts.guestPaths[vm]!, cpus: spec.vcpus, clockOffsetNs, bufferBytes: opts.bufferBytes, tgid: opts.tgid }));
       const qemuPid = hostPid;
       hostPid += 10 + spec.vcpus + rng.int(40);
       const simVm: SimVm = { name: spec.name, domid: vm + 1, qemuPid, stats: { criticalSections: 0, spinNs: 0, barrierRounds: 0, forks: 0 }, clockOffsetNs, vcpuTids: [], threads: [] };
@@ -245,7 +247,7 @@ export class Simulation {
         const g = this.vcpus.length;
         const ent = this.ents.length;
         const pin = spec.pin?.[v];
-        const vtask = new TaskText(tid, `CPU ${v}/KVM`, `CPU ${v}/KVM`, vm);
+        const vtask = new TaskText(tid, `CPU ${v}/KVM`, `CPU ${v}/KVM`, vm, qemuPid);
         vtask.xen = ((vm + 1) << 16) | v;
         this.ents.push({
           task: vtask,
@@ -271,7 +273,7 @@ export class Simulation {
           // Threads of one process share the comm and have consecutive tids; daemons are processes.
           const tid = group.kind === 'daemon' ? pid + i * (3 + rng.int(20)) : pid + i;
           const local = simVm.threads.length;
-          const task = new TaskText(tid, group.comm);
+          const task = new TaskText(tid, group.comm, group.comm, -1, group.kind === 'daemon' || group.kind === 'spawner' ? tid : pid);
           simVm.threads.push({ index: local, tid, comm: group.comm, task });
           const home = list[local % list.length]!;
           const self = this.threads.length;

@@ -12,6 +12,8 @@ const enc = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 export class TaskText {
   /** `<comm right-aligned in 16>-<pid left-aligned in 7> [` */
   readonly head: Uint8Array;
+  /** The same with the record-tgid column: `... (<tgid right-aligned in 7>) [` */
+  readonly headTgid: Uint8Array;
   readonly prevFrag: Uint8Array;
   readonly nextFrag: Uint8Array;
   /** `comm=C pid=P prio=120 ` (wakeups, migrations, exit) */
@@ -31,9 +33,12 @@ export class TaskText {
     headComm: string = comm,
     /** VM index for host vCPU threads (used for the truth's VM span), else -1. */
     readonly vm: number = -1,
+    /** Thread-group id for the optional tgid column; -1 prints `-------` (idle). */
+    tgid: number = tid,
   ) {
     const pidText = String(tid);
     this.head = enc(`${headComm.padStart(16)}-${pidText.padEnd(7)} [`);
+    this.headTgid = enc(`${headComm.padStart(16)}-${pidText.padEnd(7)} (${tgid < 0 ? '-------' : String(tgid).padStart(7)}) [`);
     this.prevFrag = enc(`prev_comm=${comm} prev_pid=${tid} prev_prio=120 prev_state=`);
     this.nextFrag = enc(` ==> next_comm=${comm} next_pid=${tid} next_prio=120\n`);
     this.subjFrag = enc(`comm=${comm} pid=${tid} prio=120 `);
@@ -43,7 +48,7 @@ export class TaskText {
 }
 
 export function idleTask(cpu: number): TaskText {
-  return new TaskText(0, `swapper/${cpu}`, '<idle>');
+  return new TaskText(0, `swapper/${cpu}`, '<idle>', -1, -1);
 }
 
 // Irq/preempt flag columns as the kernel prints them for each kind of record (typical values seen
@@ -89,6 +94,18 @@ export const EXIT_REASON = {
   msrWrite: enc('MSR_WRITE'),
 } as const;
 
+const LEGEND_TGID = [
+  '#',
+  '#                                          _-----=> irqs-off/BH-disabled',
+  '#                                         / _----=> need-resched',
+  '#                                        | / _---=> hardirq/softirq',
+  '#                                        || / _--=> preempt-depth',
+  '#                                        ||| / _-=> migrate-disable',
+  '#                                        |||| /     delay',
+  '#           TASK-PID       TGID    CPU#  |||||  TIMESTAMP  FUNCTION',
+  '#              | |           |       |   |||||     |         |',
+].join('\n');
+
 const LEGEND = [
   '#',
   '#                                _-----=> irqs-off/BH-disabled',
@@ -110,6 +127,8 @@ export interface WriterOptions {
   /** File timestamp = simulation (host) ns − clockOffsetNs. */
   clockOffsetNs: number;
   bufferBytes: number;
+  /** Print the record-tgid column (tracefs `options/record-tgid`). */
+  tgid?: boolean;
 }
 
 export class TracefsWriter {
@@ -124,9 +143,11 @@ export class TracefsWriter {
   readonly clockOffsetNs: number;
   readonly cpus: number;
   readonly path: string;
+  private readonly tgid: boolean;
 
   constructor(opts: WriterOptions) {
     this.path = opts.path;
+    this.tgid = opts.tgid ?? false;
     this.cpus = opts.cpus;
     this.clockOffsetNs = opts.clockOffsetNs;
     this.buf = Buffer.allocUnsafe(opts.bufferBytes);
@@ -139,7 +160,7 @@ export class TracefsWriter {
   }
 
   private header(counts: string): Buffer {
-    return Buffer.from(`# tracer: nop\n#\n# entries-in-buffer/entries-written: ${counts}\n${LEGEND}\n`, 'latin1');
+    return Buffer.from(`# tracer: nop\n#\n# entries-in-buffer/entries-written: ${counts}\n${this.tgid ? LEGEND_TGID : LEGEND}\n`, 'latin1');
   }
 
   private countsText(): string {
@@ -252,7 +273,7 @@ export class TracefsWriter {
     this.entries++;
     this.lastHostNs = hostNs;
     task.seen = true;
-    this.put(task.head);
+    this.put(this.tgid ? task.headTgid : task.head);
     this.cpu3(cpu);
     this.put(flags);
     this.ts(hostNs);

@@ -184,11 +184,11 @@ function recompute(dir: string, truth: Truth): void {
   });
 }
 
-const CASES: ReadonlyArray<readonly [string, 'fair' | 'cosched', number, ('tracefs' | 'xentrace')?]> = [
+const CASES: ReadonlyArray<readonly [string, 'fair' | 'cosched', number, ('tracefs' | 'xentrace' | 'tracefs+tgid')?]> = [
   ['lock-holder-preemption', 'fair', 4 << 20],
   ['lock-holder-preemption', 'cosched', 4 << 20],
   ['overcommit', 'fair', 4 << 20],
-  ['pinned', 'fair', 4 << 20],
+  ['pinned', 'fair', 4 << 20, 'tracefs+tgid'],
   // A small write buffer forces the streaming path: header written first, counts patched at close.
   ['noisy-neighbour', 'cosched', 64 << 10],
   // Xen host layer (xentrace binary, several windows per pCPU) under the same guests.
@@ -199,7 +199,9 @@ for (const [scenario, policy, bufferBytes, hostFormat] of CASES) {
   test(`${scenario} (${policy}, ${bufferBytes >> 10} KiB buffer, host ${hostFormat ?? 'tracefs'}): reader accepts every line and the truth recomputed from the parsed events matches`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vcpuscope-simrt-'));
     try {
-      const { truth } = await generate({ out: dir, scenario, policy, seconds: 0.5, seed: 11, bufferBytes, hostFormat });
+      const tgid = hostFormat === 'tracefs+tgid';
+      const { truth } = await generate({ out: dir, scenario, policy, seconds: 0.5, seed: 11, bufferBytes, hostFormat: tgid ? 'tracefs' : hostFormat, tgid });
+      if (tgid) assert.match(readFileSync(join(dir, truth.hostFile), 'latin1'), /CPU 0\/KVM-\d+ +\( *\d+\) \[/);
       recompute(dir, truth);
     } finally {
       rmSync(dir, { recursive: true, force: true });

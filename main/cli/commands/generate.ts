@@ -39,6 +39,7 @@ export const generateCommand: CliCommand = {
     { name: 'vcpus', type: 'string', valueName: 'V', help: 'vCPUs of every VM' },
     { name: 'threads', type: 'string', valueName: 'T', help: 'threads of the main workload of every VM' },
     { name: 'host-format', type: 'string', valueName: 'F', help: 'host trace format: tracefs (KVM/QEMU text, default) or xentrace (Xen binary, 2.4 GHz TSC)' },
+    { name: 'tgid', type: 'flag', help: 'print the record-tgid column in tracefs files' },
     { name: 'force', type: 'flag', help: 'write into a non-empty folder' },
     { name: 'quiet', type: 'flag', help: 'no progress on stderr' },
   ],
@@ -69,6 +70,7 @@ export const generateCommand: CliCommand = {
         sizeBytes,
         force: args.flags.has('force'),
         hostFormat: hostFormat as 'tracefs' | 'xentrace' | undefined,
+        tgid: args.flags.has('tgid'),
         onProgress: quiet
           ? undefined
           : (f, bytes) => {
