@@ -123,7 +123,8 @@ export function readXenUnit(
 
   let current = unit.enteringEntity;
   let currentComm = commOf(current);
-  // Time state in a typed array: as double locals V8 boxed them per record (see plan.ts).
+  // Time state in a typed array, as plan.ts keeps its TSC halves (there double locals were boxed per
+  // record and this doubled the pass; here it measured neutral, kept for the same reason).
   const time = new Float64Array(2); // [last cycles, last ns]
   time[0] = unit.enteringCycles;
   time[1] = unit.enteringCycles * nsPerCycle + ROUND_MAGIC - ROUND_MAGIC;
