@@ -9,7 +9,12 @@ import type { BenchContext } from './bench-types.ts';
 
 export default async function (ctx: BenchContext): Promise<void> {
   const targetBytes = Number(process.env.VCPUSCOPE_SIM_BENCH_BYTES ?? 1e9);
-  for (const scenario of ['lock-holder-preemption', 'noisy-neighbour']) {
+  const runs: Array<{ scenario: string; hostFormat?: 'xentrace' }> = [
+    { scenario: 'lock-holder-preemption' },
+    { scenario: 'noisy-neighbour' },
+    { scenario: 'noisy-neighbour', hostFormat: 'xentrace' },
+  ];
+  for (const { scenario, hostFormat } of runs) {
     const dir = mkdtempSync(join(ctx.tmpDir, 'sim-bench-'));
     try {
       let peakRss = process.memoryUsage().rss;
@@ -20,6 +25,7 @@ export default async function (ctx: BenchContext): Promise<void> {
         scenario,
         seed: 1,
         sizeBytes: targetBytes,
+        hostFormat,
         onProgress: () => {
           peakRss = Math.max(peakRss, process.memoryUsage().rss);
         },
@@ -29,7 +35,7 @@ export default async function (ctx: BenchContext): Promise<void> {
       const cpuS = (cpu.user + cpu.system) / 1e6;
       const mb = truth.generator.bytes / 1e6;
       ctx.log(
-        `sim ${scenario}: ${mb.toFixed(0)} MB in ${s.toFixed(2)} s = ${(mb / s).toFixed(0)} MB/s wall, ` +
+        `sim ${scenario}${hostFormat ? ` (host ${hostFormat})` : ''}: ${mb.toFixed(0)} MB in ${s.toFixed(2)} s = ${(mb / s).toFixed(0)} MB/s wall, ` +
           `${(mb / cpuS).toFixed(0)} MB per CPU-second (${cpuS.toFixed(2)} s CPU) ` +
           `(${truth.generator.seconds.toFixed(0)} simulated s, peak RSS ${(peakRss / 1e6).toFixed(0)} MB)`,
       );
