@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EventKind } from '../../../shared/schema.ts';
 import type { FormatInfo } from '../../formats/types.ts';
-import { coreToThreads, threadsToCores, vmPlacement } from '../query/cross-layer.ts';
+import { coreToThreads, lhpInRange, threadsToCores, vmPlacement } from '../query/cross-layer.ts';
 import { followThread } from '../query/follow.ts';
 import { buildModel, ModelError } from './model.ts';
 import { TraceBuilder } from './test-traces.ts';
@@ -78,6 +78,8 @@ test('lock-holder-preemption candidates: steal gaps with running siblings, and t
     [7, 0, 100, 150, 50, 9],
     [7, 0, 300, 350, 50, -1],
   ]);
+  assert.deepEqual(Array.from(lhpInRange(m, { vm: 'qemu-100', startNs: 200, endNs: 400 })!.startNs), [300]);
+  assert.equal(lhpInRange(m, { vm: 'nope', startNs: 0, endNs: 1 }), null);
   const strict = buildModel([{ trace: hostTrace() }, { trace: guestTrace() }], { guestOffsetNs: 0, lhp: { minGapNs: 51 } });
   assert.equal(strict.lhp.length, 0);
 });

@@ -5,6 +5,7 @@
 
 import type {
   CoreToThreadsRequest,
+  LhpColumns,
   CoreToThreadsResult,
   ThreadsToCoresRequest,
   ThreadsToCoresResult,
@@ -157,4 +158,28 @@ function findGlobal(groupStart: Uint32Array, j: number): number {
     else hi = mid - 1;
   }
   return lo;
+}
+
+/** Lock-holder-preemption candidates of a VM overlapping [startNs, endNs) (a pass over the candidates, not the events). */
+export function lhpInRange(model: TwoLayerModel, req: { vm: string; startNs: number; endNs: number }): LhpColumns | null {
+  const vm = findVm(model, req.vm);
+  if (!vm) return null;
+  const L = model.lhp;
+  const pick: number[] = [];
+  for (let i = 0; i < L.length; i++) if (L.vm[i] === vm.index && L.endNs[i]! > req.startNs && L.startNs[i]! < req.endNs) pick.push(i);
+  const take = <T extends Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+    const out = make(pick.length);
+    pick.forEach((i, j) => (out[j] = a[i]!));
+    return out;
+  };
+  return {
+    length: pick.length,
+    vm: take(L.vm, (n) => new Int32Array(n)),
+    tid: take(L.tid, (n) => new Int32Array(n)),
+    vcpu: take(L.vcpu, (n) => new Int32Array(n)),
+    startNs: take(L.startNs, (n) => new Float64Array(n)),
+    endNs: take(L.endNs, (n) => new Float64Array(n)),
+    siblingsOnCoreNs: take(L.siblingsOnCoreNs, (n) => new Float64Array(n)),
+    waiterTid: take(L.waiterTid, (n) => new Int32Array(n)),
+  };
 }
