@@ -310,7 +310,9 @@ export function fastPrefix(buf: Uint8Array, s: number, e: number, bracketOffset:
   let hasFlags = false;
   if (c !== SP && (c < D0 || c > D9)) {
     hasFlags = true;
-    while (q < e && buf[q] !== SP && buf[q] !== NL) q++;
+    // 5 flag characters since 5.x (irqs-off, need-resched, hardirq, preempt, migrate-disable)
+    if (buf[q + 5] === SP && buf[q + 1] !== NL && buf[q + 2] !== NL && buf[q + 3] !== NL && buf[q + 4] !== NL) q += 5;
+    else while (q < e && buf[q] !== SP && buf[q] !== NL) q++;
   }
   while (q < e && buf[q] === SP) q++;
   let secs = 0;
