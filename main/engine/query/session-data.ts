@@ -124,6 +124,9 @@ export interface PrepareProgress {
   rowsTotal: number;
 }
 
+/** Linux pid_max is at most 2^22. */
+const DENSE_TIDS = 1 << 22;
+
 const yieldNow = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 export class CancelledError extends Error {
@@ -192,6 +195,10 @@ export async function prepareSession(
     const lanesHere = new Map<number, number>();
     laneOf.push(lanesHere);
     // per-cpu index of the open run in its lane builder, to fill endState at the next switch
+    // Per-thread counts in typed arrays for the usual tid range (a Map per event cost ~1 s per
+    // 1M events under load); tids outside it (Xen entities, negative) go to the maps.
+    const tidCountsDense = new Int32Array(DENSE_TIDS);
+    const tidCommDense = new Int32Array(DENSE_TIDS).fill(-1);
     const tidCounts = new Map<number, number>();
     const tidComm = new Map<number, number>();
     for (let b = 0; b < tr.batchCount; b++) {
@@ -205,7 +212,9 @@ export async function prepareSession(
       for (let i = 0; i < c.length; i++) {
         const kind = c.kind[i]!;
         const tid = c.tid[i]!;
-        tidCounts.set(tid, (tidCounts.get(tid) ?? 0) + 1);
+        const dense = tid >= 0 && tid < DENSE_TIDS;
+        if (dense) tidCountsDense[tid]!++;
+        else tidCounts.set(tid, (tidCounts.get(tid) ?? 0) + 1);
         if (kind === EventKind.switch) {
           const cpu = c.cpu[i]!;
           let li = lanesHere.get(cpu);
@@ -220,21 +229,27 @@ export async function prepareSession(
           lb.tid.push(tid);
           lb.comm.push(c.comm[i]!);
           lb.endState.push(NO_STATE);
-          if (c.comm[i]! >= 0) tidComm.set(tid, c.comm[i]!);
+          if (c.comm[i]! >= 0) {
+            if (dense) tidCommDense[tid] = c.comm[i]!;
+            else tidComm.set(tid, c.comm[i]!);
+          }
         } else if (kind === EventKind.migrate) {
           mig.file.push(f);
           mig.ts.push(c.ts[i]! + off);
           mig.tid.push(tid);
           mig.from.push(c.arg0[i]!);
           mig.to.push(c.arg1[i]!);
-        } else if (c.comm[i]! >= 0 && !tidComm.has(tid)) {
-          tidComm.set(tid, c.comm[i]!);
+        } else if (c.comm[i]! >= 0) {
+          if (dense) {
+            if (tidCommDense[tid] === -1) tidCommDense[tid] = c.comm[i]!;
+          } else if (!tidComm.has(tid)) tidComm.set(tid, c.comm[i]!);
         }
       }
       rowsDone += c.length;
       onProgress({ rowsDone, rowsTotal });
       await yieldNow();
     }
+    for (let tid = 0; tid < DENSE_TIDS; tid++) if (tidCountsDense[tid]! > 0) threads.push({ file: f, tid, comm: tidCommDense[tid]!, events: tidCountsDense[tid]! });
     for (const [tid, events] of tidCounts) threads.push({ file: f, tid, comm: tidComm.get(tid) ?? -1, events });
   }
   if (startNs === Infinity) {
