@@ -2,7 +2,8 @@
 // worker with a time and memory limit. A crash (any error but a clean format rejection), a hang,
 // or running out of memory is a failure and its input is written to the corpus folder.
 
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../main/engine/io/worker-url.ts';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -120,10 +121,11 @@ export async function fuzz(seeds: readonly Seed[], opts: FuzzOptions): Promise<F
 }
 
 function spawn(opts: FuzzOptions): Worker {
-  return new Worker(new URL('./fuzz-worker.ts', import.meta.url), {
-    execArgv: ['--import', 'tsx'],
-    resourceLimits: { maxOldGenerationSizeMb: opts.maxOldGenerationSizeMb },
-  });
+  // Node 20 workers do not inherit tsx's loader; startWorker registers it inside the worker.
+  return startWorker(
+    { url: new URL('./fuzz-worker.ts', import.meta.url), execArgv: [], fromSource: true },
+    { resourceLimits: { maxOldGenerationSizeMb: opts.maxOldGenerationSizeMb } },
+  );
 }
 
 type RunResult = { kind: 'reply'; reply: FuzzReply } | { kind: 'timeout' } | { kind: 'exit'; message: string };
