@@ -640,6 +640,9 @@ export class Simulation {
   private hostSwitch(c: number, t: number): void {
     const core = this.cores[c]!;
     const H = this.host;
+    // Switching now makes any switch still scheduled on this core moot.
+    core.switchGen++;
+    core.switchAt = -1;
     const prevId = core.cur;
     let prevState = PREV_STATE.R;
     const fair = this.cfg.policy !== 'cosched';
@@ -660,6 +663,16 @@ export class Simulation {
           p.state = H_BLOCKED;
           prevState = PREV_STATE.S;
         } else {
+          // Normally the guest already stopped at kvm_exit; if it has not (switched in, not yet
+          // entered), make sure it neither enters nor keeps executing.
+          vc.enterGen++;
+          if (vc.executing) {
+            this.syncProgress(vc, t);
+            vc.executing = false;
+            vc.stepGen++;
+            vc.stepAt = Infinity;
+            vc.haltGen++;
+          }
           p.state = H_RUNNABLE;
           prevState = PREV_STATE.Rplus;
           if (fair) core.rq.push(prevId);
