@@ -570,7 +570,8 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
         onUnitDone,
         pump,
         reportProgress,
-        canStart: (u) => plan.order === 'merge-by-time' || u <= cur + nWorkers,
+        // concat: at most 2 units per worker ahead of the one being emitted (bounds buffered chunks).
+      canStart: (u) => plan.order === 'merge-by-time' || u <= cur + 2 * nWorkers,
         assigned: (u, w) => {
           units[u]!.worker = w;
         },
