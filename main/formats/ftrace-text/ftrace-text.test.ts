@@ -14,7 +14,7 @@ import { MemorySource } from '../../engine/io/byte-source.ts';
 import { DiagnosticCollector } from '../../engine/index/diagnostics.ts';
 import { detectFormat } from '../registry.ts';
 import { SNIFF_BYTES, TraceFormatError } from '../types.ts';
-import { ftraceText, sniffFtraceText, MAX_LINE_BYTES } from './index.ts';
+import { ftraceText, sniffFtraceText, MAX_LINE_BYTES, setChunkBytesForTests } from './index.ts';
 import { MAX_COMM_BYTES } from './line-parser.ts';
 import { mapNumericState } from './task-state.ts';
 import { readInline } from '../../engine/index/read-inline.ts';
@@ -422,4 +422,30 @@ test('huge fields: comms are cut to MAX_COMM_BYTES, over-long event names make t
   for (const comm of r.columns.comms) assert.ok(comm.length <= MAX_COMM_BYTES, `comm of ${comm.length} bytes`);
   assert.equal(r.diagnostics.total, 1);
   assert.equal(r.diagnostics.kept[0]!.line, 51);
+});
+
+test('chunk boundaries anywhere in a line (small read sizes) give the same rows and diagnostics', () => {
+  const bytes = schedmixTracefs().subarray(0, 400_000);
+  const cutAt = bytes.lastIndexOf(10) + 1;
+  const text = bytes.subarray(0, cutAt);
+  // add junk, a LOST line and an over-long line so every path meets a boundary
+  const extra = enc.encode(`junk line\nCPU:0 [LOST 3 EVENTS]\n${'z'.repeat(70_000)}\n`);
+  const all = new Uint8Array(text.length + extra.length + text.length);
+  all.set(text, 0);
+  all.set(extra, text.length);
+  all.set(text, text.length + extra.length);
+  const ref = readBytes(all, 'ref');
+  const refDiags = JSON.stringify(ref.diagnostics.kept.map((d) => [d.offset, d.line, d.message]));
+  assert.equal(ref.diagnostics.kept.length, 3, refDiags);
+  try {
+    for (const chunk of [4093, 8192, 65_521, 100_003]) {
+      setChunkBytesForTests(chunk);
+      const r = readBytes(all, `chunk${chunk}`);
+      assert.equal(r.columns.length, ref.columns.length, `chunk ${chunk}`);
+      assert.equal(columnsHash(r), columnsHash(ref), `chunk ${chunk}`);
+      assert.equal(JSON.stringify(r.diagnostics.kept.map((d) => [d.offset, d.line, d.message])), refDiags, `chunk ${chunk}`);
+    }
+  } finally {
+    setChunkBytesForTests(undefined);
+  }
 });

@@ -27,6 +27,12 @@ export interface FtraceTextShared {
 export const MAX_LINE_BYTES = 64 * 1024;
 /** Read size per chunk: large enough that syscalls cost nothing next to parsing. */
 const CHUNK_BYTES = 8 * 1024 * 1024;
+let chunkBytes = CHUNK_BYTES;
+
+/** Tests only: a small read size puts chunk boundaries (partial-line carries) inside small files. */
+export function setChunkBytesForTests(bytes: number | undefined): void {
+  chunkBytes = bytes === undefined ? CHUNK_BYTES : Math.max(1, bytes | 0);
+}
 const DEFAULT_UNIT_BYTES = 64 * 1024 * 1024;
 const PROBE_BYTES = 1 << 20;
 /** Per unit, messages for unparsable lines are built for the first ones only; the rest are counted. */
@@ -201,7 +207,7 @@ function readFtraceTextUnit(
   });
   const firstLine = shared.unitFirstLine[unitIndex] ?? 0;
   let lineNo = firstLine; // 0 = unknown
-  const buf = new Uint8Array(Math.min(CHUNK_BYTES, unit.end - unit.start) + MAX_LINE_BYTES + 1);
+  const buf = new Uint8Array(Math.min(chunkBytes, unit.end - unit.start) + MAX_LINE_BYTES + 1);
   let bufPos = unit.start; // file offset of buf[0]
   let filled = 0;
   let skipping = false; // inside an over-long line
@@ -231,7 +237,7 @@ function readFtraceTextUnit(
 
   for (;;) {
     if (signal.cancelled) return;
-    const want = Math.min(buf.length - filled, unit.end - (bufPos + filled));
+    const want = Math.min(chunkBytes, buf.length - filled, unit.end - (bufPos + filled));
     const n = want > 0 ? src.readInto(buf, filled, want, bufPos + filled) : 0;
     const dataEnd = filled + n;
     const atEnd = bufPos + dataEnd >= unit.end || n === 0;
