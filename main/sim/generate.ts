@@ -29,6 +29,8 @@ export interface GenerateOptions {
   /** Output buffer per file; default 4 MiB. */
   bufferBytes?: number;
   onProgress?: (fraction: number, bytes: number) => void;
+  /** Stop early: generate() then rejects with GenerateError('cancelled'); the files written so far stay. */
+  signal?: AbortSignal;
 }
 
 export interface Truth {
@@ -117,7 +119,8 @@ export async function generate(opts: GenerateOptions): Promise<{ dir: string; tr
     bufferBytes: opts.bufferBytes ?? Math.max(256 << 10, Math.min(4 << 20, Math.floor((64 << 20) / (config.vms.length + 1)))),
     onProgress: opts.onProgress ? (f) => opts.onProgress!(f, sim.bytesWritten()) : undefined,
   });
-  sim.run();
+  const completed = await sim.run(opts.signal);
+  if (!completed) throw new GenerateError(`cancelled; the files in ${dir} are cut short (no truth.json)`);
   const bytes = sim.bytesWritten();
   // xentrace time is relative to the first record (the reader's time base): shift absolute times.
   const originNs = sim.host instanceof XentraceWriter ? Math.max(0, sim.host.firstHostNs) : 0;

@@ -180,3 +180,17 @@ test('odd shapes (1 core, more vCPUs than cores under co-scheduling, many VMs, 1
     }
   }
 });
+
+test('an aborted generate stops early with a clear error and writes no truth.json', async () => {
+  const d = tmp();
+  try {
+    const ac = new AbortController();
+    const run = generate({ out: d, scenario: 'noisy-neighbour', sizeBytes: 5e9, signal: ac.signal, onProgress: (_f, bytes) => {
+      if (bytes > 2e6) ac.abort();
+    } });
+    await assert.rejects(run, /cancelled/);
+    assert.ok(!readdirSync(d).includes('truth.json'));
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});

@@ -325,7 +325,12 @@ export class Simulation {
   // ---------------------------------------------------------------------------------------------
   // Driver
 
-  run(): void {
+  /**
+   * Runs to the end (or the byte target), yielding to the event loop every ~50 ms so a host
+   * process stays responsive. Returns false when `signal` aborted it (files are closed, complete
+   * up to that point, and the truth covers what they hold).
+   */
+  async run(signal?: AbortSignal): Promise<boolean> {
     const t0 = this.startNs;
     const q = this.q;
     for (let g = 0; g < this.vcpus.length; g++) this.armTimer(this.vcpus[g]!, t0);
@@ -340,6 +345,8 @@ export class Simulation {
     if (endNs !== Infinity) q.push(endNs, EV_END, 0, 0);
     let n = 0;
     let lastReport = -1;
+    let lastYield = performance.now();
+    let completed = true;
     while (q.pop()) {
       const t = q.topTimeNs;
       const id = q.topTarget;
@@ -359,11 +366,20 @@ export class Simulation {
           lastReport = pct;
           this.opts.onProgress(frac);
         }
+        if (performance.now() - lastYield > 50) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
+        if (signal?.aborted) {
+          completed = false;
+          break;
+        }
       }
     }
     this.host.close();
     for (const g of this.guests) g.close();
     this.truth.finish(Math.max(this.host.lastHostNs, ...this.guests.map((g) => g.lastHostNs)));
+    return completed;
   }
 
   bytesWritten(): number {
