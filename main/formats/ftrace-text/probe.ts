@@ -63,8 +63,6 @@ export interface HeadProbe {
   /** `prev_state=N` numbers seen: their encoding. */
   numericStates: NumericStateEncoding;
   numericStateSeen: boolean;
-  /** A sched_switch in report's plugin form (`a:1 [120] S ==> b:2 [120]`) was seen. */
-  pluginSwitch: boolean;
 }
 
 /** True when the prefix holds control bytes that text traces never contain (NUL, most C0). */
@@ -90,7 +88,7 @@ export function probeHead(buf: Uint8Array, len: number, opts: { atEnd: boolean; 
     lines: 0, events: 0, headers: 0, unparsable: 0, inputs: [], cpus: undefined,
     entriesInBuffer: undefined, entriesWritten: undefined, reportHeader: false, tracer: undefined,
     perf: false, hasTgid: false, hasFlags: false, tsDecimals: -1, numericStates: 'task-report',
-    numericStateSeen: false, pluginSwitch: false,
+    numericStateSeen: false,
   };
   // Pass 1: header lines (strings; bounded by the probe window).
   const lineEnds: number[] = [];
@@ -135,7 +133,6 @@ export function probeHead(buf: Uint8Array, len: number, opts: { atEnd: boolean; 
     }
   }
   r.numericStates = legacy ? 'legacy' : 'task-report';
-  r.pluginSwitch = /sched_switch:\s+\S.*\[-?\d+\] \S+ ==> /.test(text) && !/prev_comm=/.test(text);
 
   // Pass 2: the real parser into a counting sink.
   const parser = new LineParser(new ProbeSink(), {
