@@ -56,6 +56,10 @@ export const generateCommand: CliCommand = {
     const quiet = args.flags.has('quiet');
     let lastPct = -1;
     const started = Date.now();
+    // Ctrl-C stops cleanly: the files so far are closed (cut short) and the command says so.
+    const abort = new AbortController();
+    const onSigint = (): void => abort.abort();
+    process.once('SIGINT', onSigint);
     try {
       const { truth } = await generate({
         out,
@@ -70,6 +74,7 @@ export const generateCommand: CliCommand = {
         sizeBytes,
         force: args.flags.has('force'),
         hostFormat: hostFormat as 'tracefs' | 'xentrace' | undefined,
+        signal: abort.signal,
         tgid: args.flags.has('tgid'),
         onProgress: quiet
           ? undefined
@@ -85,8 +90,16 @@ export const generateCommand: CliCommand = {
       io.stdout.write(`wrote ${out}: ${truth.hostFile}, ${truth.vms.map((v) => v.guestFile).join(', ')}, truth.json (${mb.toFixed(1)} MB in ${secs.toFixed(1)} s, scenario ${truth.generator.scenario}, policy ${truth.generator.policy}, seed ${truth.generator.seed})\n`);
       return 0;
     } catch (e) {
-      if (e instanceof GenerateError) throw new UsageError(e.message);
+      if (e instanceof GenerateError) {
+        if (abort.signal.aborted) {
+          io.stderr.write(`vcpuscope generate: ${e.message}\n`);
+          return 130;
+        }
+        throw new UsageError(e.message);
+      }
       throw e;
+    } finally {
+      process.off('SIGINT', onSigint);
     }
   },
 };
