@@ -101,6 +101,10 @@ export interface VmInfo {
   migrations: { guest: number; host: number; physical: number };
   /** Fraction of the VM's span with exactly k vCPUs on cores, k = 0..vcpus. */
   coScheduling: number[];
+  /** ns vCPU i (index into vcpus) spent on core c: residencyNs[i][c]. */
+  residencyNs: number[][];
+  /** Guest threads with the most steal (current on a vCPU that was on no core), largest first. */
+  steal: { tid: number; comm: string; stealNs: number; runNs: number }[];
 }
 
 export interface SessionInfo {

@@ -1,7 +1,8 @@
-// Per-VM facts from the two-layer model: clock alignment, migrations per layer, and the
-// co-scheduling distribution (share of time with k vCPUs on cores) as bars. Collapsible.
+// Per-VM facts from the two-layer model: clock alignment, migrations per layer, the co-scheduling
+// distribution (share of time with k vCPUs on cores), a vCPU x core residency heat map and the
+// steal per guest thread. Collapsible.
 
-import type { SessionInfo } from '../../shared/contract.ts';
+import type { SessionInfo, VmInfo } from '../../shared/contract.ts';
 import { formatDuration } from '../format.ts';
 
 export function VmPanel({ session }: { session: SessionInfo }) {
@@ -30,6 +31,23 @@ export function VmPanel({ session }: { session: SessionInfo }) {
               </div>
             ))}
           </div>
+          <Residency vm={vm} />
+          {vm.steal.length > 0 && (
+            <div className="steal" data-testid="steal-histogram">
+              <div className="muted">steal per guest thread (current on a vCPU that was on no core)</div>
+              {vm.steal.map((t) => (
+                <div className="bar" key={t.tid}>
+                  <span className="bar-label wide">
+                    {t.comm}:{t.tid}
+                  </span>
+                  <span className="bar-fill steal-fill" style={{ width: `${((t.stealNs / vm.steal[0]!.stealNs) * 60).toFixed(1)}%` }} />
+                  <span className="bar-value">
+                    {formatDuration(t.stealNs)} ({((100 * t.stealNs) / Math.max(1, t.runNs + t.stealNs)).toFixed(0)}% of its current time)
+                  </span>
+                </div>
+              ))}
+            </div>
+          )}
         </div>
       ))}
       {session.notes.map((n, i) => (
@@ -37,7 +55,40 @@ export function VmPanel({ session }: { session: SessionInfo }) {
           {n}
         </div>
       ))}
-      <div className="placeholder">Not in this build yet: vCPU × core residency heat map, steal histogram per thread (see `vcpuscope stats --json` for the numbers).</div>
     </details>
+  );
+}
+
+/** vCPU x core residency heat map: cell shade = share of that vCPU's on-core time on the core. */
+function Residency({ vm }: { vm: VmInfo }) {
+  const cores = vm.residencyNs[0]?.length ?? 0;
+  if (!cores) return null;
+  return (
+    <table className="heat" data-testid="residency">
+      <thead>
+        <tr>
+          <th />
+          {Array.from({ length: cores }, (_, c) => (
+            <th key={c}>core {c}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {vm.residencyNs.map((row, i) => {
+          const total = row.reduce((a, b) => a + b, 0) || 1;
+          return (
+            <tr key={i}>
+              <th>vCPU {vm.vcpus[i]?.vcpu ?? i}</th>
+              {row.map((ns, c) => (
+                <td key={c} title={`${formatDuration(ns)} on core ${c}`}>
+                  <span className="heat-cell" style={{ opacity: 0.1 + 0.9 * (ns / total) }} />
+                  {((100 * ns) / total).toFixed(0)}%
+                </td>
+              ))}
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }

@@ -30,6 +30,12 @@ test('host + guests: VM model, core and vCPU lanes, follow a guest thread across
   await expect(vm).toContainText(/Two-layer model: vm-\d+, vm-\d+/);
   await vm.locator('summary').click();
   await expect(vm).toContainText(/alignment \d+\.\d% of guest events/);
+  // statistics: vCPU x core residency per VM (rows add up to 100 %), steal per guest thread
+  const heat = vm.getByTestId('residency').first();
+  await expect(heat.locator('tbody tr')).toHaveCount(4);
+  const firstRow = (await heat.locator('tbody tr').first().locator('td').allTextContents()).map((t) => Number(t.replace('%', '')));
+  expect(Math.abs(firstRow.reduce((a, b) => a + b, 0) - 100)).toBeLessThanOrEqual(firstRow.length);
+  await expect(vm.getByTestId('steal-histogram').first()).toContainText(/\d+(\.\d+)? (ms|s|µs) \(\d+% of its current time\)/);
   await page.getByTestId('thread-search').fill('lockbench');
   await page.locator('.thread-search .hits button').first().click();
   const panel = page.getByTestId('follow-panel');

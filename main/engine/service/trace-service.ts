@@ -203,6 +203,8 @@ export class TraceService implements TraceApi {
           alignmentQuality: vm.alignment?.quality ?? null,
           migrations: { ...vm.migrations },
           coScheduling: [...vm.coScheduling.fractions],
+          residencyNs: residency(model!, vm.firstGlobal, vm.vcpuIds.length),
+          steal: topSteal(vm.guest, 20),
         };
       });
       const s: Session = { id: newId(), data, paths, cache: new BatchCache(opened, 16), jobs: new Map(), plans: new Map(), model, layers, vms, notes };
@@ -438,6 +440,29 @@ export class TraceService implements TraceApi {
     for (const s of this.sessions.values()) for (const f of s.data.files) f.close();
     this.sessions.clear();
   }
+}
+
+/** vCPU x core on-core ns for the VM's global vCPUs [first, first + n). */
+function residency(model: TwoLayerModel, first: number, n: number): number[][] {
+  const v = model.vcpus;
+  const out: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const row = new Array<number>(Math.max(1, model.coreCount)).fill(0);
+    const g = first + i;
+    for (let r = v.groupStart[g]!; r < v.groupStart[g + 1]!; r++) {
+      const c = v.core[r]!;
+      if (c >= 0 && c < row.length) row[c]! += v.endNs[r]! - v.startNs[r]!;
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+function topSteal(guest: TwoLayerModel['vms'][number]['guest'], limit: number): { tid: number; comm: string; stealNs: number; runNs: number }[] {
+  if (!guest) return [];
+  const idx = Array.from(guest.tids, (_, k) => k).filter((k) => guest.tids[k] !== 0 && guest.stealNs[k]! > 0);
+  idx.sort((a, b) => guest.stealNs[b]! - guest.stealNs[a]!);
+  return idx.slice(0, limit).map((k) => ({ tid: guest.tids[k]!, comm: guest.comms[k] ?? '', stealNs: guest.stealNs[k]!, runNs: guest.runNs[k]! }));
 }
 
 function noSession<T>(): Result<T> {
