@@ -13,7 +13,7 @@ import { scanLayer, type LayerScan, type RunTable } from './runs.ts';
 import { hostTopology, looksLikeHost, type TopoVm } from './topology.ts';
 
 /** Bump when any derived table's meaning or layout changes (part of the cache key). */
-export const MODEL_VERSION = 1;
+export const MODEL_VERSION = 2;
 
 export interface ModelInputFile {
   trace: IndexedTrace;
@@ -60,6 +60,8 @@ export interface HostVcpus {
   source: string;
   /** Rows still open at the end of the host trace (closed at the last event of all inputs). */
   openRows: Int32Array;
+  /** Physical CPUs of the host trace (max core + 1). */
+  coreCount: number;
 }
 
 /** One VM's guest layer on the host timeline. Thread index = position in `tids`. */
@@ -84,6 +86,9 @@ export interface GuestLayer {
   segCore: Int32Array;
   runNs: Float64Array;
   stealNs: Float64Array;
+  /** ns of thread k on core c at [k * coreCount + c]; null when threads x cores is too large (then sum the segments). */
+  coreNsFlat: Float64Array | null;
+  coreCount: number;
   migGuest: Int32Array;
   migHost: Int32Array;
   migPhysical: Int32Array;
@@ -298,6 +303,7 @@ function buildHostVcpus(trace: IndexedTrace, scan: LayerScan, topo: TopoVm[]): H
     guestModeNs,
     source,
     openRows: openRows.finish(),
+    coreCount: Math.max(1, scan.cpuCount),
   };
 }
 
@@ -486,6 +492,9 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, offs
   const segC = new GrowI32(src.length * 2);
   const runNs = new Float64Array(nThreads);
   const stealNs = new Float64Array(nThreads);
+  const coreCount = vcpus.coreCount;
+  // per-thread time per core, so that follow answers without summing a long thread's segments
+  const coreNsFlat = nThreads * coreCount <= 4_000_000 ? new Float64Array(nThreads * coreCount) : null;
   const migGuest = new Int32Array(nThreads);
   const migHost = new Int32Array(nThreads);
   const migPhysical = new Int32Array(nThreads);
@@ -517,6 +526,7 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, offs
       steal += b - a;
       return;
     }
+    if (coreNsFlat && c < coreCount) coreNsFlat[k * coreCount + c]! += b - a;
     if (lastPlacedCore >= 0 && c !== lastPlacedCore) {
       migPhysical[k]!++;
       mTs.push(a);
@@ -600,6 +610,8 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, offs
     segCore: segC.finish(),
     runNs,
     stealNs,
+    coreNsFlat,
+    coreCount,
     migGuest,
     migHost,
     migPhysical,

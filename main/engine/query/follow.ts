@@ -35,11 +35,18 @@ export function followThread(model: TwoLayerModel, req: FollowRequest): FollowRe
   const s0 = G.segThreadStart[k]!;
   const s1 = G.segThreadStart[k + 1]!;
   const coreNs: Record<string, number> = {};
-  for (let s = s0; s < s1; s++) {
-    const c = G.segCore[s]!;
-    if (c < 0) continue;
-    const key = String(c);
-    coreNs[key] = (coreNs[key] ?? 0) + G.segEndNs[s]! - G.segStartNs[s]!;
+  if (G.coreNsFlat) {
+    for (let c = 0; c < G.coreCount; c++) {
+      const ns = G.coreNsFlat[k * G.coreCount + c]!;
+      if (ns > 0) coreNs[String(c)] = ns;
+    }
+  } else {
+    for (let s = s0; s < s1; s++) {
+      const c = G.segCore[s]!;
+      if (c < 0) continue;
+      const key = String(c);
+      coreNs[key] = (coreNs[key] ?? 0) + G.segEndNs[s]! - G.segStartNs[s]!;
+    }
   }
   // Window: segments are disjoint and in time order per thread, so their ends are sorted.
   const lo = req.startNs !== undefined ? firstEndAfter(G.segEndNs, req.startNs, s0, s1) : s0;
