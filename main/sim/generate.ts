@@ -149,7 +149,11 @@ export async function generate(opts: GenerateOptions): Promise<{ dir: string; tr
   return { dir, truth };
 }
 
-/** The default scenario, small (2 s): what `vcpuscope demo` shows. */
-export async function generateDemo(outDir: string): Promise<{ dir: string; truth: Truth }> {
-  return generate({ out: outDir, scenario: DEFAULT_SCENARIO, seconds: 2, seed: 1, force: true });
+/**
+ * The default scenario, small (2 s, ~1 MB, well under a second): what `vcpuscope demo` shows.
+ * Writes into outDir even if it holds files (replacing only the generator's own file names).
+ * `overrides` e.g. { policy: 'cosched' } for the other half of the lock-holder story.
+ */
+export async function generateDemo(outDir: string, overrides: Partial<Omit<GenerateOptions, 'out'>> = {}): Promise<{ dir: string; truth: Truth }> {
+  return generate({ scenario: DEFAULT_SCENARIO, seconds: 2, seed: 1, force: true, ...overrides, out: outDir });
 }
