@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generate, GenerateError, SCENARIOS, type Truth } from './index.ts';
+import { DEFAULT_SCENARIO, generate, generateDemo, GenerateError, SCENARIOS, type Truth } from './index.ts';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'vcpuscope-sim-'));
 
@@ -190,6 +190,21 @@ test('an aborted generate stops early with a clear error and writes no truth.jso
     } });
     await assert.rejects(run, /cancelled/);
     assert.ok(!readdirSync(d).includes('truth.json'));
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+test('generateDemo: the default scenario, into a folder that already holds files, with overrides', async () => {
+  const d = tmp();
+  try {
+    writeFileSync(join(d, 'notes.txt'), 'keep');
+    const a = await generateDemo(d);
+    assert.equal(a.truth.generator.scenario, DEFAULT_SCENARIO);
+    assert.equal(a.truth.generator.policy, 'fair');
+    const b = await generateDemo(d, { policy: 'cosched' });
+    assert.equal(b.truth.generator.policy, 'cosched');
+    assert.deepEqual(readdirSync(d).sort(), ['guest-batch.txt', 'guest-db.txt', 'host.txt', 'notes.txt', 'truth.json']);
   } finally {
     rmSync(d, { recursive: true, force: true });
   }
