@@ -137,9 +137,11 @@ test('generate refuses a non-empty folder without force, unknown scenarios and s
     mkdirSync(d, { recursive: true });
     writeFileSync(join(d, 'keep.txt'), 'user data');
     await assert.rejects(generate({ out: d, seconds: 0.1 }), GenerateError);
-    await assert.rejects(generate({ out: tmp(), scenario: 'nope' }), /unknown scenario 'nope'/);
-    await assert.rejects(generate({ out: tmp(), vcpus: 0 }), /vcpus must be an integer/);
-    await assert.rejects(generate({ out: tmp(), seconds: -1 }), /seconds must be/);
+    // Options are checked before anything is created: these folders must not appear.
+    await assert.rejects(generate({ out: join(d, 'a'), scenario: 'nope' }), /unknown scenario 'nope'/);
+    await assert.rejects(generate({ out: join(d, 'b'), vcpus: 0 }), /vcpus must be an integer/);
+    await assert.rejects(generate({ out: join(d, 'c'), seconds: -1 }), /seconds must be/);
+    assert.deepEqual(readdirSync(d), ['keep.txt']);
     const { truth } = await generate({ out: d, seconds: 0.1, force: true });
     assert.equal(readFileSync(join(d, 'keep.txt'), 'utf8'), 'user data', 'force must not delete unrelated files');
     assert.equal(truth.hostFile, 'host.txt');
