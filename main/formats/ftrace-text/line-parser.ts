@@ -537,6 +537,10 @@ export class LineParser {
   private readonly multiNames: Uint8Array[];
   private readonly multiNameStrings: readonly string[];
   private currentInput = -1;
+  private pluginCommStart = 0;
+  private pluginCommEnd = 0;
+  private pluginPid = 0;
+  private pluginPrio = 0;
   private readonly commCache = new NameCache();
   private readonly eventCache = new NameCache();
   /** Column of the CPU `[` in the last line that needed the slow prefix parse; -1 = none yet. */
@@ -617,12 +621,14 @@ export class LineParser {
       const kind = this.kind;
       const cpu = f.cpu;
       if (kind === EventKind.switch) {
-        if (this.switchFast(buf, f.bodyStart, limit, eventId, f.tsNs, cpu, offsetBytes, true)) {
+        if (this.switchFast(buf, f.bodyStart, limit, eventId, f.tsNs, cpu, offsetBytes, true) ||
+          this.switchPluginFast(buf, f.bodyStart, limit, eventId, f.tsNs, cpu, offsetBytes)) {
           this.result = LineResult.event;
           return cur;
         }
       } else if (kind === EventKind.wakeup || kind === EventKind.waking || kind === EventKind.wakeupNew) {
-        if (this.wakeupFast(kind, buf, f.bodyStart, limit, eventId, f.tsNs, cpu, offsetBytes, true)) {
+        if (this.wakeupFast(kind, buf, f.bodyStart, limit, eventId, f.tsNs, cpu, offsetBytes, true) ||
+          this.wakeupPluginFast(kind, buf, f.bodyStart, limit, eventId, f.tsNs, cpu, offsetBytes)) {
           this.result = LineResult.event;
           return cur;
         }
@@ -933,6 +939,87 @@ export class LineParser {
     const nextComm = this.commIdOf(buf, ns, ne);
     sink.append(EventKind.switch, ev, ts, cpu, prevPid, nextPid, nextComm, prevPid, prevComm, state, orNeg(prevPrio), orNeg(nextPrio), off);
     cur = lineEnd;
+    return true;
+  }
+
+  /**
+   * `comm:pid [prio]` forward from p, stopping at newlines: the comm runs to the last ':' before
+   * the first ` [`. Sets pluginComm*, pluginPid, pluginPrio and `cur` (after the `]`); false if
+   * the shape is not there.
+   */
+  private commPidPrio(buf: Uint8Array, p: number, e: number): boolean {
+    let i = p;
+    let c = buf[i];
+    for (;;) {
+      while (c !== SP && c !== NL && i < e) c = buf[++i];
+      if (c !== SP || i + 3 >= e) return false;
+      if (buf[i + 1] === LBRACK) break;
+      c = buf[++i];
+    }
+    // pid digits back to ':'
+    let t = i - 1;
+    let pid = 0;
+    let mul = 1;
+    let d = buf[t]!;
+    while (t > p && d >= D0 && d <= D9) {
+      pid += (d - D0) * mul;
+      mul *= 10;
+      d = buf[--t]!;
+    }
+    if (d !== COLON || t === i - 1) return false;
+    const prio = intAt(buf, i + 2, e);
+    if (prio !== prio || cur >= e || buf[cur] !== RBRACK) return false;
+    this.pluginCommStart = p;
+    this.pluginCommEnd = t;
+    this.pluginPid = pid;
+    this.pluginPrio = prio;
+    cur++;
+    return true;
+  }
+
+  /** trace-cmd's plugin sched_switch `a:1 [120] S ==> b:2 [120]` ending on a newline (streaming). */
+  private switchPluginFast(buf: Uint8Array, b: number, e: number, ev: number, ts: number, cpu: number, off: number): boolean {
+    if (!this.commPidPrio(buf, b, e)) return false;
+    const prevCs = this.pluginCommStart;
+    const prevCe = this.pluginCommEnd;
+    const prevPid = this.pluginPid;
+    const prevPrio = this.pluginPrio;
+    let p = cur;
+    if (buf[p] !== SP) return false;
+    const ss = ++p;
+    let c = buf[p];
+    while (c !== SP && c !== NL && p < e) c = buf[++p];
+    const se = p;
+    // " ==> "
+    if (c !== SP || p + 5 >= e || buf[p + 1] !== 0x3d || buf[p + 2] !== 0x3d || buf[p + 3] !== 0x3e || buf[p + 4] !== SP) return false;
+    if (!this.commPidPrio(buf, p + 5, e)) return false;
+    if (cur >= e || buf[cur] !== NL) return false;
+    const lineEnd = cur;
+    const state = isDigit(buf[ss]!) ? this.state(buf, ss, se) : parsePluginStateLetters(buf, ss, se, this.numericStates);
+    const prevComm = this.commIdOf(buf, prevCs, prevCe);
+    const nextComm = this.commIdOf(buf, this.pluginCommStart, this.pluginCommEnd);
+    this.sink.append(EventKind.switch, ev, ts, cpu, prevPid, this.pluginPid, nextComm, prevPid, prevComm, state, prevPrio, this.pluginPrio, off);
+    cur = lineEnd;
+    return true;
+  }
+
+  /** trace-cmd's plugin wakeups `foo:123 [120] [success=1 ]CPU:003` ending on a newline (streaming). */
+  private wakeupPluginFast(kind: EventKind, buf: Uint8Array, b: number, e: number, ev: number, ts: number, cpu: number, off: number): boolean {
+    if (!this.commPidPrio(buf, b, e)) return false;
+    let p = cur;
+    if (buf[p] !== SP) return false;
+    p++;
+    if (buf[p] === 0x73) {
+      // success=1
+      while (p < e && buf[p] !== SP && buf[p] !== NL) p++;
+      if (buf[p] !== SP) return false;
+      p++;
+    }
+    if (p + 4 >= e || buf[p] !== 0x43 || buf[p + 1] !== 0x50 || buf[p + 2] !== 0x55 || buf[p + 3] !== COLON) return false;
+    const target = intAt(buf, p + 4, e);
+    if (target !== target || cur >= e || buf[cur] !== NL) return false;
+    const comm = this.commIdOf(buf, this.pluginCommStart, this.pluginCommEnd);
+    this.sink.append(kind, ev, ts, cpu, this.f.pid, this.pluginPid, comm, -1, -1, NO_STATE, target, this.pluginPrio, off);
     return true;
   }
 
