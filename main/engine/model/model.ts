@@ -314,6 +314,12 @@ function selectorMatches(vm: ModelVm, sel: string): boolean {
   return vm.name === sel;
 }
 
+/** How a user names this VM on the command line. */
+function example(vm: ModelVm): string {
+  if (vm.domid !== undefined) return `dom${vm.domid}`;
+  return vm.pid !== undefined ? String(vm.pid) : vm.name;
+}
+
 function guestCpuCount(gc: GuestCandidate): number {
   return gc.scan.cpuCount;
 }
@@ -360,7 +366,7 @@ function pairGuests(guests: GuestCandidate[], vms: ModelVm[], options: GuestOpti
     }
     if (free().length === 0) throw new ModelError(`${gc.trace.path}: a guest trace but no VM left in the host trace to pair it with; VMs: ${vmList() || 'none'}`);
     throw new ModelError(
-      `${gc.trace.path}: cannot tell which VM this guest trace (${n} vCPUs) belongs to; VMs: ${vmList()}. Say it with --guest ${gc.trace.path}@PID (QEMU pid), @dom<ID> (Xen) or @NAME`,
+      `${gc.trace.path}: cannot tell which VM this guest trace (${n} vCPUs) belongs to; VMs: ${vmList()}. Say it with --guest ${gc.trace.path}@PID (QEMU pid), @dom<ID> (Xen) or @NAME, e.g. --guest ${gc.trace.path}@${example(free()[0] ?? vms[0]!)}`,
     );
   }
   return pairs;
