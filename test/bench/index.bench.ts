@@ -8,6 +8,7 @@
 // Env: VCPUSCOPE_BENCH_BYTES (default 1.1e9), VCPUSCOPE_BENCH_SOURCE (the recording to splice).
 // The generated file is in the page cache when indexing starts (warm read), as after a copy.
 
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -20,6 +21,8 @@ const CLI_URL = pathToFileURL(path.join(root, 'dist', 'cli.js')).href;
 interface ChildResult {
   code: number;
   ms: number;
+  /** CPU time of all the child's threads (user + system) during the command. */
+  cpuMs: number;
   maxRssKiB: number;
   stdout: string;
   wallMs: number;
@@ -31,10 +34,13 @@ function runChild(args: string[]): ChildResult {
 const { runCli } = await import(${JSON.stringify(CLI_URL)});
 let out = '';
 const stdout = { write(s) { out += s; return true; }, isTTY: false };
+const u0 = process.resourceUsage();
 const t0 = performance.now();
 const code = await runCli(${JSON.stringify(args)}, { stdout, stderr: process.stderr, env: process.env });
 const ms = performance.now() - t0;
-process.stdout.write(JSON.stringify({ code, ms, maxRssKiB: process.resourceUsage().maxRSS, stdout: out }));
+const u1 = process.resourceUsage();
+const cpuMs = (u1.userCPUTime - u0.userCPUTime + u1.systemCPUTime - u0.systemCPUTime) / 1000;
+process.stdout.write(JSON.stringify({ code, ms, cpuMs, maxRssKiB: u1.maxRSS, stdout: out }));
 `;
   const t0 = performance.now();
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -63,6 +69,9 @@ export default async function indexBench(ctx: BenchContext): Promise<void> {
   const rssMB = idx.maxRssKiB / 1024;
   const budgetMB = 200 + (40 * stats.events) / 2 ** 20;
   ctx.log(`index from scratch: ${secs.toFixed(2)} s for ${(gen.bytes / 1e6).toFixed(0)} MB, ${stats.events} events -> ${mbps.toFixed(0)} MB/s, ${(stats.events / secs / 1e6).toFixed(2)} M events/s (target >= 350 MB/s)`);
+  // CPU time is much less sensitive than wall time to other load on the shared machine.
+  const perCpuSec = gen.bytes / 1e6 / (idx.cpuMs / 1000);
+  ctx.log(`CPU time of the indexing process: ${(idx.cpuMs / 1000).toFixed(2)} s -> ${perCpuSec.toFixed(0)} MB per CPU-second (2 idle cores: <= ${(2 * perCpuSec).toFixed(0)} MB/s); machine load ${os.loadavg()[0]!.toFixed(1)}`);
   ctx.log(`peak RSS while indexing: ${rssMB.toFixed(0)} MiB (budget 200 MiB + 40 B/event = ${budgetMB.toFixed(0)} MiB)`);
   ctx.log(`re-open from cache to first summary: ${reopen.ms.toFixed(0)} ms, again ${reopen2.ms.toFixed(0)} ms (target <= 500 ms; whole process incl. node start ${reopen.wallMs.toFixed(0)} ms)`);
   ctx.log(`stats --json from cache (summary + model extension reading the events): ${statsRun.ms.toFixed(0)} ms`);
