@@ -1,7 +1,7 @@
 // Scale: a ≥10M-event trace (the real fixture repeated with shifted timestamps, made in setup):
 // cancel its first load, then open it, scroll to the very end and see the last event, jump to a time.
 import { expect, test } from '@playwright/test';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBigTrace, type BigTrace } from './big-trace.ts';
@@ -18,7 +18,8 @@ test.describe.configure({ mode: 'serial' });
 
 test('cancel a load: the progress shows bytes and events, Cancel ends it and says so', async ({ page }) => {
   // a fresh cache folder: this load must index from scratch
-  const s = await serve([big.path], { VCPUSCOPE_CACHE_DIR: mkdtempSync(join(tmpdir(), 'vcpuscope-e2e-cancel-')) });
+  const cancelCache = mkdtempSync(join(tmpdir(), 'vcpuscope-e2e-cancel-'));
+  const s = await serve([big.path], { VCPUSCOPE_CACHE_DIR: cancelCache });
   try {
     await page.goto(s.url);
     const loading = page.getByTestId('loading-state');
@@ -30,6 +31,7 @@ test('cancel a load: the progress shows bytes and events, Cancel ends it and say
     await page.screenshot({ path: join(ARTIFACTS, 'load-cancelled.png') });
   } finally {
     await s.stop();
+    rmSync(cancelCache, { recursive: true, force: true });
   }
 });
 

@@ -1,7 +1,5 @@
 // Starts `vcpuscope serve` (the built CLI) on a free port and returns the URL it prints.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,8 +15,8 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-/** Each run indexes into its own cache folder, so tests never read a cache made by other code. */
-export const CACHE_DIR = mkdtempSync(join(tmpdir(), 'vcpuscope-e2e-cache-'));
+/** The browser tests' own cache folder (emptied by global-setup), never the user's cache. */
+export const CACHE_DIR = join(ROOT, 'test-results', 'e2e-cache');
 
 export async function serve(files: string[], env: NodeJS.ProcessEnv = {}, extraArgs: string[] = []): Promise<Served> {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'vcpuscope.mjs'), 'serve', ...files, ...extraArgs, '--port', '0'], {

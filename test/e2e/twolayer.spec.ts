@@ -3,14 +3,15 @@
 // following a guest thread shows its vCPU and physical-core tracks with a steal total.
 import { expect, test } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, ROOT, serve, type Served } from './serve-helper.ts';
 
 let s: Served;
+let dir = '';
 test.beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vcpuscope-e2e-sim-'));
+  dir = mkdtempSync(join(tmpdir(), 'vcpuscope-e2e-sim-'));
   const g = spawnSync(process.execPath, [join(ROOT, 'bin', 'vcpuscope.mjs'), 'generate', '--out', dir, '--seconds', '2', '--seed', '1', '--force'], { encoding: 'utf8' });
   expect(g.status, g.stderr).toBe(0);
   const truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as { hostFile: string; vms: { guestFile: string; vcpus: { hostTid: number }[] }[] };
@@ -19,6 +20,7 @@ test.beforeAll(async () => {
 });
 test.afterAll(async () => {
   await s?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 test('host + guests: VM model, core and vCPU lanes, follow a guest thread across both layers', async ({ page }) => {
