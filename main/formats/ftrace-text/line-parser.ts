@@ -545,6 +545,9 @@ export class LineParser {
   private readonly eventCache = new NameCache();
   /** Column of the CPU `[` in the last line that needed the slow prefix parse; -1 = none yet. */
   private bracketOffset = -1;
+  /** The column learned before the current one: pids wider than the padding shift the column by
+   * a byte or two, and such lines interleave with the others. */
+  private bracketOffset2 = -1;
   private markerId = -1;
   /** Timestamp digits seen on the last event line (6 = µs, 9 = ns, 0 = raw counter). */
   lastTsDecimals = -1;
@@ -589,13 +592,16 @@ export class LineParser {
       p = this.parseInputName(buf, s, e);
       if (p < 0) return this.headerOrJunk(buf, s, e);
     }
-    if (this.bracketOffset < 0 || !fastPrefix(buf, p, e, this.bracketOffset, f)) {
+    if (this.bracketOffset < 0 || !this.fastPrefixAny(buf, p, e)) {
       let q = p;
       while (q < e && (buf[q] === SP || buf[q] === 0x09)) q++;
       if (q === e || buf[q] === 0x23) return LineResult.header; // blank or '#'
       if (!parsePrefix(buf, q, e, f)) return this.headerOrJunk(buf, q, e);
       f.lineStart = p;
-      if (f.bracketPos >= 0 && !f.perfShape) this.bracketOffset = f.bracketPos - p;
+      if (f.bracketPos >= 0 && !f.perfShape && f.bracketPos - p !== this.bracketOffset) {
+        this.bracketOffset2 = this.bracketOffset;
+        this.bracketOffset = f.bracketPos - p;
+      }
     }
     this.lastTsDecimals = f.tsDecimals;
     const eventId = this.eventOf(buf);
@@ -615,7 +621,7 @@ export class LineParser {
     const f = this.f;
     let p = s;
     if (this.multiNames.length > 0 && this.streamFast && this.bracketOffset >= 0) p = buf[s] === 0x23 ? -1 : this.parseInputName(buf, s, limit);
-    if (this.streamFast && p >= 0 && this.bracketOffset >= 0 && fastPrefix(buf, p, limit, this.bracketOffset, f)) {
+    if (this.streamFast && p >= 0 && this.bracketOffset >= 0 && this.fastPrefixAny(buf, p, limit)) {
       this.lastTsDecimals = f.tsDecimals;
       const eventId = this.eventOf(buf);
       const kind = this.kind;
@@ -658,6 +664,11 @@ export class LineParser {
     }
     this.result = this.parseLine(buf, s, nl, offsetBytes);
     return nl;
+  }
+
+  private fastPrefixAny(buf: Uint8Array, p: number, e: number): boolean {
+    if (fastPrefix(buf, p, e, this.bracketOffset, this.f)) return true;
+    return this.bracketOffset2 >= 0 && fastPrefix(buf, p, e, this.bracketOffset2, this.f);
   }
 
   /** Intern the event name of the current prefix; sets `kind`. */
