@@ -25,8 +25,12 @@ import { SummaryAccumulator } from './summary.ts';
  * rows gave the same throughput within noise; 4096 cost ~6% (more messages and Arrow metadata).
  */
 export const BATCH_ROWS = 65536;
-/** Inputs smaller than this are read on the calling thread (a worker costs ~50-300 ms to start). */
-export const INLINE_BELOW_BYTES = 8 << 20;
+/**
+ * Inputs smaller than this are read on the calling thread. Each worker costs ~150 ms of CPU to
+ * start (isolate + bundle + JIT warm-up): on the 11 MB schedmix tracefs text, inline took 300 ms
+ * CPU / 0.9-1.1 s wall vs 630 ms CPU / 2.1-2.7 s wall with 2 workers (2-core machine, load ~14).
+ */
+export const INLINE_BELOW_BYTES = 24 << 20;
 
 export class CancelledError extends Error {
   constructor(file: string) {
