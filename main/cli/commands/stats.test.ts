@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../main.ts';
 import type { CliIo } from '../command.ts';
@@ -66,5 +67,35 @@ test('exit statuses: 1 for unreadable input (one line, file and offset), 2 for u
   const h = io();
   assert.equal(await runCli(['stats', '--help'], h), 0);
   assert.match(h.out(), /--json/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('index: Ctrl-C while indexing exits 130 and leaves no cache (progress bar on a terminal)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcpuscope-index-sigint-'));
+  const file = path.join(dir, 'tracefs.txt');
+  fs.writeFileSync(file, zlib.gunzipSync(fs.readFileSync(path.join(TESTDATA, 'schedmix-1s/tracefs.txt.gz'))));
+  const cacheDir = path.join(dir, 'cache');
+  let err = '';
+  let interrupted = false;
+  // A terminal whose first progress line "presses Ctrl-C" (the handler openAll installs).
+  const stderr = {
+    isTTY: true,
+    columns: 100,
+    write: (s: string) => {
+      err += s;
+      if (!interrupted && s.includes('%')) {
+        interrupted = true;
+        process.emit('SIGINT');
+      }
+      return true;
+    },
+  } as unknown as NodeJS.WriteStream;
+  const stdout = { write: () => true, isTTY: false } as unknown as NodeJS.WriteStream;
+  const code = await runCli(['index', file, '--cache-dir', cacheDir], { stdout, stderr, env: {} });
+  assert.ok(interrupted, 'a progress line was drawn');
+  assert.equal(code, 130, err);
+  assert.match(err, /cancelled/);
+  assert.deepEqual(fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir) : [], []);
+  assert.equal(process.listenerCount('SIGINT'), 0, 'handler removed');
   fs.rmSync(dir, { recursive: true, force: true });
 });
