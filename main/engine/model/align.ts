@@ -189,10 +189,12 @@ export function autoAlign(inp: AlignInput, opts: AutoAlignOptions = {}): { offse
     guestEnd = Math.max(guestEnd, v.guestTs[v.guestTs.length - 1]!);
   }
   if (guestStart === Infinity) return { offsetNs: 0, info: { method: 'auto', quality: 0, eventsChecked: 0 } };
-  const { offsets, binNs } = coarsePeaks(inp, guestStart, guestEnd, opts.peaks ?? 16, opts.maxBins ?? 1 << 18);
-  // Rank the coarse peaks by an exact search on a subsample, then search the best two on all events.
   let total = 0;
   for (const v of inp.vcpus) total += v.guestTs.length;
+  // Bins: at most 2^18, and not many more than 8 per guest event (finer bins only add FFT time).
+  const maxBins = opts.maxBins ?? Math.min(1 << 18, Math.max(1 << 12, nextPow2(8 * total)));
+  const { offsets, binNs } = coarsePeaks(inp, guestStart, guestEnd, opts.peaks ?? 16, maxBins);
+  // Rank the coarse peaks by an exact search on a subsample, then search the best two on all events.
   const stride = Math.max(1, Math.floor(total / 50_000));
   // ±250 µs at least: with few guest events the correlation peak is wider than a bin
   const halfNs = Math.max(2 * binNs, 250_000);
