@@ -549,6 +549,7 @@ export class LineParser {
    * a byte or two, and such lines interleave with the others. */
   private bracketOffset2 = -1;
   private markerId = -1;
+  private functionId = -1;
   /** Timestamp digits seen on the last event line (6 = µs, 9 = ns, 0 = raw counter). */
   lastTsDecimals = -1;
   /** Outcome of the last parseLineFrom. */
@@ -679,6 +680,11 @@ export class LineParser {
       // Old kernels print trace_marker writes with the ip as the "event" (`0: B|pid|name`).
       if (this.markerId < 0) this.markerId = this.sink.eventId('tracing_mark_write');
       eventId = this.markerId;
+    } else if (buf[f.nameEnd] === SP && buf[f.nameEnd + 1] === 0x3c && buf[f.nameEnd + 2] === DASH) {
+      // function tracer `func <-parent`: one event ("function", as ftrace names it), not one
+      // name per kernel function (there are tens of thousands; the name table holds 65534)
+      if (this.functionId < 0) this.functionId = this.sink.eventId('function');
+      eventId = this.functionId;
     } else {
       eventId = this.eventCache.get(buf, f.nameStart, f.nameEnd);
       if (eventId < 0) {
