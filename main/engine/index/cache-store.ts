@@ -8,13 +8,15 @@ import * as path from 'node:path';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import { VERSION } from '../../../shared/version.ts';
 import type { FormatInfo } from '../../formats/types.ts';
-import type { BatchBlock } from './arrow-cache.ts';
+import { ROW_BYTES, type BatchBlock } from './arrow-cache.ts';
 
 /** Bump when the cache layout or the meaning of any column changes: old entries are then rebuilt. */
 export const CACHE_FORMAT_VERSION = 2;
 /** Bytes hashed at each end of the input to notice in-place edits that keep size and mtime. */
 export const IDENTITY_EDGE_BYTES = 64 * 1024;
 const META_PREFIX = '{"checksum":"';
+/** Largest batch a cache may declare (the writer uses BATCH_ROWS = 65536). */
+const MAX_BATCH_ROWS = 1 << 22;
 // Temp files of a crashed indexer are removed after this long (a live indexer renames well before).
 const STALE_TEMP_MS = 60 * 60 * 1000;
 // Arrow files no meta points at (lost a commit race) are removed after this long.
@@ -149,10 +151,13 @@ function checkArrowFile(arrowPath: string, meta: CacheMeta): string | null {
     fs.readSync(fd, head, 0, 6, 0);
     fs.readSync(fd, tail, 0, 6, Math.max(0, size - 6));
     if (head.toString('latin1') !== 'ARROW1' || tail.toString('latin1') !== 'ARROW1') return 'cache events file lacks the Arrow magic';
+    if (!(Number.isInteger(meta.batchRows) && meta.batchRows > 0 && meta.batchRows <= MAX_BATCH_ROWS)) return 'cache batch size is out of range';
     let rows = 0;
     let prevEnd = 8;
     for (const b of meta.blocks) {
-      if (!(b.offset >= prevEnd && b.bytes > 0 && b.offset + b.bytes <= size && b.rows > 0 && b.rows <= meta.batchRows)) {
+      // A batch message is its rows' bytes plus small metadata and padding: bound what a read allocates.
+      const maxBytes = b.rows * ROW_BYTES + 64 * 1024;
+      if (!(b.offset >= prevEnd && b.bytes > 0 && b.bytes <= maxBytes && b.offset + b.bytes <= size && b.rows > 0 && b.rows <= meta.batchRows)) {
         return 'cache batch directory does not fit the events file';
       }
       prevEnd = b.offset + b.bytes;
