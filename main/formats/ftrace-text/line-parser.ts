@@ -162,8 +162,8 @@ export function parsePrefix(buf: Uint8Array, s: number, e: number, f: PrefixFiel
   }
   if (tsEnd < 0) return false;
 
-  // Timestamp: exact integer ns from "secs.frac" (secs * 1e9 stays below 2^53 for ~104 days of
-  // uptime in 1e9 units... and far beyond: 2^53 ns = 104 days; larger values lose sub-µs bits only).
+  // Timestamp: integer ns from "secs.frac" as secs * 1e9 + frac * 10^(9 - digits), exact while
+  // the result is below 2^53 ns (104 days of uptime); beyond that doubles round to a few ns.
   let secs = 0;
   let q = tsStart;
   while (q < tsEnd && buf[q] !== DOT) {
