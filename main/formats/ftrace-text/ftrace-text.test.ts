@@ -391,6 +391,18 @@ test('mutated and truncated copies of real fixtures: only TraceFormatError, neve
   assert.ok(rowsTotal > 0);
 });
 
+test('a UTF-8 byte order mark before the first line is skipped', () => {
+  const plain = fixture('tracefs-schedmix.txt');
+  const bom = new Uint8Array(plain.length + 3);
+  bom.set([0xef, 0xbb, 0xbf]);
+  bom.set(plain, 3);
+  const a = readBytes(plain, 'plain');
+  const b = readBytes(bom, 'bom');
+  assert.equal(b.diagnostics.total, 0, JSON.stringify(b.diagnostics.kept));
+  assert.equal(b.columns.length, a.columns.length);
+  assert.equal(b.columns.offset[0], a.columns.offset[0]! + 3);
+});
+
 test('CRLF line ends (a trace copied through Windows) decode to the same rows', () => {
   for (const name of ['tracefs-schedmix.txt', 'report-plugin.txt', 'perf-script.txt']) {
     const lf = fixture(name);

@@ -242,6 +242,8 @@ function readFtraceTextUnit(
     const dataEnd = filled + n;
     const atEnd = bufPos + dataEnd >= unit.end || n === 0;
     let p = 0;
+    // a UTF-8 byte order mark (editors on Windows add one) is not part of the first line
+    if (bufPos === 0 && dataEnd >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) p = 3;
     if (skipping) {
       const nl = buf.indexOf(10, 0);
       if (nl < 0 || nl >= dataEnd) {
