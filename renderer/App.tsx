@@ -360,6 +360,11 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
     };
   }, [api, session.sessionId, filterJson, pages]);
 
+  // The timeline follows a time-range filter: it shows that range.
+  useEffect(() => {
+    if (filter.t0Ns !== undefined && filter.t1Ns !== undefined && filter.t1Ns > filter.t0Ns) setView({ t0Ns: filter.t0Ns, t1Ns: filter.t1Ns });
+  }, [filter.t0Ns, filter.t1Ns]);
+
   // The original record of the selected row.
   const selFile = selected?.data?.file;
   const selOffset = selected?.data?.offset;

@@ -35,7 +35,7 @@ export function rowText(r: RowData, session: SessionInfo, s: TableSettings): str
   const f = session.files[r.file];
   return [
     formatTime(r.ts, { unit: s.unit, originNs: s.relative ? session.startNs : 0 }),
-    f?.layer ?? '',
+    f?.layer && f.layer !== 'unknown' ? f.layer : '—',
     f?.name ?? '',
     String(r.cpu),
     r.event ?? kindName(r.kind),

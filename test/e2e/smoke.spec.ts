@@ -106,3 +106,29 @@ test('follow a thread from the search box: placement track, totals, highlighted 
   await page.screenshot({ path: join(ARTIFACTS, 'follow-thread-dark.png') });
   expect(errors).toEqual([]);
 });
+
+test('drag on the timeline selects a time range; it becomes a filter chip and the rows obey it', async ({ page }) => {
+  const errors = watchErrors(page);
+  await open(page);
+  const canvas = page.locator('.timeline canvas');
+  const box = (await canvas.boundingBox())!;
+  const y = box.y + 40;
+  await page.mouse.move(box.x + box.width * 0.4, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.45, y, { steps: 5 });
+  await page.mouse.move(box.x + box.width * 0.5, y, { steps: 5 });
+  await page.mouse.up();
+  await page.getByTestId('filter-selection').click();
+  const chip = page.getByTestId('chips').locator('.chip', { hasText: /^time / });
+  await expect(chip).toBeVisible();
+  const [a, b] = (await chip.textContent())!.match(/[\d.]+/g)!.map(Number);
+  await expect(page.getByTestId('count')).toHaveText(new RegExp(`^[\\d,]+ of ${EVENTS} events$`));
+  const times = (await column(page, 'c-time')).map(Number);
+  expect(times.length).toBeGreaterThan(0);
+  for (const t of times) {
+    expect(t).toBeGreaterThanOrEqual(a! - 1e-6);
+    expect(t).toBeLessThan(b! + 1e-6);
+  }
+  await page.screenshot({ path: join(ARTIFACTS, 'time-range-filter.png') });
+  expect(errors).toEqual([]);
+});
