@@ -247,6 +247,8 @@ const MAX_INLINE_FREE = 4;
 
 const COLUMN_KEYS = ['ts', 'cpu', 'kind', 'event', 'pid', 'tid', 'comm', 'prevTid', 'prevComm', 'prevState', 'arg0', 'arg1', 'offset', 'input'] as const;
 
+const SHORT_RUN = 32;
+
 /** Fixed-size output batches; rows are copied in by range (typed-array set, no per-row objects). */
 class Rechunker {
   private readonly out: EventColumns;
@@ -279,6 +281,12 @@ class Rechunker {
   }
 
   append(c: EventColumns, start: number, end: number): void {
+    // The merge of interleaved per-CPU units copies runs of a few rows: element copies there, as
+    // 14 subarray()+set() per run cost ~1 us/row (1M rows, 4 interleaved units: 2.1 s vs 0.8 s).
+    if (end - start <= SHORT_RUN && this.n + (end - start) < this.rows) {
+      this.appendShort(c, start, end);
+      return;
+    }
     let s = start;
     while (s < end) {
       const take = Math.min(end - s, this.rows - this.n);
@@ -287,6 +295,28 @@ class Rechunker {
       s += take;
       if (this.n === this.rows) this.flush();
     }
+  }
+
+  private appendShort(c: EventColumns, start: number, end: number): void {
+    const o = this.out;
+    let j = this.n;
+    for (let i = start; i < end; i++, j++) {
+      o.ts[j] = c.ts[i]!;
+      o.cpu[j] = c.cpu[i]!;
+      o.kind[j] = c.kind[i]!;
+      o.event[j] = c.event[i]!;
+      o.pid[j] = c.pid[i]!;
+      o.tid[j] = c.tid[i]!;
+      o.comm[j] = c.comm[i]!;
+      o.prevTid[j] = c.prevTid[i]!;
+      o.prevComm[j] = c.prevComm[i]!;
+      o.prevState[j] = c.prevState[i]!;
+      o.arg0[j] = c.arg0[i]!;
+      o.arg1[j] = c.arg1[i]!;
+      o.offset[j] = c.offset[i]!;
+      o.input[j] = c.input[i]!;
+    }
+    this.n = j;
   }
 
   flush(): void {
@@ -481,25 +511,30 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
     if (st.queue.length > 0) return headTs(st);
     return Math.max(st.lastTs, plan.units[u]!.minTsNs ?? -Infinity);
   };
+  // Units not yet drained, in ascending order (drained ones are dropped from the scans).
+  let active = plan.units.map((_, u) => u);
   const pumpMerge = (): void => {
     for (;;) {
       let best = -1;
       let bestTs = Infinity;
-      let open = 0;
-      for (let u = 0; u < nUnits; u++) {
+      let kept = 0;
+      for (let i = 0; i < active.length; i++) {
+        const u = active[i]!;
         const st = units[u]!;
         if (st.queue.length === 0) {
-          if (!st.done) open++;
+          if (st.done) continue; // drained: drop
+          active[kept++] = u;
           continue;
         }
-        open++;
+        active[kept++] = u;
         const t = headTs(st);
         if (best < 0 || t < bestTs) {
           best = u;
           bestTs = t;
         }
       }
-      if (open === 0) {
+      if (kept < active.length) active = active.slice(0, kept);
+      if (active.length === 0) {
         cur = nUnits;
         return;
       }
@@ -507,7 +542,8 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
       // Copy the longest run of `best` that stays ahead of every other unit (ties: lower unit first).
       let limitLt = Infinity; // rows must be < this (lower-numbered units)
       let limitLe = Infinity; // rows must be <= this (higher-numbered units)
-      for (let u = 0; u < nUnits; u++) {
+      for (let i = 0; i < active.length; i++) {
+        const u = active[i]!;
         if (u === best) continue;
         const st = units[u]!;
         if (st.queue.length === 0 && st.done) continue;
