@@ -194,17 +194,19 @@ export function autoAlign(inp: AlignInput, opts: AutoAlignOptions = {}): { offse
   // Bins: at most 2^18, and not many more than 8 per guest event (finer bins only add FFT time).
   const maxBins = opts.maxBins ?? Math.min(1 << 18, Math.max(1 << 12, nextPow2(8 * total)));
   const { offsets, binNs } = coarsePeaks(inp, guestStart, guestEnd, opts.peaks ?? 16, maxBins);
-  // Rank the coarse peaks by an exact search on a subsample, then search the best two on all events.
+  // Rank the coarse peaks by an exact search on a subsample (<= 50k events), then refine the best two.
   const stride = Math.max(1, Math.floor(total / 50_000));
-  // ±250 µs at least: with few guest events the correlation peak is wider than a bin
   const halfNs = Math.max(2 * binNs, 250_000);
   const ranked = offsets
     .map((o) => ({ o, r: exactBest(inp, o - halfNs, o + halfNs, stride) }))
     .sort((x, y) => y.r.consistent - x.r.consistent)
     .slice(0, stride > 1 ? 2 : offsets.length);
+  // All events, but only around the subsample's answer (a wide window times many events is costly).
+  const stepA = Math.max(100, Math.ceil((2 * halfNs) / 100_000 / 100) * 100);
+  const halfB = Math.max(50_000, 8 * stepA);
   let best = { offsetNs: 0, score: { consistent: -1, checked: 0 } };
-  for (const { o, r } of ranked) {
-    const full = stride > 1 ? exactBest(inp, o - halfNs, o + halfNs, 1) : r;
+  for (const { r } of ranked) {
+    const full = stride > 1 ? exactBest(inp, r.offsetNs - halfB, r.offsetNs + halfB, 1) : r;
     const score = scoreOffset(inp, full.offsetNs);
     if (score.consistent > best.score.consistent) best = { offsetNs: full.offsetNs, score };
   }
@@ -217,8 +219,8 @@ export function autoAlign(inp: AlignInput, opts: AutoAlignOptions = {}): { offse
     let events = 0;
     for (const v of inp.vcpus) events += lowerBound(v.guestTs, w1) - lowerBound(v.guestTs, w0);
     if (events < 100) continue;
-    const half = Math.max(200_000, 4 * binNs);
-    const r = exactBest(inp, offsetNs - half, offsetNs + half, 1, w0, w1);
+    // ±500 µs around the global offset, at most ~20k events per window
+    const r = exactBest(inp, offsetNs - 500_000, offsetNs + 500_000, Math.max(1, Math.floor(events / 20_000)), w0, w1);
     const sc = scoreOffset(inp, r.offsetNs, w0, w1);
     if (sc.checked === 0) continue;
     windows.push({ guestStartNs: w0, guestEndNs: w1, events: sc.checked, offsetNs: r.offsetNs, quality: sc.consistent / sc.checked });
