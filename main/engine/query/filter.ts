@@ -156,7 +156,7 @@ export class FilterJob {
     this.pos[this.matched++] = g;
   }
 
-  /** Work until `budgetMs` has passed or everything is scanned. */
+  /** Work until `budgetMs` has passed or everything is scanned (at least one batch per call). */
   step(budgetMs: number): void {
     const until = performance.now() + budgetMs;
     const d = this.data;
@@ -167,7 +167,9 @@ export class FilterJob {
         return;
       }
       const ff = this.cf.files[0]!;
-      while (this.scanned < this.total && performance.now() < until) {
+      let first = true;
+      while (this.scanned < this.total && (first || performance.now() < until)) {
+        first = false;
         const b = Math.floor(this.scanned / tr.batchRows);
         const rowStart = b * tr.batchRows;
         const rowEnd = Math.min(this.total, rowStart + tr.batchRows);
@@ -184,7 +186,9 @@ export class FilterJob {
     }
     const mf = d.mergeFile;
     const mr = d.mergeRow;
-    while (this.scanned < this.total && performance.now() < until) {
+    let first = true;
+    while (this.scanned < this.total && (first || performance.now() < until)) {
+      first = false;
       const stop = Math.min(this.total, this.scanned + 65536);
       for (let g = this.scanned; g < stop; g++) {
         const f = mf[g]!;

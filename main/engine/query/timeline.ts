@@ -117,7 +117,10 @@ export function timelineTile(d: SessionData, spec: FilterSpec, t0Ns: number, t1N
   const k0 = lowerBound(m.tsNs, t0Ns);
   const k1 = lowerBound(m.tsNs, t1Ns);
   let migrationsInView = 0;
-  for (let k = k0; k < k1; k++) {
+  // Too many to draw one by one: no markers (the count is still reported), and no O(migrations) loop.
+  const dense = k1 - k0 > MAX_MARKERS * 8;
+  if (dense) migrationsInView = k1 - k0;
+  for (let k = dense ? k1 : k0; k < k1; k++) {
     const f = m.file[k]!;
     const l = d.laneOf[f]?.get(m.toCpu[k]!);
     if (l === undefined || !visible[l]) continue;
