@@ -66,6 +66,8 @@ export async function openAll(files: readonly string[], args: ParsedArgs, io: Cl
   const showBar = !quiet && stderr.isTTY === true;
   const signal = { cancelled: false };
   const onSigint = (): void => {
+    // A second Ctrl-C quits at once (temp files are named *.tmp and swept later; nothing is committed).
+    if (signal.cancelled) process.exit(EXIT_CANCELLED);
     signal.cancelled = true;
   };
   process.on('SIGINT', onSigint);
