@@ -476,3 +476,13 @@ test('function tracer lines are one event named "function", not one name per ker
   assert.deepEqual(countsByEvent(r), { function: 2, sched_waking: 1 });
   assert.equal(r.diagnostics.total, 0);
 });
+
+test('a tracefs file with a header and no events: sniffed, zero rows and a warning', () => {
+  const head = fixture('tracefs-schedmix.txt');
+  const headerOnly = head.subarray(0, Buffer.from(head).indexOf(' npm install'));
+  assert.ok(headerOnly.length > 500 && headerOnly.length < 1000);
+  assert.equal(sniffFtraceText(headerOnly), true);
+  const r = readBytes(headerOnly, 'no-events.txt');
+  assert.equal(r.columns.length, 0);
+  assert.deepEqual(r.diagnostics.kept.map((d) => d.message), ['the trace holds a tracefs header but no events']);
+});

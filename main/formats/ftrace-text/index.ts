@@ -35,6 +35,8 @@ export function setChunkBytesForTests(bytes: number | undefined): void {
 }
 const DEFAULT_UNIT_BYTES = 64 * 1024 * 1024;
 const PROBE_BYTES = 1 << 20;
+/** What the registry hands to sniff (SNIFF_BYTES); a shorter head is the whole file. */
+const SNIFF_HEAD_BYTES = 64 * 1024;
 /** Per unit, messages for unparsable lines are built for the first ones only; the rest are counted. */
 const MAX_LINE_DIAGNOSTICS = 100;
 
@@ -55,8 +57,10 @@ export function sniffFtraceText(head: Uint8Array): boolean {
     const text = latin1(head, 0, head.length);
     return /class="trace-data"|linuxPerfData|<title>[^<]*(System Trace|systrace)/i.test(text);
   }
-  const probe = probeHead(head, head.length, { atEnd: false });
-  return probe.events > 0 && probe.unparsable <= probe.events;
+  const probe = probeHead(head, head.length, { atEnd: head.length < SNIFF_HEAD_BYTES });
+  if (probe.events > 0) return probe.unparsable <= probe.events;
+  // a recording without events still has the tracefs header
+  return probe.tracer !== undefined && probe.unparsable === 0;
 }
 
 function isHtml(head: Uint8Array): boolean {
@@ -89,7 +93,9 @@ function planFtraceText(src: ByteSource, diag: DiagnosticSink, opts: ReadOptions
   const probeLen = Math.min(PROBE_BYTES, first.end - first.start);
   const probeBuf = src.readBorrow(first.start, probeLen).slice();
   const probe = probeHead(probeBuf, probeBuf.length, { atEnd: first.start + probeLen >= first.end, jsString: first.jsString });
-  if (probe.events === 0) {
+  if (probe.events === 0 && probe.tracer !== undefined && probe.unparsable === 0 && probeLen === first.end - first.start) {
+    diag.warning(first.start, 'the trace holds a tracefs header but no events');
+  } else if (probe.events === 0) {
     throw new TraceFormatError(
       `${src.path}: no ftrace event line in the first ${probeLen} bytes` + (first.start > 0 ? ` after byte ${first.start}` : ''),
       first.start,
