@@ -58,11 +58,18 @@ export interface ScanOptions {
 }
 
 class RunBuilder {
-  tid = new GrowI32();
-  cpu = new GrowI32();
-  start = new GrowF64();
-  end = new GrowF64();
-  state = new GrowI32();
+  tid: GrowI32;
+  cpu: GrowI32;
+  start: GrowF64;
+  end: GrowF64;
+  state: GrowI32;
+  constructor(cap = 256) {
+    this.tid = new GrowI32(cap);
+    this.cpu = new GrowI32(cap);
+    this.start = new GrowF64(cap);
+    this.end = new GrowF64(cap);
+    this.state = new GrowI32(cap);
+  }
   push(tid: number, cpu: number, s: number, e: number, st: number): void {
     this.tid.push(tid);
     this.cpu.push(cpu);
@@ -91,7 +98,10 @@ export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerSca
   const entryTid = new Int32Array(cpuCount).fill(-1);
   const entryVcpu = new Int32Array(cpuCount).fill(-1);
   const entryTs = new Float64Array(cpuCount);
-  const runs = new RunBuilder();
+  // one interval per switch at most: size the columns from the summary's counts (no doubling copies)
+  let switches = 0;
+  for (const [name, n] of Object.entries(trace.summary.byEvent)) if (/switch/.test(name)) switches += n;
+  const runs = new RunBuilder(Math.min(switches + cpuCount, 1 << 27));
   const gm = new RunBuilder();
   const kvmVcpuOfTid = new Map<number, number>();
   const commIdOf = new Map<number, number>();
