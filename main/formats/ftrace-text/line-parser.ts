@@ -425,6 +425,7 @@ function eventName(buf: Uint8Array, tsEnd: number, e: number, f: PrefixFields): 
   let body = -1;
   for (; p < e; p++) {
     const c = buf[p]!;
+    if (c > COLON) continue; // letters and '_': most of the name
     if (c === COLON) {
       if (p + 1 < e && buf[p + 1] !== SP) {
         seg = p + 1; // perf `sched:sched_switch:`: keep the event, drop the subsystem
@@ -908,7 +909,7 @@ export class LineParser {
     let i = cs;
     for (;;) {
       let c = buf[i];
-      while (c !== SP && c !== NL && i < e) c = buf[++i];
+      while (c! > SP && i < e) c = buf[++i]; // blank, newline, control bytes and stale data all stop
       if (c !== SP || i + 10 >= e) return false;
       if (buf[i + 1] === 0x70 && buf[i + 6] === 0x70 && buf[i + 9] === 0x3d) break;
       i++;
@@ -923,7 +924,7 @@ export class LineParser {
     const ss = p + 12;
     let se = ss;
     let c = buf[se];
-    while (c !== SP && c !== NL && se < e) c = buf[++se];
+    while (c! > SP && se < e) c = buf[++se];
     if (c !== SP || se + 15 >= e) return false;
     // " ==> next_comm=" (= at +14) or -R's " next_comm=" (= at +10)
     let ns: number;
@@ -933,7 +934,7 @@ export class LineParser {
     i = ns;
     for (;;) {
       let d = buf[i];
-      while (d !== SP && d !== NL && i < e) d = buf[++i];
+      while (d! > SP && i < e) d = buf[++i];
       if (d !== SP || i + 10 >= e) return false;
       if (buf[i + 1] === 0x6e && buf[i + 6] === 0x70 && buf[i + 9] === 0x3d) break;
       i++;
@@ -968,7 +969,7 @@ export class LineParser {
     let i = p;
     let c = buf[i];
     for (;;) {
-      while (c !== SP && c !== NL && i < e) c = buf[++i];
+      while (c! > SP && i < e) c = buf[++i]; // blank, newline, control bytes and stale data all stop
       if (c !== SP || i + 3 >= e) return false;
       if (buf[i + 1] === LBRACK) break;
       c = buf[++i];
@@ -1005,7 +1006,7 @@ export class LineParser {
     if (buf[p] !== SP) return false;
     const ss = ++p;
     let c = buf[p];
-    while (c !== SP && c !== NL && p < e) c = buf[++p];
+    while (c! > SP && p < e) c = buf[++p];
     const se = p;
     // " ==> "
     if (c !== SP || p + 5 >= e || buf[p + 1] !== 0x3d || buf[p + 2] !== 0x3d || buf[p + 3] !== 0x3e || buf[p + 4] !== SP) return false;
@@ -1047,7 +1048,7 @@ export class LineParser {
     let i = cs;
     for (;;) {
       let c = buf[i];
-      while (c !== SP && c !== NL && i < e) c = buf[++i];
+      while (c! > SP && i < e) c = buf[++i]; // blank, newline, control bytes and stale data all stop
       if (c !== SP || i + 5 >= e) return false;
       if (buf[i + 1] === 0x70 && buf[i + 2] === 0x69 && buf[i + 4] === 0x3d) break; // " pid="
       i++;
