@@ -12,6 +12,7 @@ import { EventTable, rowText, type TableSettings } from './table/EventTable.tsx'
 import { RowPages, type RowData } from './table/row-pages.ts';
 import { Timeline, type TimeRange } from './timeline/Timeline.tsx';
 import { VmPanel } from './stats/VmPanel.tsx';
+import { CorePanel } from './stats/CorePanel.tsx';
 
 type Phase =
   | { kind: 'boot' }
@@ -592,6 +593,11 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
         unit={prefs.unit}
       />
       <VmPanel session={session} />
+      {session.modelAvailable &&
+        (filter.cpus ?? [])
+          .filter((c) => session.files[c.file]?.layer === 'host')
+          .slice(0, 2)
+          .map((c) => <CorePanel key={`${c.file}:${c.cpu}`} api={api} session={session} core={c.cpu} view={view} onFollow={follow} />)}
       {followed && (
         <FollowPanel
           api={api}

@@ -217,6 +217,19 @@ export interface FollowRequest {
   sessionId: string;
   thread: ThreadRef;
 }
+/** Who ran on a physical core of the host trace in [t0Ns, t1Ns): guest threads through their vCPUs. */
+export interface CoreThreadsRequest {
+  sessionId: string;
+  core: number;
+  t0Ns: number;
+  t1Ns: number;
+}
+export interface CoreThreadsResult {
+  /** Guest threads (file = their guest trace), most time first. */
+  threads: { vm: string; file: number; tid: number; comm: string; ns: number }[];
+  /** Time the core ran vCPUs whose guest thread is unknown (guest idle or no guest trace). */
+  unattributedVcpuNs: number;
+}
 
 export const MAX_WINDOW_ROWS = 5000;
 export const MAX_TIMELINE_WIDTH_PX = 8192;
@@ -245,12 +258,14 @@ export interface TraceApi {
   timeline(req: TimelineRequest): Promise<Result<ArrowIpcBytes>>;
   threads(req: ThreadsRequest): Promise<Result<ThreadInfo[]>>;
   followThread(req: FollowRequest): Promise<Result<FollowResult>>;
+  /** Two-layer sessions only ('not-available' otherwise). */
+  coreThreads(req: CoreThreadsRequest): Promise<Result<CoreThreadsResult>>;
 }
 
 export type ApiMethod = keyof TraceApi;
 export const API_METHODS: readonly ApiMethod[] = [
   'open', 'loadStatus', 'cancelLoad', 'sessionInfo', 'closeSession', 'count', 'rows', 'rowAtTime',
-  'record', 'timeline', 'threads', 'followThread',
+  'record', 'timeline', 'threads', 'followThread', 'coreThreads',
 ];
 export type ApiRequest<M extends ApiMethod> = Parameters<TraceApi[M]>[0];
 export type ApiValue<M extends ApiMethod> = Awaited<ReturnType<TraceApi[M]>> extends Result<infer V> ? V : never;

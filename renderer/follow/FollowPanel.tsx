@@ -149,12 +149,18 @@ export function FollowPanel(p: FollowPanelProps) {
   });
 
   const t = res?.r.totals;
+  // A host thread that is a VM's vCPU: following it follows the vCPU (its cores over time).
+  const vcpu = p.session.vms
+    .filter((v) => v.hostFile === p.thread.file)
+    .flatMap((v) => v.vcpus.filter((x) => x.hostTid === p.thread.tid).map((x) => `${v.name} vCPU ${x.vcpu}`))[0];
   return (
     <section className="follow" data-testid="follow-panel">
       <header>
         <strong>
-          Following {res ? `${res.r.thread.comm}:${res.r.thread.tid}` : `tid ${p.thread.tid}`}
+          Following {vcpu ? `${vcpu} — ` : ''}
+          {res ? `${res.r.thread.comm}:${res.r.thread.tid}` : `tid ${p.thread.tid}`}
         </strong>{' '}
+        {vcpu && <span className="muted">(the vCPU's host thread: its physical cores over time)</span>}
         <span className="muted">({p.session.files[p.thread.file]?.name})</span>
         <button type="button" onClick={p.onClose} aria-label="stop following">
           ✕

@@ -47,5 +47,17 @@ test('host + guests: VM model, core and vCPU lanes, follow a guest thread across
   const h = (await panel.getByTestId('placement-track').locator('canvas').boundingBox())!.height;
   expect(h).toBeGreaterThan(40);
   await page.screenshot({ path: join(ARTIFACTS, 'two-layer-follow.png') });
+  // follow a core: click the first lane's label (host core 0): chip + who ran on it, both layers
+  const canvas = page.locator('.timeline canvas');
+  const box = (await canvas.boundingBox())!;
+  await page.mouse.click(box.x + 20, box.y + 32);
+  await expect(page.getByTestId('chips')).toContainText('core 0');
+  const core = page.getByTestId('core-panel');
+  await expect(core).toContainText('Core 0');
+  await expect(core.locator('.bar').first()).toContainText(/vm-\d+ \S+:\d+/);
+  // with every panel open, the timeline still shows its (one) lane and the table some rows
+  expect((await page.locator('.timeline').boundingBox())!.height).toBeGreaterThan(40);
+  expect(await page.getByTestId('event-table').locator('.table-row').count()).toBeGreaterThan(3);
+  await page.screenshot({ path: join(ARTIFACTS, 'two-layer-core.png') });
   expect(errors).toEqual([]);
 });

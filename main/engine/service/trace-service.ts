@@ -8,6 +8,8 @@ import { basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type {
   ArrowIpcBytes,
+  CoreThreadsRequest,
+  CoreThreadsResult,
   CountRequest,
   FileProgress,
   FilterCount,
@@ -39,6 +41,7 @@ import { rowAtTime, rowsWindow, viewLength, type RowView } from '../query/rows.t
 import { BatchCache, CancelledError, prepareSession, type SessionData } from '../query/session-data.ts';
 import { followSingleLayer, searchThreads, threadInfo } from '../query/thread-track.ts';
 import { followThread as followModelThread } from '../query/follow.ts';
+import { coreToThreads } from '../query/cross-layer.ts';
 import { buildModel, type TwoLayerModel } from '../model/model.ts';
 import { encodeWindow } from '../query/arrow-window.ts';
 import type { LayerName, VmInfo } from '../../../shared/contract.ts';
@@ -431,6 +434,18 @@ export class TraceService implements TraceApi {
           ? 'This is a host thread: its cores are shown. Follow a guest thread to see vCPU and core together.'
           : undefined;
     return ok({ thread: info, ...single, ...(note ? { note } : {}) });
+  }
+
+  async coreThreads(req: CoreThreadsRequest): Promise<Result<CoreThreadsResult>> {
+    const s = this.session(req.sessionId);
+    if (!s) return noSession();
+    if (!s.model) return err({ code: 'not-available', message: 'who ran on a core across both layers needs a host trace and its guest traces opened together' });
+    const r = coreToThreads(s.model, { core: req.core, startNs: req.t0Ns, endNs: req.t1Ns });
+    const fileOf = new Map(s.vms.map((v) => [v.name, v.guestFile ?? -1]));
+    return ok({
+      threads: r.threads.map((t) => ({ vm: t.vm, file: fileOf.get(t.vm) ?? -1, tid: t.tid, comm: t.comm, ns: t.ns })).sort((a, b) => b.ns - a.ns).slice(0, 200),
+      unattributedVcpuNs: r.unattributedVcpuNs,
+    });
   }
 
   /** Stop background work and close every session (engine shutdown). */

@@ -141,6 +141,14 @@ const V: Record<ApiMethod, { keys: readonly string[]; check: Validator }> = {
     check: (o) => ({ sessionId: id(o.sessionId, 'sessionId'), query: str(o.query, 'query', 256), limit: int(o.limit, 'limit', 1, 1000) }),
   },
   followThread: { keys: ['sessionId', 'thread'], check: (o) => ({ sessionId: id(o.sessionId, 'sessionId'), thread: threadRef(o.thread, 'thread') }) },
+  coreThreads: {
+    keys: ['sessionId', 'core', 't0Ns', 't1Ns'],
+    check: (o) => {
+      const r = { sessionId: id(o.sessionId, 'sessionId'), core: int(o.core, 'core', 0, 65535), t0Ns: finite(o.t0Ns, 't0Ns'), t1Ns: finite(o.t1Ns, 't1Ns') };
+      if (r.t1Ns <= r.t0Ns) throw new Invalid('t1Ns must be after t0Ns');
+      return r;
+    },
+  },
 };
 
 export function isApiMethod(m: unknown): m is ApiMethod {
