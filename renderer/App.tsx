@@ -4,11 +4,11 @@
 
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
 import { EVENT_KIND_NAMES } from '../shared/schema.ts';
-import type { FilterSpec, LaneInfo, LoadStatus, SessionInfo, ThreadInfo, ThreadRef, TraceApi } from '../shared/contract.ts';
+import { MAX_WINDOW_ROWS, type FilterSpec, type LaneInfo, type LoadStatus, type SessionInfo, type ThreadInfo, type ThreadRef, type TraceApi } from '../shared/contract.ts';
 import type { Host } from './api/client.ts';
 import { FollowPanel } from './follow/FollowPanel.tsx';
 import { formatBytes, formatCount, formatDuration, formatTime, kindName, parseTime, TIME_UNITS, unitLabel, type TimeUnit } from './format.ts';
-import { EventTable, rowText, type TableSettings } from './table/EventTable.tsx';
+import { copyText, EventTable, rowText, type TableSettings } from './table/EventTable.tsx';
 import { RowPages, type RowData } from './table/row-pages.ts';
 import { Timeline, type TimeRange } from './timeline/Timeline.tsx';
 import { VmPanel } from './stats/VmPanel.tsx';
@@ -395,6 +395,19 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
 
   const follow = (t: ThreadRef): void => setFollowed({ file: t.file, tid: t.tid });
 
+  // Copy a range of rows as tab-separated text (at most one engine window).
+  const copyRows = async (first: number, last: number): Promise<void> => {
+    const count = Math.min(last - first + 1, MAX_WINDOW_ROWS);
+    const r = await api.rows({ sessionId: session.sessionId, filter, start: first, count });
+    if (!r.ok) {
+      setNotice(r.error.message);
+      return;
+    }
+    const rows = RowPages.decode(r.value, first);
+    await copyText(rows.map((x) => rowText(x, session, settings).join('\t')).join('\n'));
+    setNotice(`Copied ${formatCount(rows.length)} row${rows.length === 1 ? '' : 's'}${last - first + 1 > count ? ` (at most ${formatCount(MAX_WINDOW_ROWS)} at a time)` : ''}.`);
+  };
+
   // Export the filtered rows (bounded) as CSV, read window by window from the engine.
   const exporting = useRef(false);
   const exportCsv = useCallback(async (): Promise<void> => {
@@ -627,6 +640,7 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
             selected={selected?.row ?? null}
             onSelect={(row, data) => setSelected({ row, data })}
             reveal={reveal}
+            onCopy={(first, last) => void copyRows(first, last)}
           />
         )}
         <aside className="details" data-testid="details">
@@ -672,7 +686,7 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
               </pre>
             </>
           ) : (
-            <p className="muted">Select a row (click, or arrows in the table) to see its original record and filter or follow from it. Ctrl+C copies the selected row.</p>
+            <p className="muted">Select a row (click, or arrows in the table) to see its original record and filter or follow from it. Shift+click or Shift+arrows select a range; Ctrl+C copies it.</p>
           )}
         </aside>
       </div>

@@ -1,7 +1,7 @@
 // The event table: fixed row height, scaled scrolling past the browser's element-height cap
 // (scroll-map.ts), and @tanstack/react-virtual over a bounded window of rows around the scaled
 // position. Rows come from the engine a page at a time (row-pages.ts). Keyboard: arrows, Page
-// Up/Down, Home/End; Ctrl+C copies the selected row.
+// Up/Down, Home/End (Shift extends a range, as does Shift+click); Ctrl+C copies the selected rows.
 
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
@@ -29,6 +29,8 @@ export interface EventTableProps {
   onSelect: (row: number, data: RowData | null) => void;
   /** Scroll so that this row is visible (seq changes on each request). */
   reveal: { row: number; seq: number } | null;
+  /** Copy rows [first, last] as text (the caller reads them from the engine; bounded there). */
+  onCopy: (first: number, last: number) => void;
 }
 
 export function rowText(r: RowData, session: SessionInfo, s: TableSettings): string[] {
@@ -45,7 +47,11 @@ export function rowText(r: RowData, session: SessionInfo, s: TableSettings): str
 }
 
 export function EventTable(props: EventTableProps) {
-  const { session, pages, rowCount, rowHeightPx: rowH, settings, selected, onSelect, reveal } = props;
+  const { session, pages, rowCount, rowHeightPx: rowH, settings, selected, onSelect, reveal, onCopy } = props;
+  // The other end of a Shift-selected range (null: just the selected row).
+  const [anchor, setAnchor] = useState<number | null>(null);
+  const lo = selected === null ? -1 : Math.min(selected, anchor ?? selected);
+  const hi = selected === null ? -1 : Math.max(selected, anchor ?? selected);
   const outerRef = useRef<HTMLDivElement>(null);
   const [viewportPx, setViewportPx] = useState(400);
   const [firstRow, setFirstRow] = useState(0);
@@ -103,9 +109,11 @@ export function EventTable(props: EventTableProps) {
     if (top !== null) el.scrollTop = top;
   }, [reveal]);
 
-  const select = (row: number): void => {
+  const select = (row: number, extend = false): void => {
     const r = Math.max(0, Math.min(rowCount - 1, row));
     if (rowCount === 0) return;
+    if (extend) setAnchor((a) => a ?? selected ?? r);
+    else setAnchor(null);
     onSelect(r, pages.get(r));
     const el = outerRef.current;
     if (!el) return;
@@ -124,14 +132,13 @@ export function EventTable(props: EventTableProps) {
     else if (e.key === 'Home') next = 0;
     else if (e.key === 'End') next = rowCount - 1;
     else if ((e.ctrlKey || e.metaKey) && e.key === 'c' && selected !== null) {
-      const r = pages.get(selected);
-      if (r) void copyText(rowText(r, session, settings).join('\t'));
+      onCopy(lo, hi);
       e.preventDefault();
       return;
     }
     if (next !== null) {
       e.preventDefault();
-      select(next);
+      select(next, e.shiftKey);
     }
   };
 
@@ -169,12 +176,12 @@ export function EventTable(props: EventTableProps) {
             return (
               <div
                 key={row}
-                className={`table-row${row === selected ? ' selected' : ''}${row % 2 ? ' odd' : ''}`}
+                className={`table-row${row === selected ? ' selected' : row >= lo && row <= hi ? ' in-range' : ''}${row % 2 ? ' odd' : ''}`}
                 style={{ top, height: rowH }}
                 role="row"
                 aria-rowindex={row + 1}
                 data-row={row}
-                onMouseDown={() => select(row)}
+                onMouseDown={(e) => select(row, e.shiftKey)}
               >
                 {cells ? (
                   <>

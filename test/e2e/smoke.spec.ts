@@ -41,6 +41,15 @@ test('opens a real trace: rows, timeline lanes, original record of the selected 
   await page.getByTestId('event-table').locator('.table-row').nth(3).click();
   await expect(page.getByTestId('record')).toContainText(/^sched_\w+: \w+=/);
   await page.screenshot({ path: join(ARTIFACTS, 'open-trace-dat.png') });
+  // Shift+click selects a range; Ctrl+C copies it as tab-separated rows
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  const times = await column(page, 'c-time');
+  await page.getByTestId('event-table').locator('.table-row').nth(5).click({ modifiers: ['Shift'] });
+  await page.getByTestId('event-table').press('Control+c');
+  await expect(page.locator('.notice')).toContainText('Copied 3 rows');
+  const copied = (await page.evaluate(() => navigator.clipboard.readText())).split('\n');
+  expect(copied).toHaveLength(3);
+  expect(copied.map((l) => l.split('\t')[0])).toEqual(times.slice(3, 6));
   expect(errors).toEqual([]);
 });
 
