@@ -264,3 +264,15 @@ test('wire codec: binary parts round-trip; truncated or lying frames are errors,
   assert.throws(() => decodeMessage(lying), /runs past/);
   assert.throws(() => decodeMessage(new Uint8Array(10), 5), /exceeds the limit/);
 });
+
+test('client transport: a closed socket fails pending and later calls with a clear error, never hangs', async () => {
+  let close: (reason: string) => void = () => undefined;
+  const socket: SocketLike = { send: () => undefined, onMessage: () => undefined, onClose: (cb) => (close = cb) };
+  const client = createClient(new SocketTransport(socket));
+  const pending = client.loadStatus({ loadId: 'abc' });
+  close('server stopped');
+  const r = await pending;
+  assert.ok(!r.ok && r.error.code === 'disconnected' && r.error.message.includes('server stopped'));
+  const later = await client.sessionInfo({ sessionId: 'x' });
+  assert.ok(!later.ok && later.error.code === 'disconnected');
+});
