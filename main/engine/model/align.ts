@@ -194,8 +194,8 @@ export function autoAlign(inp: AlignInput, opts: AutoAlignOptions = {}): { offse
   // Bins: at most 2^18, and not many more than 8 per guest event (finer bins only add FFT time).
   const maxBins = opts.maxBins ?? Math.min(1 << 18, Math.max(1 << 12, nextPow2(8 * total)));
   const { offsets, binNs } = coarsePeaks(inp, guestStart, guestEnd, opts.peaks ?? 16, maxBins);
-  // Rank the coarse peaks by an exact search on a subsample (<= 50k events), then refine the best two.
-  const stride = Math.max(1, Math.floor(total / 50_000));
+  // Rank the coarse peaks by an exact search on a subsample (<= 20k events), then refine the best two.
+  const stride = Math.max(1, Math.floor(total / 20_000));
   const halfNs = Math.max(2 * binNs, 250_000);
   const ranked = offsets
     .map((o) => ({ o, r: exactBest(inp, o - halfNs, o + halfNs, stride) }))

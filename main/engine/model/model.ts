@@ -505,10 +505,11 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, offs
   const migHost = new Int32Array(nThreads);
   const migPhysical = new Int32Array(nThreads);
   const migThreadStart = new Uint32Array(nThreads + 1);
-  const mTs = new GrowF64();
-  const mLayer = new GrowI32();
-  const mFrom = new GrowI32();
-  const mTo = new GrowI32();
+  const mCap = Math.max(256, src.length >> 1);
+  const mTs = new GrowF64(mCap);
+  const mLayer = new GrowI32(mCap);
+  const mFrom = new GrowI32(mCap);
+  const mTo = new GrowI32(mCap);
   const { startNs: hS, endNs: hE, core: hC, groupStart: hG } = vcpus;
   // Per-thread state, shared with emit() (one closure for all threads: none per interval).
   let k = 0;
