@@ -464,10 +464,12 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
     } else if (plan.order === 'merge-by-time' && queuedRows + n > spillAbove) {
       spill ??= new SpillFile(opts.spillDir ?? os.tmpdir());
       st.queue.push(spill.write(c));
+      if (st.queue.length === 1) heapFix(m.unit);
       spilledRows += n;
       recycle(st, c);
     } else {
       st.queue.push(c);
+      if (st.queue.length === 1 && plan.order === 'merge-by-time') heapFix(m.unit);
       queuedRows += n;
       if (queuedRows > peakQueuedRows) peakQueuedRows = queuedRows;
     }
@@ -511,53 +513,96 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
     if (st.queue.length > 0) return headTs(st);
     return Math.max(st.lastTs, plan.units[u]!.minTsNs ?? -Infinity);
   };
-  // Units not yet drained, in ascending order (drained ones are dropped from the scans).
-  let active = plan.units.map((_, u) => u);
-  const pumpMerge = (): void => {
+  // Merge: an indexed binary min-heap of the units not yet drained, ordered by (key, unit) where the
+  // key is the unit's next row time, or its bound while its queue is empty. Keys only change for
+  // the unit just emitted from and for units that receive a chunk or finish: O(log k) per run
+  // instead of scanning every unit (1M rows in 32 interleaved units: 1.5 -> 1.0 s of CPU; with 4
+  // units the same as the scan).
+  const keyOf = (u: number): number => (units[u]!.queue.length > 0 ? headTs(units[u]!) : boundOf(u));
+  const heap = new Int32Array(nUnits);
+  const heapPos = new Int32Array(nUnits).fill(-1);
+  // keyOf(u) as of the unit's last heapFix (keys change only where heapFix is called).
+  const heapKey = new Float64Array(nUnits);
+  let heapSize = 0;
+  const less = (a: number, b: number): boolean => {
+    const ka = heapKey[a]!;
+    const kb = heapKey[b]!;
+    return ka < kb || (ka === kb && a < b);
+  };
+  const place = (i: number, u: number): void => {
+    heap[i] = u;
+    heapPos[u] = i;
+  };
+  const siftUp = (i: number): number => {
+    const u = heap[i]!;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = heap[parent]!;
+      if (!less(u, p)) break;
+      place(i, p);
+      i = parent;
+    }
+    place(i, u);
+    return i;
+  };
+  const siftDown = (i: number): void => {
+    const u = heap[i]!;
     for (;;) {
-      let best = -1;
-      let bestTs = Infinity;
-      let kept = 0;
-      for (let i = 0; i < active.length; i++) {
-        const u = active[i]!;
-        const st = units[u]!;
-        if (st.queue.length === 0) {
-          if (st.done) continue; // drained: drop
-          active[kept++] = u;
+      const l = 2 * i + 1;
+      if (l >= heapSize) break;
+      const r = l + 1;
+      const c = r < heapSize && less(heap[r]!, heap[l]!) ? r : l;
+      if (!less(heap[c]!, u)) break;
+      place(i, heap[c]!);
+      i = c;
+    }
+    place(i, u);
+  };
+  const heapFix = (u: number): void => {
+    const i = heapPos[u]!;
+    if (i < 0) return;
+    const st = units[u]!;
+    heapKey[u] = keyOf(u);
+    if (st.done && st.queue.length === 0) {
+      // remove: move the last element here and restore the order
+      heapPos[u] = -1;
+      heapSize--;
+      if (i < heapSize) {
+        place(i, heap[heapSize]!);
+        siftDown(siftUp(i));
+      }
+      return;
+    }
+    siftDown(siftUp(i));
+  };
+  if (plan.order === 'merge-by-time') {
+    for (let u = 0; u < nUnits; u++) {
+      heapKey[u] = keyOf(u);
+      place(heapSize++, u);
+    }
+    for (let i = (heapSize >> 1) - 1; i >= 0; i--) siftDown(i); // keys differ when units have minTsNs
+  }
+  const pumpMerge = (): void => {
+    while (heapSize > 0) {
+      const best = heap[0]!;
+      const st = units[best]!;
+      if (st.queue.length === 0) {
+        if (st.done) {
+          heapFix(best);
           continue;
         }
-        active[kept++] = u;
-        const t = headTs(st);
-        if (best < 0 || t < bestTs) {
-          best = u;
-          bestTs = t;
-        }
+        return; // the earliest possible next row belongs to a unit still reading: wait for it
       }
-      if (kept < active.length) active = active.slice(0, kept);
-      if (active.length === 0) {
-        cur = nUnits;
-        return;
-      }
-      if (best < 0) return;
-      // Copy the longest run of `best` that stays ahead of every other unit (ties: lower unit first).
-      let limitLt = Infinity; // rows must be < this (lower-numbered units)
-      let limitLe = Infinity; // rows must be <= this (higher-numbered units)
-      for (let i = 0; i < active.length; i++) {
-        const u = active[i]!;
-        if (u === best) continue;
-        const st = units[u]!;
-        if (st.queue.length === 0 && st.done) continue;
-        const t = boundOf(u);
-        if (u < best) {
-          if (t < limitLt) limitLt = t;
-        } else if (t < limitLe) limitLe = t;
-      }
-      const st = units[best]!;
+      // The run of `best` may go on while it stays before the second smallest (key, unit).
+      let u2 = nUnits;
+      if (heapSize > 1) u2 = heapSize > 2 && less(heap[2]!, heap[1]!) ? heap[2]! : heap[1]!;
+      const k2 = u2 < nUnits ? heapKey[u2]! : Infinity;
       const c = head(st);
       const ts = c.ts;
-      if (!(ts[st.pos]! < limitLt && ts[st.pos]! <= limitLe)) return; // wait for a unit still reading
-      let e = st.pos + 1;
-      while (e < c.length && ts[e]! < limitLt && ts[e]! <= limitLe) e++;
+      let e = st.pos;
+      if (best < u2) while (e < c.length && ts[e]! <= k2) e++;
+      else while (e < c.length && ts[e]! < k2) e++;
+      if (e === st.pos) return; // cannot happen with a consistent heap; never spin
       rechunker.append(c, st.pos, e);
       queuedRows -= e - st.pos;
       if (e >= c.length) {
@@ -565,7 +610,9 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
         st.pos = 0;
         recycle(st, c);
       } else st.pos = e;
+      heapFix(best);
     }
+    cur = nUnits;
   };
   const pump = plan.order === 'merge-by-time' ? pumpMerge : pumpConcat;
 
@@ -575,6 +622,7 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
     st.diag = { list, total, errors };
     doneBytes += Math.max(0, plan.units[u]!.end - plan.units[u]!.start);
     st.bytesDone = 0;
+    if (plan.order === 'merge-by-time') heapFix(u);
   };
 
   // Start units in time order when the plan gives every unit a lower bound (the merge can then

@@ -385,3 +385,44 @@ test('merge-by-time with unit lower bounds: units start in time order and memory
   // With bounds the merge drains as units arrive in time order: about one part per CPU waits.
   assert.ok(peaks[1]! <= per * (cpus + 1), `bounds: peak ${peaks[1]}`);
 });
+
+test('merge-by-time property: random units, ties, bounds, chunk sizes == stable sort by time', async () => {
+  const dir = tmpDir();
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (let round = 0; round < 12; round++) {
+    const nUnits = 1 + rand(9);
+    const per = 1 + rand(300);
+    const records: TestRecord[] = [];
+    for (let u = 0; u < nUnits; u++) {
+      let t = rand(50);
+      for (let k = 0; k < per; k++) {
+        t += rand(4); // steps of 0 make ties inside and across units
+        records.push({ ts: t, cpu: u, tid: u, comm: `c${u}`, event: 'e' });
+      }
+    }
+    const mode = round % 2 === 0 ? 'merge-by-time' : 'merge-with-bounds';
+    const file = writeTrace(dir, `prop-${round}.bin`, records, mode, per);
+    const src = new FileSource(file);
+    const diagnostics = new DiagnosticCollector(file);
+    const plan = testFormat.plan(src, diagnostics, {});
+    const offsets: number[] = [];
+    const batchRows = 1 + rand(200);
+    await ingest(src, {
+      format: testFormat,
+      plan,
+      diagnostics,
+      consumer: { batch: (c, n) => offsets.push(...c.offset.subarray(0, n)) },
+      workers: 0,
+      batchRows,
+      spillAboveRows: round % 3 === 0 ? 1 + rand(100) : undefined,
+      spillDir: dir,
+    });
+    src.close();
+    const order = records.map((_, i) => i).sort((a, b) => records[a]!.ts - records[b]!.ts || a - b);
+    assert.deepEqual(offsets, order.map((i) => 16 + i * 40), `round ${round}: ${nUnits} units x ${per}, batch ${batchRows}, ${mode}`);
+  }
+});
