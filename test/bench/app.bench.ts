@@ -147,4 +147,92 @@ export default async function bench(ctx: BenchContext): Promise<void> {
   } finally {
     e.stop();
   }
+  await browserNumbers(join(tmpDir, 'cache-big'), log);
+}
+
+/** The renderer in Chromium on the 10M-row trace (browser mode): scroll frame times, jump latency, timeline draw. */
+async function browserNumbers(cacheDir: string, log: (l: string) => void): Promise<void> {
+  if (!existsSync('/usr/bin/chromium')) {
+    log('skipped browser numbers: /usr/bin/chromium not installed');
+    return;
+  }
+  const { chromium } = await import('@playwright/test');
+  const { spawn } = await import('node:child_process');
+  const serve = spawn(process.execPath, [join(ROOT, 'bin', 'vcpuscope.mjs'), 'serve', BIG, '--port', '0'], { env: { ...process.env, VCPUSCOPE_CACHE_DIR: cacheDir }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  try {
+    const url = await new Promise<string>((resolve) => {
+      let out = '';
+      serve.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /(http:\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const t0 = performance.now();
+    await page.goto(url);
+    await page.locator('.table-row .c-event').first().waitFor({ timeout: 300_000 });
+    log(`browser 10M: page load to first rows ${(performance.now() - t0).toFixed(0)} ms (cached index)`);
+    // Page scripts as strings: tsx would wrap named functions in a helper the page does not have.
+    const frames = (await page.evaluate(`(async () => {
+      const el = document.querySelector('[data-testid="event-table"]');
+      const out = { smooth: [], jump: [] };
+      const frame = () => new Promise((r) => requestAnimationFrame(r));
+      let last = await frame();
+      for (let i = 0; i < 120; i++) {
+        el.scrollTop += 66; // ~3 rows per frame, a fast wheel
+        const t = await frame();
+        out.smooth.push(t - last);
+        last = t;
+      }
+      for (let i = 0; i < 60; i++) {
+        el.scrollTop = Math.random() * el.scrollHeight;
+        const t = await frame();
+        out.jump.push(t - last);
+        last = t;
+      }
+      return out;
+    })()`)) as { smooth: number[]; jump: number[] };
+    const stat = (a: number[]): string => {
+      const s = [...a].sort((x, y) => x - y);
+      return `median ${s[Math.floor(s.length / 2)]!.toFixed(1)} ms, p95 ${s[Math.floor(s.length * 0.95)]!.toFixed(1)} ms`;
+    };
+    log(`browser 10M: table scroll frame time (3 rows/frame): ${stat(frames.smooth)}; random scrollbar jumps: ${stat(frames.jump)} (rows arrive asynchronously)`);
+    // jump to a row: scroll to a random position and wait until its rows are filled
+    const lat: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const ms = (await page.evaluate(`(async () => {
+        const el = document.querySelector('[data-testid="event-table"]');
+        const a = performance.now();
+        el.scrollTop = Math.random() * (el.scrollHeight - el.clientHeight);
+        for (;;) {
+          await new Promise((r) => requestAnimationFrame(r));
+          const rows = el.querySelectorAll('.table-row');
+          if (rows.length > 5 && !el.querySelector('.table-row .c-loading')) return performance.now() - a;
+          if (performance.now() - a > 5000) return -1;
+        }
+      })()`)) as number;
+      lat.push(ms);
+    }
+    log(`browser 10M: jump to a random row until its rows are drawn: ${stat(lat)}`);
+    const canvas = page.locator('.timeline canvas');
+    const box = (await canvas.boundingBox())!;
+    const draws: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      await page.mouse.move(box.x + box.width * 0.6, box.y + 30);
+      await page.mouse.wheel(0, i < 8 ? -400 : 400);
+      await page.waitForTimeout(150);
+      draws.push(Number(await canvas.getAttribute('data-draw-ms')));
+    }
+    log(`browser 10M: timeline canvas draw per frame over 12 zoom steps: ${stat(draws)} (tile requests run asynchronously)`);
+    const heap = (await page.evaluate('performance.memory ? performance.memory.usedJSHeapSize : -1')) as number;
+    log(`browser 10M: renderer JS heap ${(heap / 2 ** 20).toFixed(0)} MB`);
+  } finally {
+    await browser.close();
+    serve.kill();
+  }
 }
