@@ -177,3 +177,12 @@ test('trace.dat options: GUEST names the VM and pairs the guest by trace id; an 
   assert.deepEqual([vm.name, vm.grouping, vm.offsetNs, vm.alignment?.method], ['debian', 'tid-range+guest-option', 0, 'recorded']);
   assert.deepEqual(m.vms.map((v) => v.name).sort(), ['debian', 'vm-501']);
 });
+
+test('hostile names: a vCPU id beyond 4095 is not a vCPU (no table sized by it)', () => {
+  const h = new TraceBuilder('h.txt');
+  h.switch(0, 0, 0, 'swapper/0', 101, 'CPU 2000000000/KVM');
+  h.switch(10, 0, 101, 'CPU 2000000000/KVM', 102, 'CPU 1/KVM');
+  h.switch(20, 0, 102, 'CPU 1/KVM', 0, 'swapper/0');
+  const m = buildModel([{ trace: h.build() }]);
+  assert.deepEqual(m.vms.map((v) => [v.vcpuIds, v.hostIds]), [[[1], [102]]]);
+});

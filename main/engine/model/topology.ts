@@ -10,6 +10,9 @@ import type { LayerScan } from './runs.ts';
 /** QEMU names its vCPU threads `CPU <n>/KVM` (also TCG, HVF, WHPX accelerators). */
 export const VCPU_THREAD_RE = /^CPU (\d+)\/(KVM|TCG|HVF|WHPX|NVMM)$/;
 
+/** vCPU ids above this are not believed (KVM's limit is 4096): tables are indexed by vCPU id. */
+export const MAX_VCPU_ID = 4095;
+
 export interface TopoVm {
   name: string;
   pid?: number;
@@ -42,9 +45,9 @@ export function hostTopology(trace: IndexedTrace, scan: LayerScan): TopoVm[] {
   const vcpuOf = new Map<number, number>();
   for (const [tid, comm] of scan.commOf) {
     const m = VCPU_THREAD_RE.exec(comm);
-    if (m) vcpuOf.set(tid, Number(m[1]));
+    if (m && Number(m[1]) <= MAX_VCPU_ID) vcpuOf.set(tid, Number(m[1]));
   }
-  for (const [tid, v] of scan.kvmVcpuOfTid) vcpuOf.set(tid, v);
+  for (const [tid, v] of scan.kvmVcpuOfTid) if (v >= 0 && v <= MAX_VCPU_ID) vcpuOf.set(tid, v);
   const tids = [...vcpuOf.keys()].sort((a, b) => a - b);
   if (tids.length === 0) return [];
   const groups = new Map<number, number[]>(); // key -> tids
