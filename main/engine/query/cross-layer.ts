@@ -49,6 +49,7 @@ export function vmPlacement(model: TwoLayerModel, req: VmPlacementRequest): VmPl
   const C = new GrowI32();
   const T = new GrowI32();
   const comms: Record<string, string> = {};
+  const seen = new Set<number>();
   const G = vm.guest;
   if (G) {
     for (let v = 0; v + 1 < G.runVcpuStart.length; v++) {
@@ -60,7 +61,7 @@ export function vmPlacement(model: TwoLayerModel, req: VmPlacementRequest): VmPl
         if (rs >= req.endNs) break;
         const tid = G.runs.tid[r]!;
         const k = G.indexOfTid.get(tid)!;
-        comms[String(tid)] = G.comms[k] ?? '';
+        seen.add(k);
         forSegments(G, k, Math.max(req.startNs, rs), Math.min(req.endNs, G.runs.endNs[r]!), (s, e, vc, c) => {
           S.push(s);
           E.push(e);
@@ -71,6 +72,7 @@ export function vmPlacement(model: TwoLayerModel, req: VmPlacementRequest): VmPl
       }
     }
   }
+  if (G) for (const k of seen) comms[String(G.tids[k])] = G.comms[k] ?? '';
   return { vm: vm.name, segments: { length: S.n, startNs: S.finish(), endNs: E.finish(), vcpu: V.finish(), core: C.finish(), tid: T.finish() }, comms };
 }
 
