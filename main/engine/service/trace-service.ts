@@ -44,6 +44,7 @@ import { followThread as followModelThread } from '../query/follow.ts';
 import { coreToThreads } from '../query/cross-layer.ts';
 import { buildModel, type TwoLayerModel } from '../model/model.ts';
 import { encodeWindow } from '../query/arrow-window.ts';
+import { readSideCache, sideCachePath, writeSideCache } from '../query/session-cache.ts';
 import type { LayerName, VmInfo } from '../../../shared/contract.ts';
 import { timelineTile } from '../query/timeline.ts';
 
@@ -194,7 +195,13 @@ export class TraceService implements TraceApi {
         if (job.signal.cancelled) throw new CancelledError();
       }
       job.phase = 'prepare';
-      const data = await prepareSession(opened, job.signal, () => undefined, offsets);
+      // One cached file: its lanes and summaries may be cached beside its events.
+      const side = opened.length === 1 ? sideCachePath(opened[0]!) : null;
+      let data = side ? readSideCache(side, opened[0]!) : null;
+      if (!data) {
+        data = await prepareSession(opened, job.signal, () => undefined, offsets);
+        if (side) writeSideCache(side, data);
+      }
       const vms: VmInfo[] = (model?.vms ?? []).map((vm) => {
         const gi = opened.findIndex((t) => t.path === vm.guestFile);
         return {
