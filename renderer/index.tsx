@@ -12,6 +12,7 @@ async function makeHost(): Promise<Host> {
       kind: 'electron',
       api: createClient(bridgeTransport(bridge)),
       initialPaths: () => bridge.initialPaths(),
+      initialGuests: () => bridge.initialGuests(),
       pickFiles: () => bridge.pickFiles(),
       onOpenPaths: (cb) => bridge.onOpenPaths(cb),
       onMenu: (cb) => bridge.onMenu(cb),

@@ -49,7 +49,7 @@ try {
 
 const child =
   typeof electronBinary === 'string' && existsSync(electronBinary)
-    ? spawn(electronBinary, [join(root, 'dist', 'app', 'main.js'), ...files], { stdio: 'inherit' })
+    ? spawn(electronBinary, [join(root, 'dist', 'app', 'main.js'), ...files, ...guestArgs.filter((a) => a !== '--guest').map((g) => `--guest=${g}`)], { stdio: 'inherit' })
     : (console.error('vcpuscope: no Electron runtime is installed here (npm installed it with ELECTRON_SKIP_BINARY_DOWNLOAD), so the app opens in browser mode instead:'),
       spawn(process.execPath, [bin, 'serve', ...files, ...guestArgs, '--port', '0', '--open'], { stdio: 'inherit' }));
 

@@ -18,6 +18,8 @@ const MAX_RECENT = 10;
 let win: BrowserWindow | null = null;
 let engine: UtilityProcess | null = null;
 let initialPaths: string[] = [];
+/** `--guest=FILE@VM` on the command line: which VM of the host trace a guest trace belongs to. */
+let initialGuests: { path: string; vm: string }[] = [];
 
 // ---- state files (window bounds, recent files) in the user data folder ----
 function stateFile(name: string): string {
@@ -115,6 +117,7 @@ function fromOurPage(e: IpcMainInvokeEvent): boolean {
 }
 
 ipcMain.handle('vcpuscope:initial-paths', (e) => (fromOurPage(e) ? initialPaths : []));
+ipcMain.handle('vcpuscope:initial-guests', (e) => (fromOurPage(e) ? initialGuests : []));
 ipcMain.handle('vcpuscope:pick-files', (e) => (fromOurPage(e) ? pickFiles() : null));
 ipcMain.handle('vcpuscope:drop-files', (e, paths: unknown) => {
   if (!fromOurPage(e) || !Array.isArray(paths) || paths.length > 16) return [];
@@ -206,6 +209,18 @@ app.on('web-contents-created', (_e, contents) => {
   contents.setWindowOpenHandler(() => ({ action: 'deny' }));
 });
 
+function argvGuests(argv: string[]): { path: string; vm: string }[] {
+  const out: { path: string; vm: string }[] = [];
+  for (const a of argv) {
+    if (!a.startsWith('--guest=')) continue;
+    const v = a.slice('--guest='.length);
+    const at = v.lastIndexOf('@');
+    const p = at > 0 ? checkedPath(isAbsolute(v.slice(0, at)) ? v.slice(0, at) : join(process.cwd(), v.slice(0, at))) : null;
+    if (p) out.push({ path: p, vm: v.slice(at + 1, at + 65) });
+  }
+  return out;
+}
+
 // Files from the command line: `vcpuscope-app file...` (packaged) or `electron dist/app/main.js file...`.
 function argvFiles(argv: string[]): string[] {
   const args = argv.slice(app.isPackaged ? 1 : 2).filter((a) => !a.startsWith('-'));
@@ -235,7 +250,8 @@ if (!app.requestSingleInstanceLock()) {
         },
       });
     });
-    initialPaths = [...initialPaths, ...argvFiles(process.argv)];
+    initialGuests = argvGuests(process.argv);
+    initialPaths = [...initialPaths, ...argvFiles(process.argv), ...initialGuests.map((g) => g.path)].filter((p, i, a) => a.indexOf(p) === i);
     startEngine();
     for (const p of initialPaths) engine?.postMessage({ type: 'allow', path: p });
     buildMenu();

@@ -56,6 +56,7 @@ contextBridge.exposeInMainWorld('vcpuscope', {
     });
   },
   initialPaths: (): Promise<string[]> => ipcRenderer.invoke('vcpuscope:initial-paths') as Promise<string[]>,
+  initialGuests: (): Promise<{ path: string; vm: string }[]> => ipcRenderer.invoke('vcpuscope:initial-guests') as Promise<{ path: string; vm: string }[]>,
   pickFiles: (): Promise<string[] | null> => ipcRenderer.invoke('vcpuscope:pick-files') as Promise<string[] | null>,
   onOpenPaths(cb: (paths: string[]) => void): void {
     openListeners.push(cb);

@@ -39,6 +39,7 @@ export function createClient(t: Transport): TraceApi {
 export interface PreloadBridge {
   call(method: string, req: unknown): Promise<Result<unknown>>;
   initialPaths(): Promise<string[]>;
+  initialGuests(): Promise<{ path: string; vm: string }[]>;
   pickFiles(): Promise<string[] | null>;
   onOpenPaths(cb: (paths: string[]) => void): void;
   onMenu(cb: (what: string) => void): void;
