@@ -3,7 +3,7 @@
 // steal) comes from the model (follow*.ts); this is the single-layer part every trace has.
 
 import type { FollowResult, ThreadInfo, ThreadRef } from '../../../shared/contract.ts';
-import { TaskState } from '../../../shared/schema.ts';
+import { NO_STATE, TaskState } from '../../../shared/schema.ts';
 import { encodeWindow } from './arrow-window.ts';
 import type { SessionData } from './session-data.ts';
 
@@ -28,60 +28,71 @@ export function searchThreads(d: SessionData, query: string, limit: number): Thr
 }
 
 export function followSingleLayer(d: SessionData, t: ThreadRef): Omit<FollowResult, 'thread'> {
-  const segs: { s: number; e: number; cpu: number; preempted: boolean }[] = [];
+  // Runs of the thread in every lane of its file, as columns (no object per run).
+  let n = 0;
+  for (const L of d.lanes) if (L.file === t.file) for (let i = 0; i < L.tid.length; i++) if (L.tid[i] === t.tid) n++;
+  const s0 = new Float64Array(n);
+  const e0 = new Float64Array(n);
+  const c0 = new Int32Array(n);
+  const p0 = new Uint8Array(n);
+  let k = 0;
   for (const L of d.lanes) {
     if (L.file !== t.file) continue;
-    const n = L.startNs.length;
-    for (let i = 0; i < n; i++) {
+    const runs = L.startNs.length;
+    for (let i = 0; i < runs; i++) {
       if (L.tid[i] !== t.tid) continue;
       const st = L.endState[i]!;
-      segs.push({ s: L.startNs[i]!, e: i + 1 < n ? L.startNs[i + 1]! : L.endNs, cpu: L.cpu, preempted: st === TaskState.running || (st & TaskState.preempted) !== 0 });
+      s0[k] = L.startNs[i]!;
+      e0[k] = i + 1 < runs ? L.startNs[i + 1]! : L.endNs;
+      c0[k] = L.cpu;
+      p0[k] = st === TaskState.running || (st !== NO_STATE && (st & TaskState.preempted) !== 0) ? 1 : 0;
+      k++;
     }
   }
-  segs.sort((a, b) => a.s - b.s);
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => s0[a]! - s0[b]! || a - b);
+  const startNs = new Float64Array(n);
+  const endNs = new Float64Array(n);
+  const cpu = new Int32Array(n);
   let runNs = 0;
   let waitNs = 0;
-  const mTs: number[] = [];
-  const mFrom: number[] = [];
-  const mTo: number[] = [];
-  for (let i = 0; i < segs.length; i++) {
-    const g = segs[i]!;
-    runNs += g.e - g.s;
-    const prev = segs[i - 1];
-    if (prev) {
-      if (prev.preempted) waitNs += Math.max(0, g.s - prev.e);
-      if (prev.cpu !== g.cpu) {
-        mTs.push(g.s);
-        mFrom.push(prev.cpu);
-        mTo.push(g.cpu);
-      }
+  let migrations = 0;
+  for (let j = 0; j < n; j++) {
+    const i = order[j]!;
+    startNs[j] = s0[i]!;
+    endNs[j] = e0[i]!;
+    cpu[j] = c0[i]!;
+    runNs += e0[i]! - s0[i]!;
+    if (j > 0) {
+      const prev = order[j - 1]!;
+      if (p0[prev]) waitNs += Math.max(0, s0[i]! - e0[prev]!);
+      if (c0[prev] !== c0[i]) migrations++;
     }
   }
-  const n = segs.length;
-  const placement = encodeWindow(
-    {
-      startNs: Float64Array.from(segs, (x) => x.s),
-      endNs: Float64Array.from(segs, (x) => x.e),
-      cpu: Int32Array.from(segs, (x) => x.cpu),
-      core: new Int32Array(n).fill(-1),
-    },
-    {},
-  );
-  const migrations = encodeWindow(
-    { tsNs: Float64Array.from(mTs), layer: new Uint8Array(mTs.length), fromCpu: Int32Array.from(mFrom), toCpu: Int32Array.from(mTo) },
-    {},
-  );
+  const mTs = new Float64Array(migrations);
+  const mFrom = new Int32Array(migrations);
+  const mTo = new Int32Array(migrations);
+  for (let j = 1, m = 0; j < n; j++) {
+    if (cpu[j - 1] === cpu[j]) continue;
+    mTs[m] = startNs[j]!;
+    mFrom[m] = cpu[j - 1]!;
+    mTo[m] = cpu[j]!;
+    m++;
+  }
+  const placement = encodeWindow({ startNs, endNs, cpu, core: new Int32Array(n).fill(-1) }, {});
+  const migrationsBytes = encodeWindow({ tsNs: mTs, layer: new Uint8Array(migrations), fromCpu: mFrom, toCpu: mTo }, {});
   return {
     totals: {
       runNs,
       waitNs,
       stealNs: null,
       runs: n,
-      migrations: mTs.length,
-      firstNs: n ? segs[0]!.s : null,
-      lastNs: n ? segs[n - 1]!.e : null,
+      migrations,
+      firstNs: n ? startNs[0]! : null,
+      lastNs: n ? endNs[n - 1]! : null,
     },
     placement,
-    migrations,
+    migrations: migrationsBytes,
   };
 }
