@@ -3,7 +3,7 @@
 //   1. the real QEMU recordings of this machine when present (/tmp/rec/twolayer-a, -b: host.dat +
 //      guest.dat), else the committed 3 s fixture (test/model/fixtures);
 //   2. a simulator set scaled by size (main/sim generate, scenario noisy-neighbour, tracefs text):
-//      VCPUSCOPE_BENCH_MODEL_BYTES (default 1.5e9 bytes of text, ~14M events; 5.5e9 is ~50M).
+//      VCPUSCOPE_BENCH_MODEL_BYTES (default 1.5e9 bytes of text, ~10M events; 7.3e9 is ~50M).
 // Ingest = openIndexed from scratch into a fresh cache (worker threads as the CLI uses them); model
 // = buildModel over the opened traces (reads the cached batches); follow = followThread on the model
 // (p50/max over every thread). The machine is shared: numbers are noisy; CPU time (process.cpuUsage:
