@@ -151,7 +151,7 @@ function captureIo(): { io: CliIo; out: () => string; err: () => string } {
   return { io, out: () => out, err: () => err };
 }
 
-test('CLI: follow --json, report and report --csv on the recording', async () => {
+test('CLI: follow --json, report, report --csv and stats --json vms on the recording', async () => {
   const G = model.vms[0]!.guest!;
   // the busiest thread
   let k = 0;
@@ -177,6 +177,13 @@ test('CLI: follow --json, report and report --csv on the recording', async () =>
   const lines = csv.out().trim().split('\n');
   assert.equal(lines[0], 'level,vm,vcpu,tid,comm,run_ns,steal_ns,core0_ns,core1_ns,mig_guest,mig_host,mig_physical');
   assert.equal(lines.filter((l) => l.startsWith('thread,')).length, G.tids.length);
+  const st = captureIo();
+  assert.equal(await runCli(['stats', hostPath, guestPath, '--json', '--no-cache', '--quiet'], st.io), 0, st.err());
+  const vms = (JSON.parse(st.out()) as { vms: Array<{ name: string; vcpus: Array<{ vcpu: number; hostTid: number }>; guestFile: string; offsetNs: number; alignment: { method: string; quality: number }; migrations: { guest: number; host: number; physical: number } }> }).vms;
+  assert.equal(vms.length, 1);
+  assert.deepEqual(Object.fromEntries(vms[0]!.vcpus.map((v) => [String(v.vcpu), v.hostTid])), vcpuMap.vcpus);
+  assert.deepEqual([vms[0]!.name, vms[0]!.guestFile, vms[0]!.offsetNs, vms[0]!.alignment.method], ['qemu-6810', guestPath, model.vms[0]!.offsetNs, 'auto']);
+  assert.deepEqual(vms[0]!.migrations, model.vms[0]!.migrations);
   const bad = captureIo();
   assert.equal(await runCli(['follow', hostPath, guestPath, '--tid', '999999', '--no-cache'], bad.io), 1);
   assert.match(bad.err(), /thread 999999 never ran/);
