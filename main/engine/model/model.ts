@@ -10,7 +10,7 @@ import type { IndexedTrace } from '../index/indexed-trace.ts';
 import { autoAlign, scoreOffset, type AlignInput, type AutoAlignOptions } from './align.ts';
 import { GrowF64, GrowI32, groupByKey, upperBound } from './grow.ts';
 import { scanLayer, type LayerScan, type RunTable } from './runs.ts';
-import { hostTopology, looksLikeHost, type TopoVm } from './topology.ts';
+import { hostTopology, looksLikeHost, VCPU_THREAD_RE, type TopoVm } from './topology.ts';
 
 /** Bump when any derived table's meaning or layout changes (part of the cache key). */
 export const MODEL_VERSION = 2;
@@ -144,7 +144,9 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
   const guests: GuestCandidate[] = [];
   for (const inp of inputs) {
     const xen = inp.trace.info.entity === 'xen-vcpu';
-    const scan = scanLayer(inp.trace, { xen, collectWakeups: !xen });
+    // A host is usually recognisable from its comm table alone: skip what only guests need.
+    const likelyHost = inp.role === 'host' || (inp.role === undefined && (xen || inp.trace.comms.some((c) => VCPU_THREAD_RE.test(c))));
+    const scan = scanLayer(inp.trace, { xen, collectWakeups: !likelyHost, ...(likelyHost ? { maxSampledEvents: 0 } : {}) });
     const role = inp.role ?? (looksLikeHost(inp.trace, scan) ? 'host' : 'guest');
     if (role === 'host') hosts.push({ trace: inp.trace, scan });
     else guests.push({ trace: inp.trace, scan, ...(inp.vm !== undefined ? { vm: inp.vm } : {}), ...(inp.offsetNs !== undefined ? { offsetNs: inp.offsetNs } : {}) });

@@ -107,9 +107,10 @@ export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerSca
   const commIdOf = new Map<number, number>();
   const forkParent = new Map<number, number>();
   const maxSampled = opts.maxSampledEvents ?? 2_000_000;
-  const sampleStride = Math.max(1, Math.ceil(trace.rowCount / maxSampled));
+  // 0 = sample nothing (a host trace); the stride then never matches a row
+  const sampleStride = maxSampled > 0 ? Math.max(1, Math.ceil(trace.rowCount / maxSampled)) : Number.MAX_SAFE_INTEGER;
   const sampled: GrowF64[] = [];
-  const perCpu = Math.ceil(trace.rowCount / sampleStride / Math.max(1, trace.summary.cpus.length)) + 16;
+  const perCpu = maxSampled > 0 ? Math.ceil(trace.rowCount / sampleStride / Math.max(1, trace.summary.cpus.length)) + 16 : 16;
   for (let c = 0; c < cpuCount; c++) sampled.push(new GrowF64(Math.min(perCpu, 1 << 24)));
   let wakeups = 0;
   for (const [name, n] of Object.entries(trace.summary.byEvent)) if (/wak/.test(name)) wakeups += n;
@@ -137,7 +138,7 @@ export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerSca
     for (let i = 0; i < n; i++, row++) {
       const t = ts[i]!;
       const p = cpu[i]!;
-      if (row % sampleStride === 0 && p < cpuCount) sampled[p]!.push(t);
+      if (row % sampleStride === 0 && maxSampled > 0 && p < cpuCount) sampled[p]!.push(t);
       const k = kind[i]!;
       if (k === EventKind.switch) {
         if (p >= cpuCount) continue;
