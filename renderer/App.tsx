@@ -48,6 +48,7 @@ export function App({ host }: { host: Host }) {
   const [phase, setPhase] = useState<Phase>({ kind: 'boot' });
   const [prefs, setPrefs] = useState<Prefs>(loadPrefs);
   const current = useRef<{ sessionId?: string; loadId?: string }>({});
+  const lastOpen = useRef<{ paths: string[]; guests: { path: string; vm: string }[] } | null>(null);
 
   useEffect(() => {
     localStorage.setItem('vcpuscope.prefs', JSON.stringify(prefs));
@@ -57,6 +58,7 @@ export function App({ host }: { host: Host }) {
 
   const startLoad = useCallback(
     async (paths: string[], guests: { path: string; vm: string }[] = []) => {
+      lastOpen.current = { paths, guests };
       if (current.current.sessionId) {
         void api.closeSession({ sessionId: current.current.sessionId });
         current.current.sessionId = undefined;
@@ -167,6 +169,11 @@ export function App({ host }: { host: Host }) {
       <div className="state" data-testid="empty-state">
         <h1>vcpuscope</h1>
         {phase.message && <p className="notice">{phase.message}</p>}
+        {lastOpen.current && (
+          <button type="button" className="primary" data-testid="open-again" onClick={() => void startLoad(lastOpen.current!.paths, lastOpen.current!.guests)}>
+            Open {lastOpen.current.paths.map((p) => p.split(/[\\/]/).pop()).join(', ')} again
+          </button>
+        )}
         <p>Open a host trace, a guest trace, or both (trace.dat, ftrace text, xentrace).</p>
         {pick ? (
           <button type="button" className="primary" onClick={() => void pick()}>
@@ -185,7 +192,7 @@ export function App({ host }: { host: Host }) {
         <h1>Could not open the trace</h1>
         <pre className="error">{phase.message}</pre>
         <p>Check that the file is a complete trace (trace-cmd record, tracefs text, xentrace). A truncated file still opens up to the damage when its header is intact.</p>
-        <button type="button" onClick={() => void startLoad(phase.paths)}>
+        <button type="button" onClick={() => void startLoad(phase.paths, lastOpen.current?.guests ?? [])}>
           Try again
         </button>
         {pick && (

@@ -28,6 +28,7 @@ test('cancel a load: the progress shows bytes and events, Cancel ends it and say
     await page.screenshot({ path: join(ARTIFACTS, 'loading-progress.png') });
     await page.getByTestId('cancel-load').click();
     await expect(page.getByTestId('empty-state')).toContainText('cancelled', { timeout: 30_000 });
+    await expect(page.getByTestId('open-again')).toContainText(/Open big-\d+\.txt again/);
     await page.screenshot({ path: join(ARTIFACTS, 'load-cancelled.png') });
   } finally {
     await s.stop();
