@@ -103,6 +103,8 @@ export interface VmInfo {
   coScheduling: number[];
   /** ns vCPU i (index into vcpus) spent on core c: residencyNs[i][c]. */
   residencyNs: number[][];
+  /** Migrations per time bin over [startNs, endNs) of the session: guest (thread changed vCPU) and host (vCPU changed core). */
+  migrationBins: { startNs: number; binNs: number; guest: number[]; host: number[] };
   /** Guest threads with the most steal (current on a vCPU that was on no core), largest first. */
   steal: { tid: number; comm: string; stealNs: number; runNs: number }[];
 }

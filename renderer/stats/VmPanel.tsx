@@ -31,6 +31,7 @@ export function VmPanel({ session }: { session: SessionInfo }) {
               </div>
             ))}
           </div>
+          <MigrationRate vm={vm} />
           <Residency vm={vm} />
           {vm.steal.length > 0 && (
             <div className="steal" data-testid="steal-histogram">
@@ -90,5 +91,27 @@ function Residency({ vm }: { vm: VmInfo }) {
         })}
       </tbody>
     </table>
+  );
+}
+
+/** Migrations per second over time, per layer, as two rows of bars. */
+function MigrationRate({ vm }: { vm: VmInfo }) {
+  const b = vm.migrationBins;
+  const perS = (c: number): number => c / (b.binNs / 1e9);
+  const max = Math.max(1, ...b.guest.map(perS), ...b.host.map(perS));
+  return (
+    <div className="rate" data-testid="migration-rate">
+      <div className="muted">migrations per second over the trace (max {max.toFixed(0)}/s)</div>
+      {(['guest', 'host'] as const).map((layer) => (
+        <div className="rate-row" key={layer}>
+          <span className="bar-label">{layer === 'guest' ? 'guest (vCPU)' : 'host (core)'}</span>
+          <span className="rate-bars">
+            {b[layer].map((c, i) => (
+              <span key={i} className={`rate-bar ${layer}`} style={{ height: `${((perS(c) / max) * 100).toFixed(0)}%` }} title={`${perS(c).toFixed(1)}/s`} />
+            ))}
+          </span>
+        </div>
+      ))}
+    </div>
   );
 }

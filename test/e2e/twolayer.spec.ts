@@ -33,6 +33,7 @@ test('host + guests: VM model, core and vCPU lanes, follow a guest thread across
   await vm.locator('summary').click();
   await expect(vm).toContainText(/alignment \d+\.\d% of guest events/);
   // statistics: vCPU x core residency per VM (rows add up to 100 %), steal per guest thread
+  await expect(vm.getByTestId('migration-rate').first().locator('.rate-bar.host')).toHaveCount(60);
   const heat = vm.getByTestId('residency').first();
   await expect(heat.locator('tbody tr')).toHaveCount(4);
   const firstRow = (await heat.locator('tbody tr').first().locator('td').allTextContents()).map((t) => Number(t.replace('%', '')));
@@ -47,6 +48,7 @@ test('host + guests: VM model, core and vCPU lanes, follow a guest thread across
   const h = (await panel.getByTestId('placement-track').locator('canvas').boundingBox())!.height;
   expect(h).toBeGreaterThan(40);
   await page.screenshot({ path: join(ARTIFACTS, 'two-layer-follow.png') });
+  await vm.screenshot({ path: join(ARTIFACTS, 'two-layer-stats.png') });
   // follow a core: click the first lane's label (host core 0): chip + who ran on it, both layers
   const canvas = page.locator('.timeline canvas');
   const box = (await canvas.boundingBox())!;

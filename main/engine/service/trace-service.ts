@@ -214,6 +214,7 @@ export class TraceService implements TraceApi {
           migrations: { ...vm.migrations },
           coScheduling: [...vm.coScheduling.fractions],
           residencyNs: residency(model!, vm.firstGlobal, vm.vcpuIds.length),
+          migrationBins: migrationBins(model!, vm.firstGlobal, vm.vcpuIds.length, vm.guest, data.startNs, data.endNs, MIGRATION_BINS),
           steal: topSteal(vm.guest, 20),
         };
       });
@@ -462,6 +463,22 @@ export class TraceService implements TraceApi {
     for (const s of this.sessions.values()) for (const f of s.data.files) f.close();
     this.sessions.clear();
   }
+}
+
+const MIGRATION_BINS = 60;
+
+/** Guest migrations (the model's per-thread events, layer 0) and host ones (a vCPU's next on-core interval on another core) per bin. */
+function migrationBins(model: TwoLayerModel, first: number, n: number, guest: TwoLayerModel['vms'][number]['guest'], startNs: number, endNs: number, bins: number): VmInfo['migrationBins'] {
+  const binNs = Math.max(1, (endNs - startNs) / bins);
+  const g = new Array<number>(bins).fill(0);
+  const h = new Array<number>(bins).fill(0);
+  const bin = (t: number): number => Math.min(bins - 1, Math.max(0, Math.floor((t - startNs) / binNs)));
+  if (guest) for (let i = 0; i < guest.migTsNs.length; i++) if (guest.migLayer[i] === 0) g[bin(guest.migTsNs[i]!)]!++;
+  const v = model.vcpus;
+  for (let k = first; k < first + n; k++) {
+    for (let r = v.groupStart[k]! + 1; r < v.groupStart[k + 1]!; r++) if (v.core[r] !== v.core[r - 1]) h[bin(v.startNs[r]!)]!++;
+  }
+  return { startNs, binNs, guest: g, host: h };
 }
 
 /** vCPU x core on-core ns for the VM's global vCPUs [first, first + n). */
