@@ -55,7 +55,16 @@ export const serveCommand: CliCommand = {
     const granted = new Set(real);
     const service = new TraceService({ cacheDir: resolveCacheDir(args.values.get('cache-dir'), io.env), pathAllowed: (p) => granted.has(p) });
     const realGuests = guests.map((g) => ({ path: realpathSync(g.path), vm: g.vm }));
-    const server = await startServer({ api: service, paths: real, guests: realGuests, port });
+    let server: Awaited<ReturnType<typeof startServer>>;
+    try {
+      server = await startServer({ api: service, paths: real, guests: realGuests, port });
+    } catch (e) {
+      service.close();
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new UsageError(`port ${port} on 127.0.0.1 is in use: pick another with --port, or --port 0 for any free one`);
+      if (code === 'EACCES') throw new UsageError(`port ${port} needs privileges: use a port above 1023, or --port 0`);
+      throw new InputError((e as Error).message);
+    }
     io.stdout.write(`${server.url}\n`);
     if (args.flags.has('open')) openInBrowser(server.url, io);
     await new Promise<void>((resolve) => {
