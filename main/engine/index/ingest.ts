@@ -26,11 +26,12 @@ import { SummaryAccumulator } from './summary.ts';
  */
 export const BATCH_ROWS = 65536;
 /**
- * Inputs smaller than this are read on the calling thread. Each worker costs ~150 ms of CPU to
- * start (isolate + bundle + JIT warm-up): on the 11 MB schedmix tracefs text, inline took 300 ms
- * CPU / 0.9-1.1 s wall vs 630 ms CPU / 2.1-2.7 s wall with 2 workers (2-core machine, load ~14).
+ * Inputs smaller than this are read on the calling thread. A worker costs ~60 ms of CPU to start
+ * (measured: 2 workers ready in 125 ms CPU) plus its own JIT warm-up of the parser; on 30 MB of
+ * tracefs text: inline 390 ms CPU / 0.39 s wall, 1 worker 580 ms / 0.57-0.75 s, 2 workers
+ * 790-860 ms / 0.76-1.0 s (2-core machine at load 4). Break-even with 2 idle cores is near 50 MB.
  */
-export const INLINE_BELOW_BYTES = 24 << 20;
+export const INLINE_BELOW_BYTES = 48 << 20;
 
 export class CancelledError extends Error {
   constructor(file: string) {

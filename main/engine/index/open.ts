@@ -47,7 +47,7 @@ export interface OpenOptions extends ReadOptions {
   onCache?: (e: CacheEvent) => void;
   /** Worker threads for ingest (default min(2, cores); 0 = on this thread). */
   workers?: number;
-  /** Inputs smaller than this are ingested on this thread (default INLINE_BELOW_BYTES, 24 MiB). */
+  /** Inputs smaller than this are ingested on this thread (default INLINE_BELOW_BYTES, 48 MiB). */
   inlineBelowBytes?: number;
   /** Module URL exporting `format`, or `URL#exportName` (a format outside the registry; tests). */
   formatModuleUrl?: string;
