@@ -611,6 +611,8 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
         dark={prefs.dark}
         fontPx={prefs.fontPx}
         unit={prefs.unit}
+        cursorNs={selected?.data?.ts ?? null}
+        onJumpTime={(ts) => void jumpToTime(ts)}
       />
       <VmPanel session={session} />
       {session.modelAvailable &&
@@ -648,6 +650,7 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
             onSelect={(row, data) => setSelected({ row, data })}
             reveal={reveal}
             onCopy={(first, last) => void copyRows(first, last)}
+            scrollResetKey={filterJson}
           />
         )}
         <aside className="details" data-testid="details">

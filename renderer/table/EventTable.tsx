@@ -31,6 +31,8 @@ export interface EventTableProps {
   reveal: { row: number; seq: number } | null;
   /** Copy rows [first, last] as text (the caller reads them from the engine; bounded there). */
   onCopy: (first: number, last: number) => void;
+  /** A new value (e.g. another filter) scrolls back to the first row. */
+  scrollResetKey: string;
 }
 
 export function rowText(r: RowData, session: SessionInfo, s: TableSettings): string[] {
@@ -47,7 +49,7 @@ export function rowText(r: RowData, session: SessionInfo, s: TableSettings): str
 }
 
 export function EventTable(props: EventTableProps) {
-  const { session, pages, rowCount, rowHeightPx: rowH, settings, selected, onSelect, reveal, onCopy } = props;
+  const { session, pages, rowCount, rowHeightPx: rowH, settings, selected, onSelect, reveal, onCopy, scrollResetKey } = props;
   // The other end of a Shift-selected range (null: just the selected row).
   const [anchor, setAnchor] = useState<number | null>(null);
   const lo = selected === null ? -1 : Math.min(selected, anchor ?? selected);
@@ -100,6 +102,12 @@ export function EventTable(props: EventTableProps) {
   useEffect(() => {
     outerRef.current?.dispatchEvent(new Event('scroll'));
   }, [base]);
+
+  useEffect(() => {
+    const el = outerRef.current;
+    if (el) el.scrollTop = 0;
+    setAnchor(null);
+  }, [scrollResetKey]);
 
   useEffect(() => {
     if (!reveal) return;

@@ -27,6 +27,10 @@ export interface TimelineProps {
   dark: boolean;
   fontPx: number;
   unit: TimeUnit;
+  /** Time of the table's selected row (drawn as a cursor line), if any. */
+  cursorNs: number | null;
+  /** Double-click: show the table at this time. */
+  onJumpTime: (tsNs: number) => void;
 }
 
 interface Tile {
@@ -201,6 +205,13 @@ export function Timeline(p: TimelineProps) {
       g.fillStyle = 'rgba(80,140,255,0.18)';
       g.fillRect(a, AXIS_PX, Math.max(1, b - a), heightPx - AXIS_PX);
     }
+    if (p.cursorNs !== null) {
+      const cx = xOf(p.cursorNs);
+      if (cx >= GUTTER_PX && cx <= widthPx) {
+        g.fillStyle = p.dark ? '#fbbf24' : '#b45309';
+        g.fillRect(Math.round(cx) - 1, AXIS_PX - 4, 2, heightPx - AXIS_PX + 4);
+      }
+    }
     if (tile) tile.drawMs = performance.now() - t;
     cv.dataset.drawMs = (performance.now() - t).toFixed(2);
     cv.dataset.segments = String(tile?.lane.length ?? 0);
@@ -319,12 +330,16 @@ export function Timeline(p: TimelineProps) {
         onMouseDown={onDown}
         onMouseMove={onMove}
         onMouseUp={onUp}
+        onDoubleClick={(e) => {
+          const { x } = local(e);
+          if (x > GUTTER_PX) p.onJumpTime(tsOf(x));
+        }}
         onMouseLeave={() => {
           setHover(null);
           drag.current = null;
           setDragPx(null);
         }}
-        aria-label="timeline: wheel to zoom, shift+wheel to pan, drag to select a time range"
+        aria-label="timeline: wheel to zoom, shift+wheel to pan, drag to select a time range, double-click to show that time in the table"
       />
       {lanes.length === 0 && <div className="timeline-empty">No scheduler lanes: this trace (or filter) has no sched_switch events.</div>}
       {hover && (

@@ -121,6 +121,14 @@ test('drag on the timeline selects a time range; it becomes a filter chip and th
   await open(page);
   const canvas = page.locator('.timeline canvas');
   const box = (await canvas.boundingBox())!;
+  // double-click shows that time in the table: later on the timeline = later row
+  const selTime = async (): Promise<number> => Number(await page.getByTestId('event-table').locator('.table-row.selected .c-time').textContent());
+  await canvas.dblclick({ position: { x: 110 + (box.width - 110) * 0.3, y: 10 } });
+  await expect(page.getByTestId('event-table').locator('.table-row.selected')).toBeVisible();
+  const t30 = await selTime();
+  await canvas.dblclick({ position: { x: 110 + (box.width - 110) * 0.7, y: 10 } });
+  await expect.poll(selTime).toBeGreaterThan(t30);
+  expect(t30).toBeGreaterThan(0);
   const y = box.y + 40;
   await page.mouse.move(box.x + box.width * 0.4, y);
   await page.mouse.down();
@@ -134,6 +142,8 @@ test('drag on the timeline selects a time range; it becomes a filter chip and th
   await expect(page.getByTestId('count')).toHaveText(new RegExp(`^[\\d,]+ of ${EVENTS} events$`));
   const times = (await column(page, 'c-time')).map(Number);
   expect(times.length).toBeGreaterThan(0);
+  // a new filter starts at its first row
+  await expect(page.getByTestId('event-table').locator('[aria-rowindex="1"]')).toBeVisible();
   for (const t of times) {
     expect(t).toBeGreaterThanOrEqual(a! - 1e-6);
     expect(t).toBeLessThan(b! + 1e-6);
