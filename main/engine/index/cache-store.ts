@@ -210,21 +210,26 @@ export class PendingEntry {
       } finally {
         fs.closeSync(mfd);
       }
+      // The entry this commit replaces, read as late as possible: only its events file is removed.
+      // (Removing every other events file of the key would race with a concurrent indexer that has
+      // renamed its events file but not yet its meta: its commit would then point at nothing.)
+      let previous: string | null = null;
+      try {
+        previous = parseMeta(fs.readFileSync(mp, 'utf8'))?.arrowFile ?? null;
+      } catch {
+        previous = null;
+      }
       fs.renameSync(tmpMeta, mp);
+      this.done = true;
+      // Readers that opened it keep their descriptor (POSIX unlink semantics). Files no meta points
+      // at (a damaged meta, a lost race) are swept by removeStaleFiles after ORPHAN_MS.
+      if (previous && previous !== this.arrowFile && path.basename(previous) === previous) tryUnlink(path.join(this.cacheDir, previous));
     } catch (e) {
       tryUnlink(tmpMeta);
-      tryUnlink(finalArrow);
+      if (!this.done) tryUnlink(finalArrow);
       throw e;
     }
     syncDir(this.cacheDir);
-    this.done = true;
-    // Every other events file of this key is now unreferenced (the previous entry, or one whose meta
-    // was damaged). Readers that opened one keep their descriptor (POSIX unlink semantics); a
-    // concurrent indexer that loses the race keeps its descriptor too, and its later meta rename
-    // would point at a missing file, which lookupEntry rejects (rebuild, never a wrong read).
-    for (const name of safeReaddir(this.cacheDir)) {
-      if (name.startsWith(`${this.key}-`) && name.endsWith('.arrow') && name !== this.arrowFile) tryUnlink(path.join(this.cacheDir, name));
-    }
     return finalArrow;
   }
 
@@ -281,14 +286,6 @@ function removeStaleFiles(cacheDir: string, key: string): void {
     } catch {
       /* raced with another process */
     }
-  }
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch {
-    return [];
   }
 }
 

@@ -2,7 +2,7 @@
 // unit order and merged by time, string remapping, batch boundaries, the cache (hit without parsing,
 // invalidation, corruption, cancellation, concurrent writers, unwritable folder) and bad input.
 
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,8 +22,15 @@ import { format as testFormat } from './test-format.ts';
 
 const FORMAT_URL = new URL('./test-format.ts', import.meta.url).href;
 
+const tmpDirs: string[] = [];
+after(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'vcpuscope-index-test-'));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'vcpuscope-index-test-'));
+  tmpDirs.push(d);
+  return d;
 }
 
 /** Records in units of `unitRecords`; every unit uses its own comm names so local ids differ per unit. */
@@ -173,7 +180,11 @@ test('a damaged cache is never trusted: bad meta, truncated events, flipped body
   fs.writeFileSync(mp, fs.readFileSync(mp, 'utf8').replace('"rowCount":3000', '"rowCount":3001'));
   assert.deepEqual(await kinds(), ['miss:cache meta is damaged (checksum)', 'written']);
   // 2. events file truncated
-  const arrow = () => path.join(cacheDir, fs.readdirSync(cacheDir).find((n) => n.endsWith('.arrow'))!);
+  // The events file the current meta points at (a replaced entry's file may linger as an orphan).
+  const arrow = (): string => {
+    const text = fs.readFileSync(path.join(cacheDir, fs.readdirSync(cacheDir).find((n) => n.endsWith('.meta.json'))!), 'utf8');
+    return path.join(cacheDir, (JSON.parse(text) as { body: { arrowFile: string } }).body.arrowFile);
+  };
   fs.truncateSync(arrow(), fs.statSync(arrow()).size - 100);
   const k2 = await kinds();
   assert.match(k2[0]!, /^miss:cache events file has \d+ bytes/);
