@@ -17,6 +17,7 @@ if (!['dist/cli.js', 'dist/renderer/app.js', 'dist/engine-process.js'].every((f)
 }
 
 let files = process.argv.slice(2).filter((a) => a !== '--').map((f) => resolve(f));
+const userGaveFiles = files.length > 0;
 /** serve --guest FILE@VM hints (the demo has two VMs with the same vCPU count: say which is which). */
 const guestArgs = [];
 if (files.length === 0) {
@@ -51,7 +52,10 @@ const child =
   typeof electronBinary === 'string' && existsSync(electronBinary)
     ? spawn(electronBinary, [join(root, 'dist', 'app', 'main.js'), ...files, ...guestArgs.filter((a) => a !== '--guest').map((g) => `--guest=${g}`)], { stdio: 'inherit' })
     : (console.error('vcpuscope: no Electron runtime is installed here (npm installed it with ELECTRON_SKIP_BINARY_DOWNLOAD), so the app opens in browser mode instead:'),
-      spawn(process.execPath, [bin, 'serve', ...files, ...guestArgs, '--port', '0', '--open'], { stdio: 'inherit' }));
+      // No files: `vcpuscope demo` (browser mode with a display, else the report plus how to serve it).
+      userGaveFiles
+        ? spawn(process.execPath, [bin, 'serve', ...files, ...guestArgs, '--port', '0', '--open'], { stdio: 'inherit' })
+        : spawn(process.execPath, [bin, 'demo', ...(process.env.VCPUSCOPE_SERVE ? ['--serve'] : [])], { stdio: 'inherit' }));
 
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

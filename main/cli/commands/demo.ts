@@ -19,6 +19,7 @@ const OPTIONS: OptionSpec[] = [
   { name: 'seed', type: 'string', valueName: 'N', help: 'random seed (default 1)' },
   { name: 'out', type: 'string', valueName: 'DIR', help: 'where to write the demo traces (default: <cache-dir>/demo/...)' },
   { name: 'headless', type: 'flag', help: 'print the report instead of opening the app' },
+  { name: 'serve', type: 'flag', help: 'open the app in browser mode even without a display (prints the URL)' },
   { name: 'port', type: 'string', valueName: 'P', help: 'browser mode port on 127.0.0.1 (default 0 = any free port)' },
 ];
 
@@ -67,9 +68,9 @@ export const demoCommand: CliCommand = {
     const files = [path.join(dir, truth.hostFile), ...truth.vms.map((vm) => path.join(dir, vm.guestFile))];
     const hints = guestHints(dir, truth);
     const common = args.values.has('cache-dir') ? ['--cache-dir', args.values.get('cache-dir')!] : [];
-    const headless = args.flags.has('headless') || !hasDisplay(io.env);
+    const headless = args.flags.has('headless') || (!hasDisplay(io.env) && !args.flags.has('serve'));
     if (headless) {
-      io.stderr.write(`vcpuscope demo: no display${args.flags.has('headless') ? ' requested' : ' found'}; printing the report (open it in a browser with: vcpuscope serve ${files.map((f) => JSON.stringify(f)).join(' ')} ${hints.join(' ')})\n`);
+      io.stderr.write(`vcpuscope demo: no display${args.flags.has('headless') ? ' requested' : ' found'}; printing the report (browser mode: vcpuscope demo --serve, or vcpuscope serve ${files.map((f) => JSON.stringify(f)).join(' ')} ${hints.join(' ')})\n`);
       return reportCommand.run(parseArgs([...files, ...hints, ...common], reportCommand.options), io);
     }
     const port = args.values.get('port') ?? '0';
