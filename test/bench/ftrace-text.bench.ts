@@ -1,20 +1,23 @@
 // Micro-benchmark of the bare ftrace text parser (no index, no cache): generates a big tracefs
 // text by concatenating copies of a real recording with shifted timestamps (not committed), then
 // reads it with plan + readUnit into a column sink that is reset per chunk, and prints MB/s.
-// Usage: npx tsx test/bench/ftrace-text.bench.ts [SOURCE_TRACEFS_TXT] [TARGET_MB]
-//   env FTRACE_BENCH_FILE=/tmp/x.txt to choose where the generated file goes.
+// `npm run bench ftrace-text` (a bench module, bench-types.ts), or directly:
+//   npx tsx test/bench/ftrace-text.bench.ts [SOURCE_TRACEFS_TXT] [TARGET_MB]
+// Env: FTRACE_BENCH_FILE=/tmp/x.txt chooses where the generated file goes (kept and reused);
+// without it the file goes into the bench's temp folder. FTRACE_BENCH_MB (default 500) its size.
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchContext } from './bench-types.ts';
 import { FileSource } from '../../main/engine/io/byte-source.ts';
 import { EventColumnsBuilder } from '../../main/engine/index/event-columns.ts';
 import { DiagnosticCollector } from '../../main/engine/index/diagnostics.ts';
 import { ftraceText } from '../../main/formats/ftrace-text/index.ts';
 
-const source = process.argv[2] ?? '/tmp/rec/single-schedmix/tracefs.txt';
-const targetMb = Number(process.argv[3] ?? 500);
-const out = process.env.FTRACE_BENCH_FILE ?? `/tmp/ftrace-text-bench-${targetMb}mb.txt`;
+const DEFAULT_SOURCE = '/tmp/rec/single-schedmix/tracefs.txt';
 
-function generate(): void {
+function generate(source: string, out: string, targetMb: number): void {
   const text = fs.readFileSync(source, 'latin1');
   const lines = text.split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));
   const tsRe = /(\] [^ ]* +| )(\d+)\.(\d+):/;
@@ -33,11 +36,6 @@ function generate(): void {
   }
   fs.closeSync(fd);
   fs.renameSync(`${out}.tmp`, out);
-}
-
-if (!fs.existsSync(out)) {
-  console.log(`generating ${out} (${targetMb} MB) from ${source} ...`);
-  generate();
 }
 
 /**
@@ -65,32 +63,51 @@ function referenceMbPerSec(path: string): string {
   return `${wall.toFixed(0)} MB/s (${(pos / 1e6 / ((cpu.user + cpu.system) / 1e6)).toFixed(0)} MB per CPU-second)`;
 }
 
-const src = new FileSource(out);
-const diag = new DiagnosticCollector(out);
-const sink = new EventColumnsBuilder(1 << 16);
-for (let round = 0; round < 3; round++) {
-  const ref = referenceMbPerSec(out);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const plan = ftraceText.plan(src, diag, { unitBytes: 64 * 1024 * 1024 });
-  let events = 0;
-  for (let u = 0; u < plan.units.length; u++) {
-    ftraceText.readUnit(src, plan, u, sink, diag, { cancelled: false }, () => {
-      events += sink.length;
-      sink.reset();
-    });
+export default async function ftraceTextBench(ctx: BenchContext, opts: { source?: string; targetMb?: number } = {}): Promise<void> {
+  const source = opts.source ?? DEFAULT_SOURCE;
+  const targetMb = opts.targetMb ?? Number(process.env.FTRACE_BENCH_MB ?? 500);
+  const out = process.env.FTRACE_BENCH_FILE ?? path.join(ctx.tmpDir, `ftrace-text-bench-${targetMb}mb.txt`);
+  if (!fs.existsSync(source)) {
+    ctx.log(`skipped: no source recording ${source} (record one with /work/shared/tools/record)`);
+    return;
   }
-  events += sink.length;
-  sink.reset();
-  const secs = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  const cpuSecs = (cpu.user + cpu.system) / 1e6;
-  const mb = src.sizeBytes / 1e6;
-  console.log(
-    `round ${round}: ${mb.toFixed(0)} MB, ${events} events in ${secs.toFixed(2)} s = ${(mb / secs).toFixed(0)} MB/s, ` +
-      `${(events / secs / 1e6).toFixed(2)} M events/s (1 thread; diagnostics ${diag.total}); ` +
-      `per CPU-second ${(mb / cpuSecs).toFixed(0)} MB; ` +
-      `reference byte loop ${ref}`,
-  );
+  if (!fs.existsSync(out)) {
+    ctx.log(`generating ${out} (${targetMb} MB) from ${source} ...`);
+    generate(source, out, targetMb);
+  }
+  const src = new FileSource(out);
+  const diag = new DiagnosticCollector(out);
+  const sink = new EventColumnsBuilder(1 << 16);
+  for (let round = 0; round < 3; round++) {
+    const ref = referenceMbPerSec(out);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const plan = ftraceText.plan(src, diag, { unitBytes: 64 * 1024 * 1024 });
+    let events = 0;
+    for (let u = 0; u < plan.units.length; u++) {
+      ftraceText.readUnit(src, plan, u, sink, diag, { cancelled: false }, () => {
+        events += sink.length;
+        sink.reset();
+      });
+    }
+    events += sink.length;
+    sink.reset();
+    const secs = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSecs = (cpu.user + cpu.system) / 1e6;
+    const mb = src.sizeBytes / 1e6;
+    ctx.log(
+      `round ${round}: ${mb.toFixed(0)} MB, ${events} events in ${secs.toFixed(2)} s = ${(mb / secs).toFixed(0)} MB/s, ` +
+        `${(events / secs / 1e6).toFixed(2)} M events/s (1 thread; diagnostics ${diag.total}); ` +
+        `per CPU-second ${(mb / cpuSecs).toFixed(0)} MB; ` +
+        `reference byte loop ${ref}`,
+    );
+  }
+  src.close();
 }
-src.close();
+
+// Run directly (npx tsx test/bench/ftrace-text.bench.ts [SOURCE] [MB]): the file goes to /tmp and is kept.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const targetMb = Number(process.argv[3] ?? 500);
+  await ftraceTextBench({ tmpDir: '/tmp', log: (l) => console.log(l) }, { source: process.argv[2] ?? DEFAULT_SOURCE, targetMb });
+}

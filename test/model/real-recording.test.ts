@@ -184,6 +184,16 @@ test('CLI: follow --json, report, report --csv and stats --json vms on the recor
   assert.deepEqual(Object.fromEntries(vms[0]!.vcpus.map((v) => [String(v.vcpu), v.hostTid])), vcpuMap.vcpus);
   assert.deepEqual([vms[0]!.name, vms[0]!.guestFile, vms[0]!.offsetNs, vms[0]!.alignment.method], ['qemu-6810', guestPath, model.vms[0]!.offsetNs, 'auto']);
   assert.deepEqual(vms[0]!.migrations, model.vms[0]!.migrations);
+  // the two-layer flags work with stats too: roles given, files named only by the flags
+  const st2 = captureIo();
+  assert.equal(await runCli(['stats', '--host', hostPath, '--guest', `${guestPath}@${vcpuMap.qemu_pid}`, '--json', '--no-cache', '--quiet'], st2.io), 0, st2.err());
+  const j2 = JSON.parse(st2.out()) as { files: unknown[]; vms: typeof vms };
+  assert.equal(j2.files.length, 2);
+  assert.deepEqual(j2.vms, vms);
+  // the guest alone has no host: no VM, decided without building the model
+  const st3 = captureIo();
+  assert.equal(await runCli(['stats', guestPath, '--json', '--no-cache', '--quiet'], st3.io), 0, st3.err());
+  assert.deepEqual((JSON.parse(st3.out()) as { vms: unknown[] }).vms, []);
   const bad = captureIo();
   assert.equal(await runCli(['follow', hostPath, guestPath, '--tid', '999999', '--no-cache'], bad.io), 1);
   assert.match(bad.err(), /thread 999999 never ran/);

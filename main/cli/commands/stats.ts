@@ -6,7 +6,7 @@ import type { CliCommand } from '../command.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { Diagnostic } from '../../../shared/result.ts';
 import { CancelledError } from '../../engine/index/open.ts';
-import { extendStats } from '../stats-extensions.ts';
+import { MODEL_OPTIONS, extendStats, modelRoles } from '../stats-extensions.ts';
 import { EXIT_CANCELLED, OPEN_OPTIONS, openAll } from './index.ts';
 import { formatBytes } from '../progress.ts';
 
@@ -101,15 +101,16 @@ function compactRanges(xs: number[]): string {
 export const statsCommand: CliCommand = {
   name: 'stats',
   summary: 'summarize traces: events per kind, CPUs, threads, time range, diagnostics',
-  usage: 'FILE... [--json] [--no-cache] [--format ID] [--cpu-hz HZ] [--cache-dir DIR]',
+  usage: 'FILE... [--json] [--host FILE] [--guest FILE[@VM]] [--guest-offset NS] [--no-cache] [--format ID] [--cpu-hz HZ] [--cache-dir DIR]',
   details:
     'With --json, prints one JSON object: events, byEvent, cpus, threads, startNs, endNs,\n' +
     'diagnostics (each with file and byte offset or line), files (per-file summaries), and the\n' +
     'format/compression/clock of the first file. Exit status: 0 ok, 1 unreadable input, 2 usage error.',
-  options: [{ name: 'json', type: 'flag', help: 'print one JSON object on stdout' }, ...OPEN_OPTIONS],
+  options: [{ name: 'json', type: 'flag', help: 'print one JSON object on stdout' }, ...OPEN_OPTIONS, ...MODEL_OPTIONS],
   async run(args, io) {
     try {
-      const traces = await openAll(args.positionals, args, io);
+      // --host/--guest FILE also name inputs (as with follow and report)
+      const traces = await openAll(modelRoles(args).files, args, io);
       try {
         const out = aggregateStats(traces.map((t) => t.summary));
         await extendStats(traces, args, out);
