@@ -7,15 +7,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCli } from '../main.ts';
-import type { CliIo } from '../command.ts';
+import { captureIo, type CapturedIo } from '../test-io.ts';
 
-function io(): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const stdout = { write: (s: string) => ((out += s), true), isTTY: false } as unknown as NodeJS.WriteStream;
-  const stderr = { write: (s: string) => ((err += s), true), isTTY: false } as unknown as NodeJS.WriteStream;
-  return { stdout, stderr, env: {}, out: () => out, err: () => err };
-}
+const io = (): CapturedIo => captureIo();
 
 test('demo --headless prints the two-layer report of the generated scenario, and reuses it', async () => {
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcpuscope-demo-test-'));

@@ -8,17 +8,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../main.ts';
-import type { CliIo } from '../command.ts';
+import { captureIo, type CapturedIo } from '../test-io.ts';
 
 const TRACE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../formats/ftrace-text/testdata/tracefs-schedmix.txt');
 
-function io(): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const stdout = { write: (s: string) => ((out += s), true), isTTY: false } as unknown as NodeJS.WriteStream;
-  const stderr = { write: (s: string) => ((err += s), true), isTTY: false } as unknown as NodeJS.WriteStream;
-  return { stdout, stderr, env: {}, out: () => out, err: () => err };
-}
+const io = (): CapturedIo => captureIo();
 
 test('export writes every event as CSV, filters by time, never overwrites the trace', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcpuscope-export-test-'));

@@ -10,19 +10,13 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { runCli } from '../main.ts';
-import type { CliIo } from '../command.ts';
+import { captureIo, type CapturedIo } from '../test-io.ts';
 
 const TESTDATA = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../formats/ftrace-text/testdata');
 const TRACEFS = path.join(TESTDATA, 'tracefs-schedmix.txt');
 const TGID = path.join(TESTDATA, 'tracefs-tgid-stressng.txt');
 
-function io(): CliIo & { out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const stdout = { write: (s: string) => ((out += s), true), isTTY: false } as unknown as NodeJS.WriteStream;
-  const stderr = { write: (s: string) => ((err += s), true), isTTY: false } as unknown as NodeJS.WriteStream;
-  return { stdout, stderr, env: {}, out: () => out, err: () => err };
-}
+const io = (): CapturedIo => captureIo();
 
 test('stats --json: one object with the aggregate fields, per-file summaries, same from the cache', async () => {
   const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcpuscope-stats-test-'));

@@ -7,6 +7,7 @@ import { EventKind, NO_STATE } from '../../../shared/schema.ts';
 import type { CancelSignal } from '../../formats/types.ts';
 import type { EventColumns } from '../index/event-columns.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
+import { GrowF64, GrowI32 } from '../model/grow.ts';
 
 /** Bits per hash set in a batch summary. 256 keeps a summary at 64 bytes per set per batch. */
 const HASH_BITS = 256;
@@ -36,40 +37,6 @@ export class BatchSummaries {
   mayHaveTid(batch: number, tid: number): boolean {
     const b = hashBit(tid);
     return (this.tidBits[batch * HASH_WORDS + (b >>> 5)]! & (1 << (b & 31))) !== 0;
-  }
-}
-
-class GrowF64 {
-  a = new Float64Array(64);
-  n = 0;
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = v;
-  }
-  done(): Float64Array {
-    return this.a.slice(0, this.n);
-  }
-}
-class GrowI32 {
-  a = new Int32Array(64);
-  n = 0;
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = v;
-  }
-  set(i: number, v: number): void {
-    this.a[i] = v;
-  }
-  done(): Int32Array {
-    return this.a.slice(0, this.n);
   }
 }
 
@@ -224,7 +191,7 @@ export async function prepareSession(
             laneBuilders.push({ file: f, cpu, start: new GrowF64(), tid: new GrowI32(), comm: new GrowI32(), endState: new GrowI32() });
           }
           const lb = laneBuilders[li]!;
-          if (lb.endState.n > 0) lb.endState.set(lb.endState.n - 1, c.prevState[i]!);
+          if (lb.endState.n > 0) lb.endState.a[lb.endState.n - 1] = c.prevState[i]!;
           lb.start.push(c.ts[i]! + off);
           lb.tid.push(tid);
           lb.comm.push(c.comm[i]!);
@@ -265,7 +232,7 @@ export async function prepareSession(
     const lb = laneBuilders[i]!;
     const lane = lanes.length;
     laneOf[lb.file]!.set(lb.cpu, lane);
-    lanes.push({ lane, file: lb.file, cpu: lb.cpu, startNs: lb.start.done(), tid: lb.tid.done(), comm: lb.comm.done(), endState: lb.endState.done(), endNs });
+    lanes.push({ lane, file: lb.file, cpu: lb.cpu, startNs: lb.start.finish(), tid: lb.tid.finish(), comm: lb.comm.finish(), endState: lb.endState.finish(), endNs });
   }
 
   let mergeFile: Uint8Array | null = null;
@@ -283,7 +250,7 @@ export async function prepareSession(
     batches,
     lanes,
     laneOf,
-    migrations: sortMigrations({ file: Uint8Array.from(mig.file), tsNs: mig.ts.done(), tid: mig.tid.done(), fromCpu: mig.from.done(), toCpu: mig.to.done() }),
+    migrations: sortMigrations({ file: Uint8Array.from(mig.file), tsNs: mig.ts.finish(), tid: mig.tid.finish(), fromCpu: mig.from.finish(), toCpu: mig.to.finish() }),
     threads,
     mergeFile,
     mergeRow,
