@@ -1,5 +1,5 @@
 // Fuzz worker: runs one input through the whole pipeline (sniff, plan, read every unit, summary,
-// and every Nth input the real indexer with its cache) and reports how it ended. Runs in a
+// the two-layer model, and every Nth input the real indexer with its cache) and reports how it ended. Runs in a
 // worker thread with memory limits so that a hang or unbounded growth is caught by the parent.
 
 import { parentPort } from 'node:worker_threads';
@@ -12,6 +12,8 @@ import { TraceFormatError } from '../../main/formats/types.ts';
 import { readInline } from '../../main/engine/index/read-inline.ts';
 import { SummaryAccumulator } from '../../main/engine/index/summary.ts';
 import { openIndexed, OpenError } from '../../main/engine/index/open.ts';
+import { MemoryIndexedTrace } from '../../main/engine/index/indexed-trace.ts';
+import { buildModel, ModelError } from '../../main/engine/model/model.ts';
 
 export interface FuzzRequest {
   id: number;
@@ -41,6 +43,12 @@ function run(req: FuzzRequest): FuzzReply {
     JSON.stringify(s); // the summary must be serialisable (no bigints, no cycles)
     for (const d of s.diagnostics) {
       if (typeof d.offset !== 'number' || !Number.isFinite(d.offset)) throw new Error(`diagnostic without a byte offset: ${d.message}`);
+    }
+    // The two-layer model over the mutated trace as a host layer: it must build or refuse cleanly.
+    try {
+      buildModel([{ trace: new MemoryIndexedTrace(req.name, r.columns, s, r.info), role: 'host' }]);
+    } catch (e) {
+      if (!(e instanceof ModelError)) throw e;
     }
     return { id: req.id, outcome: 'parsed', formatId: format.id, events: s.events, diagnostics: s.diagnosticsTotal };
   } catch (e) {

@@ -24,7 +24,7 @@ test('fixed-seed fuzz run over real fixtures finds no crash, hang or memory blow
   const corpus = fs.mkdtempSync(path.join(os.tmpdir(), 'vcpuscope-fuzz-corpus-'));
   const report = await fuzz(seeds, {
     seed: 20261125,
-    iterations: Number(process.env.VCPUSCOPE_FUZZ_ITERATIONS ?? 120),
+    iterations: Number(process.env.VCPUSCOPE_FUZZ_ITERATIONS ?? 400),
     seconds: 240,
     timeoutMs: 20000,
     fullEvery: 15,
