@@ -19,11 +19,31 @@ test('summary over batches equals a naive computation', () => {
   }
   const s = acc.finish('f', 1, 'x', { format: 'x', entity: 'tid' }, names, [], 0);
   const tids = new Set<number>();
-  for (const r of rows) for (const t of [r[3], r[4]]) if (t !== -1 && t <= 0x3fffffff) tids.add(t);
+  for (const r of rows) for (const t of [r[3], r[4]]) if (t !== -1) tids.add(t); // every id counts, huge ones too (Xen entities are (domid << 16) | vcpu)
   const byEvent: Record<string, number> = {};
   for (const r of rows) byEvent[names[r[2]]!] = (byEvent[names[r[2]]!] ?? 0) + 1;
   assert.deepEqual(
     { events: s.events, byEvent: s.byEvent, cpus: s.cpus, threads: s.threads, startNs: s.startNs, endNs: s.endNs, sorted: s.sorted },
     { events: rows.length, byEvent, cpus: [0, 1, 2, 3, 4, 9], threads: tids.size, startNs: 50, endNs: Math.max(...rows.map((r) => r[0])), sorted: false },
   );
+});
+
+test('Xen entities (the idle domain is 0x7fff << 16) count as threads; out-of-range ids never size an allocation', () => {
+  const acc = new SummaryAccumulator();
+  const b = new EventColumnsBuilder(16);
+  const idle = (0x7fff << 16) | 3;
+  for (const tid of [idle, idle, (14 << 16) | 1, 5, 0x7ffffffe]) b.append(0, 0, 1, 0, -1, tid, -1, -1, -1, -1, -1, -1, 0);
+  acc.add(b.columnsBorrow());
+  const s = acc.finish('f', 1, 'x', { format: 'x', entity: 'xen-vcpu' }, ['e'], [], 0);
+  assert.equal(s.threads, 4);
+  assert.equal(s.diagnostics.length, 0);
+  // Past the cap of distinct sparse ids the count is a lower bound, said in a diagnostic.
+  const many = new SummaryAccumulator();
+  const c = new EventColumnsBuilder(1 << 16);
+  for (let i = 0; i < (1 << 20) + 10; i++) c.append(0, 0, 1, 0, -1, (1 << 22) + i, -1, -1, -1, -1, -1, -1, 0);
+  many.add(c.columnsBorrow());
+  const t = many.finish('g', 1, 'x', { format: 'x', entity: 'tid' }, ['e'], [], 0);
+  assert.equal(t.threads, 1 << 20);
+  assert.equal(t.diagnosticsTotal, 1);
+  assert.match(t.diagnostics[0]!.message, /lower bound/);
 });

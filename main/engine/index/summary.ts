@@ -6,6 +6,10 @@ import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
 import type { EventColumns } from './event-columns.ts';
 
+/** Linux PID_MAX_LIMIT: tids below it are counted in a bitmap (at most 4 MiB). */
+const DENSE_TID_LIMIT = 1 << 22;
+const MAX_SPARSE_TIDS = 1 << 20;
+
 export class SummaryAccumulator {
   events = 0;
   /** Per event id (ids are u16). */
@@ -13,6 +17,9 @@ export class SummaryAccumulator {
   private readonly cpuSeen = new Uint8Array(65536);
   private tidSeen = new Uint8Array(1 << 16);
   private negTids = new Set<number>();
+  private sparseTids = new Set<number>();
+  /** More distinct out-of-range tids than MAX_SPARSE_TIDS: `threads` is a lower bound. */
+  threadsCapped = false;
   threads = 0;
   startNs = Infinity;
   endNs = -Infinity;
@@ -77,21 +84,38 @@ export class SummaryAccumulator {
     this.endNs = hi;
   }
 
-  /** A negative tid (other than -1) or one past the bitmap: true when it is new. */
+  /**
+   * A negative tid (other than -1) or one past the bitmap: true when it is new. The bitmap grows
+   * only up to Linux's PID_MAX_LIMIT (2^22); larger values (Xen entities (domid << 16) | vcpu, or
+   * garbage in a corrupt file) go to a set capped at MAX_SPARSE_TIDS, so a hostile tid never sizes
+   * an allocation. Past the cap the count is a lower bound (threadsCapped).
+   */
   private rareTid(t: number): boolean {
     if (t < 0) {
       if (t === -1 || this.negTids.has(t)) return false;
+      if (this.negTids.size >= MAX_SPARSE_TIDS) {
+        this.threadsCapped = true;
+        return false;
+      }
       this.negTids.add(t);
       return false; // counted at finish()
     }
-    if (t > 0x3fffffff) return false; // not a tid; bounded memory
-    if (t >= this.tidSeen.length) {
-      const grown = new Uint8Array(Math.max(t + 1, this.tidSeen.length * 2));
-      grown.set(this.tidSeen);
-      this.tidSeen = grown;
+    if (t < DENSE_TID_LIMIT) {
+      if (t >= this.tidSeen.length) {
+        const grown = new Uint8Array(Math.min(DENSE_TID_LIMIT, Math.max(t + 1, this.tidSeen.length * 2)));
+        grown.set(this.tidSeen);
+        this.tidSeen = grown;
+      }
+      if (this.tidSeen[t] !== 0) return false;
+      this.tidSeen[t] = 1;
+      return true;
     }
-    if (this.tidSeen[t] !== 0) return false;
-    this.tidSeen[t] = 1;
+    if (this.sparseTids.has(t)) return false;
+    if (this.sparseTids.size >= MAX_SPARSE_TIDS) {
+      this.threadsCapped = true;
+      return false;
+    }
+    this.sparseTids.add(t);
     return true;
   }
 
@@ -124,8 +148,10 @@ export class SummaryAccumulator {
       startNs: this.events ? this.startNs : null,
       endNs: this.events ? this.endNs : null,
       sorted: this.sorted,
-      diagnostics,
-      diagnosticsTotal,
+      diagnostics: this.threadsCapped
+        ? [...diagnostics, { severity: 'warning', file, offset: 0, message: `more than ${MAX_SPARSE_TIDS} distinct thread ids outside 0..${DENSE_TID_LIMIT - 1}: the thread count is a lower bound` }]
+        : diagnostics,
+      diagnosticsTotal: diagnosticsTotal + (this.threadsCapped ? 1 : 0),
     };
     if (info.variant !== undefined) s.variant = info.variant;
     if (info.compression !== undefined) s.compression = info.compression;
