@@ -299,23 +299,32 @@ class Rechunker {
   }
 
   private appendShort(c: EventColumns, start: number, end: number): void {
+    // Columns in locals: read through `c` per row, each access was a property load on chunk objects
+    // of several shapes (posted, spilled, built), 43 ns/row; this loop is the xentrace merge's
+    // main cost (runs of ~1 row).
     const o = this.out;
+    const ts = c.ts, cpu = c.cpu, kind = c.kind, event = c.event, pid = c.pid, tid = c.tid, comm = c.comm;
+    const prevTid = c.prevTid, prevComm = c.prevComm, prevState = c.prevState, arg0 = c.arg0, arg1 = c.arg1;
+    const offset = c.offset, input = c.input;
+    const ots = o.ts, ocpu = o.cpu, okind = o.kind, oevent = o.event, opid = o.pid, otid = o.tid, ocomm = o.comm;
+    const oprevTid = o.prevTid, oprevComm = o.prevComm, oprevState = o.prevState, oarg0 = o.arg0, oarg1 = o.arg1;
+    const ooffset = o.offset, oinput = o.input;
     let j = this.n;
     for (let i = start; i < end; i++, j++) {
-      o.ts[j] = c.ts[i]!;
-      o.cpu[j] = c.cpu[i]!;
-      o.kind[j] = c.kind[i]!;
-      o.event[j] = c.event[i]!;
-      o.pid[j] = c.pid[i]!;
-      o.tid[j] = c.tid[i]!;
-      o.comm[j] = c.comm[i]!;
-      o.prevTid[j] = c.prevTid[i]!;
-      o.prevComm[j] = c.prevComm[i]!;
-      o.prevState[j] = c.prevState[i]!;
-      o.arg0[j] = c.arg0[i]!;
-      o.arg1[j] = c.arg1[i]!;
-      o.offset[j] = c.offset[i]!;
-      o.input[j] = c.input[i]!;
+      ots[j] = ts[i]!;
+      ocpu[j] = cpu[i]!;
+      okind[j] = kind[i]!;
+      oevent[j] = event[i]!;
+      opid[j] = pid[i]!;
+      otid[j] = tid[i]!;
+      ocomm[j] = comm[i]!;
+      oprevTid[j] = prevTid[i]!;
+      oprevComm[j] = prevComm[i]!;
+      oprevState[j] = prevState[i]!;
+      oarg0[j] = arg0[i]!;
+      oarg1[j] = arg1[i]!;
+      ooffset[j] = offset[i]!;
+      oinput[j] = input[i]!;
     }
     this.n = j;
   }

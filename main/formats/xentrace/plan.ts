@@ -98,6 +98,9 @@ class Bounded {
   }
 }
 
+/** 1.5 x 2^52: adding and subtracting it rounds a double to an integer (the same as reader.ts). */
+const ROUND_MAGIC = 6755399441055744;
+
 export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuHz?: number; unitBytes?: number }): ReadPlan<XenShared> {
   const cpuHzGiven = opts.cpuHz !== undefined;
   const cpuHz = opts.cpuHz ?? DEFAULT_CPU_HZ;
@@ -190,7 +193,12 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
       };
       pcpus.set(cpu, p);
     }
-    if (p.unit === undefined || p.unitBytes >= unitBytesMax) {
+    // A unit also ends once its windows span unitBytesMax of the FILE: the pCPUs' windows interleave,
+    // so a unit bounded only by its own bytes spans the whole trace, and the merge had to hold (and
+    // spill) everything the first units read until every pCPU's unit had started (300 MB of the
+    // public recording copied, 8 pCPUs, 2 workers: 950 MB peak RSS). Units that cover one slice of
+    // the file each, started in time order (minTsNs), let the merge emit as they arrive.
+    if (p.unit === undefined || p.unitBytes >= unitBytesMax || pos - p.unit.windowStarts[0]! >= unitBytesMax) {
       p.unit = { cpu, windowStarts: [], windowEnds: [], enteringEntity: p.current, enteringCycles: 0 };
       p.unitBytes = 0;
       p.pendingEnter.push({ unit: p.unit, hi: p.lastHi, lo: p.lastLo, hasTsc: p.hasTsc });
@@ -388,11 +396,16 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
     },
   };
   const partOfCpu = new Map<number, number>();
+  const nsPerCycle = 1e9 / cpuHz;
   return {
     units: units.map((u) => {
       const part = (partOfCpu.get(u.cpu) ?? 0) + 1;
       partOfCpu.set(u.cpu, part);
-      return { start: u.windowStarts[0] ?? 0, end: u.windowEnds[u.windowEnds.length - 1] ?? 0, label: `pCPU ${u.cpu} part ${part}` };
+      // The reader starts the unit's clock at enteringCycles and only moves it forward, so this is a
+      // lower bound on its rows' times (rounded as reader.ts rounds them): the merge can start the
+      // units in time order and emit while later ones are unread.
+      const minTsNs = u.enteringCycles * nsPerCycle + ROUND_MAGIC - ROUND_MAGIC;
+      return { start: u.windowStarts[0] ?? 0, end: u.windowEnds[u.windowEnds.length - 1] ?? 0, label: `pCPU ${u.cpu} part ${part}`, minTsNs };
     }),
     shared: { baseTscHi: baseHi, baseTscLo: baseLo, cpuHz, units },
     info,
