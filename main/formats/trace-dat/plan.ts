@@ -80,7 +80,48 @@ export function planTraceDat(src: ByteSource, diag: DiagnosticSink, opts: ReadOp
   if (h.timeShift && h.timeShift.cpus.length > 0) time.timeShift = h.timeShift;
   if (h.tsc2nsec && h.tsc2nsec.mult > 0) time.tsc2nsec = { mult: h.tsc2nsec.mult, shift: h.tsc2nsec.shift };
   const shared: TraceDatShared = { header: h, compiled, units, time, multiInput: multi };
+  setMinTs(src, h, units, readUnits, time);
   return { units: readUnits, shared, info: buildInfo(h, src), order: 'merge-by-time' };
+}
+
+/**
+ * Each unit's lower time bound for the merge (ReadUnit.minTsNs): the time stamp of its first page
+ * header, which every event of a page adds its delta to (kernel ring_buffer.c; PageDecoder.page).
+ * With a bound on every unit the indexer starts units in time order and emits while later units are
+ * still unread, instead of holding every CPU's earlier units until the last CPU's first one came.
+ * A compressed unit's first chunk is decompressed once more here (one chunk of each 8 MiB unit).
+ * Left out when TIME_SHIFT applies (its per-CPU piecewise correction need not be monotonic) or when
+ * a first page cannot be read: a missing bound is safe, a wrong one breaks the time order.
+ */
+function setMinTs(src: ByteSource, h: TraceDatHeader, units: UnitSpec[], readUnits: ReadUnit[], time: TimeConversion): void {
+  if (time.timeShift) return;
+  const head = new Uint8Array(8);
+  const headView = new DataView(head.buffer);
+  let comp = new Uint8Array(0);
+  for (let u = 0; u < units.length; u++) {
+    const spec = units[u]!;
+    let raw: number;
+    if (!spec.compressed) {
+      if (spec.last - spec.first < 8 || src.readInto(head, 0, 8, spec.first) < 8) continue;
+      raw = readU64(headView, 0, h.littleEndian);
+    } else {
+      const t = h.chunks;
+      const i = spec.first;
+      const cb = t.compBytes[i]!;
+      const ub = t.uncompBytes[i]!;
+      if (ub < 8) continue;
+      if (comp.length < cb) comp = new Uint8Array(cb);
+      if (src.readInto(comp, 0, cb, t.fileOffset[i]! + 8) < cb) continue;
+      let data: Uint8Array;
+      try {
+        data = decompressExact(h.codec, comp.subarray(0, cb), ub);
+      } catch {
+        continue; // the unit reports it when it reads the chunk
+      }
+      raw = readU64(new DataView(data.buffer, data.byteOffset, data.byteLength), 0, h.littleEndian);
+    }
+    readUnits[u]!.minTsNs = convertTs(raw, spec.cpu, time);
+  }
 }
 
 function buildInfo(h: TraceDatHeader, src: ByteSource): FormatInfo {
