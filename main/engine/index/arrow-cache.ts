@@ -211,12 +211,27 @@ let prefixCache: Uint8Array | null = null;
 
 /** The columns of one batch message (bytes exactly as in BatchBlock). Views into a fresh buffer. */
 export function decodeBatchMessage(message: Uint8Array, expectRows: number): Omit<EventColumns, 'comms' | 'events' | 'inputs'> {
+  const framed = batchMessageFrame(message.length);
+  framed.message.set(message);
+  return decodeBatchFrame(framed.buf, expectRows);
+}
+
+/**
+ * A buffer for one batch message with the schema prefix and end-of-stream marker around it: read the
+ * message's bytes straight into `message`, then decodeBatchFrame(buf). Saves decodeBatchMessage's
+ * copy of each 3.4 MB batch (and its garbage) on every cached read.
+ */
+export function batchMessageFrame(messageBytes: number): { buf: Uint8Array; message: Uint8Array } {
   prefixCache ??= schemaStreamPrefix();
   const pre = prefixCache;
-  const buf = new Uint8Array(pre.length + message.length + EOS.length);
+  const buf = new Uint8Array(pre.length + messageBytes + EOS.length);
   buf.set(pre, 0);
-  buf.set(message, pre.length);
-  buf.set(EOS, pre.length + message.length);
+  buf.set(EOS, pre.length + messageBytes);
+  return { buf, message: buf.subarray(pre.length, pre.length + messageBytes) };
+}
+
+/** decodeBatchMessage on a batchMessageFrame() buffer whose message has been filled in. */
+export function decodeBatchFrame(buf: Uint8Array, expectRows: number): Omit<EventColumns, 'comms' | 'events' | 'inputs'> {
   const reader = RecordBatchReader.from(buf);
   const r = reader.next();
   if (r.done || !r.value) throw new Error('no record batch in message');

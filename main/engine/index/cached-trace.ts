@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
-import { checksumColumns, decodeBatchMessage } from './arrow-cache.ts';
+import { batchMessageFrame, checksumColumns, decodeBatchFrame } from './arrow-cache.ts';
 import { invalidateEntry, type CacheMeta } from './cache-store.ts';
 import type { EventColumns } from './event-columns.ts';
 import type { IndexedTrace } from './indexed-trace.ts';
@@ -111,7 +111,8 @@ export class ArrowCacheTrace implements IndexedTrace {
     const block = this.meta.blocks[i];
     if (!block) throw new RangeError(`batch ${i} out of range (0..${this.batchCount - 1})`);
     if (this.fd < 0) throw new Error(`${this.path}: trace is closed`);
-    const buf = new Uint8Array(block.bytes);
+    const frame = batchMessageFrame(block.bytes);
+    const buf = frame.message;
     let got = 0;
     while (got < block.bytes) {
       const n = fs.readSync(this.fd, buf, got, block.bytes - got, block.offset + got);
@@ -121,7 +122,7 @@ export class ArrowCacheTrace implements IndexedTrace {
     let cols: EventColumns;
     try {
       if (got !== block.bytes) throw new Error(`short read (${got} of ${block.bytes} bytes)`);
-      const decoded = decodeBatchMessage(buf, block.rows);
+      const decoded = decodeBatchFrame(frame.buf, block.rows);
       if (!this.verified[i]) {
         if (checksumColumns(decoded, block.rows) !== block.checksum) throw new Error('checksum mismatch');
         this.verified[i] = 1;
