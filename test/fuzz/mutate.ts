@@ -25,24 +25,26 @@ export type Mutation = (typeof MUTATIONS)[number];
 
 export function mutate(input: Uint8Array, kind: Mutation, rng: Prng): Uint8Array {
   const n = input.length;
+  // Buffer#slice is a view, not a copy: copy explicitly so that a Buffer seed is never modified.
+  const copy = (): Uint8Array => new Uint8Array(input);
   switch (kind) {
     case 'bitflip': {
-      const out = input.slice();
+      const out = copy();
       const flips = 1 + rng.below(16);
       for (let i = 0; i < flips && n > 0; i++) out[rng.below(n)]! ^= 1 << rng.below(8);
       return out;
     }
     case 'truncate':
-      return input.slice(0, rng.below(n + 1));
+      return new Uint8Array(input.subarray(0, rng.below(n + 1)));
     case 'truncate-aligned': {
       // Section/page boundaries of binary formats sit on 4 KiB or 8-byte multiples.
       const unit = rng.below(2) ? 4096 : 8;
       const cuts = Math.max(1, Math.floor(n / unit));
-      return input.slice(0, rng.below(cuts) * unit);
+      return new Uint8Array(input.subarray(0, rng.below(cuts) * unit));
     }
     case 'length-zero':
     case 'length-max': {
-      const out = input.slice();
+      const out = copy();
       const dv = new DataView(out.buffer, out.byteOffset, out.byteLength);
       const writes = 1 + rng.below(8);
       for (let i = 0; i < writes && n >= 8; i++) {
@@ -52,7 +54,7 @@ export function mutate(input: Uint8Array, kind: Mutation, rng: Prng): Uint8Array
       return out;
     }
     case 'duplicate-chunk': {
-      if (n < 2) return input.slice();
+      if (n < 2) return copy();
       const a = rng.below(n);
       const len = 1 + rng.below(Math.min(65536, n - a));
       const at = rng.below(n);
