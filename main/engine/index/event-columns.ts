@@ -2,7 +2,7 @@
 // immutable EventColumns view that the index, model and queries read. No object per event.
 
 import { NO_STATE, type EventKind } from '../../../shared/schema.ts';
-import type { EventSink } from '../../formats/types.ts';
+import type { DiagnosticSink, EventSink } from '../../formats/types.ts';
 import { Interner } from './interner.ts';
 
 /** A set of event columns of equal length, with its string tables. Structured-cloneable. */
@@ -62,6 +62,25 @@ export class EventColumnsBuilder implements EventSink {
    * full columns to its consumer with detachColumns() and keeps a fixed capacity).
    */
   onFull: (() => void) | null = null;
+  /** Where out-of-range values are reported (see attachDiagnostics). */
+  private diag: DiagnosticSink | null = null;
+  private readonly rangeReported = new Set<string>();
+  /** Rows that held a value the columns cannot represent (stored as unknown). */
+  outOfRangeValues = 0;
+
+  /** Report values the columns cannot hold (first of each kind) to `diag`, with the byte offset. */
+  attachDiagnostics(diag: DiagnosticSink): void {
+    this.diag = diag;
+  }
+
+  private outOfRange(what: string, value: number, offsetBytes: number, replacement: number): number {
+    this.outOfRangeValues++;
+    if (this.diag && !this.rangeReported.has(what)) {
+      this.rangeReported.add(what);
+      this.diag.warning(offsetBytes, `${what} ${value} is out of range (stored as unknown; later ones are not reported)`);
+    }
+    return replacement;
+  }
 
   constructor(initialCapacity = 1024) {
     this.cap = Math.max(16, initialCapacity);
@@ -126,6 +145,16 @@ export class EventColumnsBuilder implements EventSink {
     arg1: number,
     offsetBytes: number,
   ): void {
+    // Values the columns cannot hold (a CPU past 65535, a tid past int32) would be truncated
+    // silently by the typed arrays: mark them unknown instead and say so once per kind of value.
+    if (cpu >>> 0 !== cpu || cpu > 0xffff || (pid | 0) !== pid || (tid | 0) !== tid || (prevTid | 0) !== prevTid || (arg0 | 0) !== arg0 || (arg1 | 0) !== arg1) {
+      if (cpu >>> 0 !== cpu || cpu > 0xffff) cpu = this.outOfRange('CPU', cpu, offsetBytes, 0xffff);
+      if ((pid | 0) !== pid) pid = this.outOfRange('pid', pid, offsetBytes, -2);
+      if ((tid | 0) !== tid) tid = this.outOfRange('pid', tid, offsetBytes, -2);
+      if ((prevTid | 0) !== prevTid) prevTid = this.outOfRange('pid', prevTid, offsetBytes, -2);
+      if ((arg0 | 0) !== arg0) arg0 = this.outOfRange('argument', arg0, offsetBytes, -2);
+      if ((arg1 | 0) !== arg1) arg1 = this.outOfRange('argument', arg1, offsetBytes, -2);
+    }
     let i = this.n;
     if (i === this.cap) {
       if (this.onFull) {

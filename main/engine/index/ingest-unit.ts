@@ -70,6 +70,7 @@ export function runUnit(
 ): void {
   const sink = new EventColumnsBuilder(chunkRows);
   const diag = new DiagnosticCollector(src.path);
+  sink.attachDiagnostics(diag);
   let sentComms = 0;
   let sentEvents = 0;
   let bytesDone = 0;

@@ -23,11 +23,14 @@ export function readInline(
   const diagnostics = new DiagnosticCollector(src.path);
   const plan = format.plan(src, diagnostics, opts);
   const sink = new EventColumnsBuilder(1024);
+  sink.attachDiagnostics(diagnostics);
+  const runStarts: number[] = [];
   for (let u = 0; u < plan.units.length; u++) {
     if (signal.cancelled) break;
+    runStarts.push(sink.length);
     format.readUnit(src, plan, u, sink, diagnostics, signal);
   }
   let columns = sink.finishCopy();
-  if (plan.order === 'merge-by-time') columns = sortColumnsByTime(columns);
+  if (plan.order === 'merge-by-time') columns = sortColumnsByTime(columns, runStarts);
   return { columns, info: plan.info, diagnostics };
 }
