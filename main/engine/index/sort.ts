@@ -11,9 +11,9 @@ export function isSortedByTime(ts: Float64Array): boolean {
 /**
  * Stable sort by ts. `runStarts` (optional, ascending, first 0): rows [runStarts[i], runStarts[i+1])
  * are one reader unit; when each run is already in time order (per-CPU units are) the runs are
- * merged pairwise instead of sorted: same order (ties keep input order), and on the 1.1M-event
- * trace.dat recording (64 units) readInline went from ~420 ms to ~280 ms of wall time (uncompressed v7; the difference was the
- * comparator sort of a Uint32Array).
+ * merged pairwise instead of sorted: same order (ties keep input order). On the 1.1M-event
+ * trace.dat recording readInline went from ~420 to ~280 ms wall (uncompressed v7); the difference
+ * was the comparator sort of a Uint32Array.
  */
 export function sortColumnsByTime(c: EventColumns, runStarts?: readonly number[]): EventColumns {
   if (isSortedByTime(c.ts)) return c;
