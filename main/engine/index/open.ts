@@ -19,6 +19,9 @@ import type { IndexedTrace } from './indexed-trace.ts';
 import { loadFormatModule } from './ingest-unit.ts';
 import { BATCH_ROWS, CancelledError, IngestError, ingest, type BatchConsumer, type IngestResult } from './ingest.ts';
 
+/** Background fdatasync of the events file every this many batches (16 x 3.4 MB). */
+const SYNC_EVERY_BATCHES = 16;
+
 export { CancelledError } from './ingest.ts';
 export { CacheCorruptError } from './cached-trace.ts';
 
@@ -186,12 +189,25 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
       }
       if (pending) {
         const writer = new ArrowStreamFileWriter(pending.fd);
+        // Flush written batches to disk in the background while parsing goes on: otherwise nothing
+        // reaches the disk before the commit's fsync, which then wrote the whole file at the end
+        // (~150 ms of the 1.1 GB text bench's wall time, 421 MB of Arrow). fdatasync runs on a
+        // libuv thread; the commit still fsyncs (after waiting for this) before its rename.
+        const syncFd = pending.fd;
+        let syncing: Promise<void> | null = null;
+        let sinceSync = 0;
         const consumer: BatchConsumer = {
           batch(c, rows) {
             try {
               writer.writeBatch(c, rows);
             } catch (e) {
               throw new CacheWriteError((e as Error).message);
+            }
+            if (++sinceSync >= SYNC_EVERY_BATCHES && syncing === null) {
+              sinceSync = 0;
+              syncing = new Promise<void>((resolve) => fs.fdatasync(syncFd, () => resolve())).then(() => {
+                syncing = null;
+              });
             }
           },
         };
@@ -205,6 +221,7 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
             throw new CacheWriteError((e as Error).message);
           }
           checkUnchanged();
+          await (syncing as Promise<void> | null);
           const meta: CacheMeta = {
             cacheVersion: CACHE_FORMAT_VERSION,
             engineVersion: VERSION,
@@ -233,6 +250,7 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
           readFd = -1;
           return new ArrowCacheTrace(arrowPath, meta, { cacheDir: opts.cacheDir, key, fromCache: false, fd });
         } catch (e) {
+          await (syncing as Promise<void> | null)?.catch(() => undefined);
           pending.abort();
           if (readFd >= 0) fs.closeSync(readFd);
           readFd = -1;
