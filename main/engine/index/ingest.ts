@@ -619,8 +619,13 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
         st.queue.shift();
         st.pos = 0;
         recycle(st, c);
-      } else st.pos = e;
-      heapFix(best);
+        heapFix(best);
+      } else {
+        // Still inside its chunk: the key only grew (units are sorted), and best is at the root.
+        st.pos = e;
+        heapKey[best] = ts[e]!;
+        siftDown(0);
+      }
     }
     cur = nUnits;
   };
