@@ -41,6 +41,24 @@ test('export writes every event as CSV, filters by time, never overwrites the tr
     const c = io();
     assert.equal(await runCli(['export', TRACE, '--out', TRACE, '--no-cache'], c), 2);
     assert.match(c.err(), /must not be the trace file/);
+    // A hard link to the trace is the trace too: refused, and the trace is untouched.
+    const copy = path.join(dir, 'trace.txt');
+    fs.copyFileSync(TRACE, copy);
+    const link = path.join(dir, 'link.csv');
+    fs.linkSync(copy, link);
+    const before = fs.readFileSync(copy);
+    const d = io();
+    assert.equal(await runCli(['export', copy, '--out', link, '--no-cache'], d), 2);
+    assert.deepEqual(fs.readFileSync(copy), before);
+    // Rows out of time order are still filtered row by row.
+    const lines2 = fs.readFileSync(copy, 'utf8').split('\n');
+    const header = lines2.filter((l) => l.startsWith('#'));
+    const body = lines2.filter((l) => l && !l.startsWith('#'));
+    const unsorted = path.join(dir, 'unsorted.txt');
+    fs.writeFileSync(unsorted, [...header, ...body.slice(-50), ...body.slice(0, -50)].join('\n') + '\n');
+    const e = io();
+    assert.equal(await runCli(['export', unsorted, '--out', '-', '--from', String(mid), '--no-cache'], e), 0, e.err());
+    assert.equal(e.out().trimEnd().split('\n').length - 1, part.length);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -9,6 +9,17 @@ import type { CliCommand } from '../command.ts';
 import { OPEN_OPTIONS, openAll, EXIT_CANCELLED } from './index.ts';
 import { CancelledError } from '../../engine/index/ingest.ts';
 
+/** Same inode (hard links and bind mounts included), not only the same path. */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = fs.statSync(a);
+    const y = fs.statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
 function csvField(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
@@ -28,7 +39,7 @@ export const exportCommand: CliCommand = {
     const out = args.values.get('out');
     if (!out) throw new UsageError('--out FILE is required');
     const file = args.positionals[0]!;
-    if (out !== '-' && fs.existsSync(out) && fs.realpathSync(out) === fs.realpathSync(file)) throw new UsageError('--out must not be the trace file');
+    if (out !== '-' && sameFile(out, file)) throw new UsageError('--out must not be the trace file');
     const from = numberOption(args, 'from') ?? -Infinity;
     const to = numberOption(args, 'to') ?? Infinity;
     let traces;
@@ -39,7 +50,10 @@ export const exportCommand: CliCommand = {
       throw e;
     }
     const t = traces[0]!;
-    const fd = out === '-' ? -1 : fs.openSync(out, 'w');
+    // Written to a temporary name and renamed: an existing --out is replaced as a directory entry,
+    // never rewritten in place (so even a link to some other file is never truncated).
+    const tmp = out === '-' ? '' : `${out}.${process.pid}.tmp`;
+    const fd = out === '-' ? -1 : fs.openSync(tmp, 'wx');
     const write = (text: string): void => {
       if (fd < 0) io.stdout.write(text);
       else fs.writeSync(fd, text);
@@ -52,13 +66,16 @@ export const exportCommand: CliCommand = {
       }
     };
     let rows = 0;
+    let ok = false;
+    // Batches are skipped by their first/last timestamp only when the trace is in time order.
+    const sorted = t.summary.sorted;
     try {
       const comms = t.comms;
       const events = t.events;
       for (let b = 0; b < t.batchCount; b++) {
         const c = t.readBatch(b);
-        if (c.length === 0 || c.ts[c.length - 1]! < from) continue;
-        if (c.ts[0]! > to) break;
+        if (sorted && (c.length === 0 || c.ts[c.length - 1]! < from)) continue;
+        if (sorted && c.length > 0 && c.ts[0]! > to) break;
         for (let i = 0; i < c.length; i++) {
           const ts = c.ts[i]!;
           if (ts < from || ts > to) continue;
@@ -71,8 +88,13 @@ export const exportCommand: CliCommand = {
         }
       }
       flush(true);
+      ok = true;
     } finally {
-      if (fd >= 0) fs.closeSync(fd);
+      if (fd >= 0) {
+        fs.closeSync(fd);
+        if (ok) fs.renameSync(tmp, out);
+        else fs.rmSync(tmp, { force: true });
+      }
       t.close();
     }
     io.stderr.write(`vcpuscope export: ${rows} events -> ${out === '-' ? 'stdout' : out}\n`);
