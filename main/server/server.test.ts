@@ -209,3 +209,24 @@ test('listens on 127.0.0.1 only (not on other local addresses)', async () => {
   });
   assert.equal(v6, 'refused');
 });
+
+test('clients that reset the connection in the middle of a refused upgrade do not crash the server', async () => {
+  const attempts = 200;
+  await Promise.all(
+    Array.from(
+      { length: attempts },
+      () =>
+        new Promise<void>((resolve) => {
+          const s = connect(srv.port, '127.0.0.1', () => {
+            s.write(`GET /rpc HTTP/1.1\r\nHost: 127.0.0.1:${srv.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+            setImmediate(() => s.resetAndDestroy());
+          });
+          s.on('error', () => {});
+          s.on('close', () => resolve());
+        }),
+    ),
+  );
+  // Still serving.
+  const r = await get(`/?${tok()}`);
+  assert.equal(r.status, 200);
+});

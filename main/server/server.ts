@@ -155,6 +155,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_REQUEST_BYTES });
   server.on('upgrade', (req, socket, head) => {
+    // Node drops its own socket error listener once a socket is handed to 'upgrade': a client that
+    // resets the connection mid-reply would otherwise crash the server with an unhandled error.
+    socket.on('error', () => socket.destroy());
     const deny = (status: string): void => {
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
