@@ -68,3 +68,32 @@ test('model cache: written, then read back equal; keyed by inputs and options; c
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('model cache: an in-place edit keeping size and mtime misses; a non-ASCII folder hits; a flipped byte is caught', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcpuscope-model-cache-ü-'));
+  try {
+    const cacheDir = path.join(dir, 'cäche');
+    const { host, guest } = traces(dir);
+    const inputs = [{ trace: host }, { trace: guest }];
+    const opts = { guestOffsetNs: 0 };
+    assert.equal(buildModelCached(inputs, opts, cacheDir).cache, 'written');
+    assert.equal(buildModelCached(inputs, opts, cacheDir).cache, 'hit');
+    // Same size, same mtime, other content: the key changes.
+    const k0 = modelCacheKey(inputs, opts);
+    const st = fs.statSync(guest.path);
+    fs.writeFileSync(guest.path, 'G');
+    fs.utimesSync(guest.path, st.atime, st.mtime);
+    assert.notEqual(modelCacheKey(inputs, opts), k0);
+    assert.equal(buildModelCached(inputs, opts, cacheDir).cache, 'written');
+    // One flipped bit anywhere in the file (here in the arrays, past the JSON header) is caught.
+    for (const f of fs.readdirSync(cacheDir)) {
+      const p = path.join(cacheDir, f);
+      const buf = fs.readFileSync(p);
+      buf[buf.length - 100]! ^= 1;
+      fs.writeFileSync(p, buf);
+    }
+    assert.equal(buildModelCached(inputs, opts, cacheDir).cache, 'written');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

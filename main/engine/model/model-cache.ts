@@ -26,10 +26,29 @@ export function modelCacheKey(inputs: readonly ModelInputFile[], opts: BuildMode
       return null;
     }
     if (!st.isFile()) return null;
+    // Size and mtime can survive an in-place edit: also hash the head and tail, as the index does.
+    h.update(edgeHash(inp.trace.path, st.size));
     h.update(`${inp.trace.path}\0${path.resolve(inp.trace.path)}\0${st.size}\0${st.mtimeMs}\0${inp.trace.rowCount}\0${inp.role ?? ''}\0${inp.vm ?? ''}\0${inp.offsetNs ?? ''}\n`);
   }
   return h.digest('hex').slice(0, 32);
 }
+
+const EDGE_BYTES = 64 * 1024;
+
+function edgeHash(file: string, size: number): string {
+  const h = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(Math.min(EDGE_BYTES, size));
+    h.update(buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0)));
+    h.update(buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, Math.max(0, size - buf.length))));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+const DIGEST_BYTES = 32;
 
 function encode(model: TwoLayerModel): Buffer {
   const arrays: TypedArray[] = [];
@@ -42,7 +61,7 @@ function encode(model: TwoLayerModel): Buffer {
     if (typeof v === 'number' && !Number.isFinite(v)) return { $num: String(v) };
     return v;
   });
-  const header = Buffer.from(`${MAGIC}${json.length}\n${json}`, 'utf8');
+  const header = Buffer.from(`${MAGIC}${Buffer.byteLength(json, 'utf8')}\n${json}`, 'utf8');
   const parts: Buffer[] = [header];
   let off = header.length;
   const index: Array<[number, number]> = [];
@@ -57,10 +76,15 @@ function encode(model: TwoLayerModel): Buffer {
   const tail = Buffer.from(JSON.stringify(index), 'utf8');
   const tailLen = Buffer.alloc(8);
   tailLen.writeBigUInt64LE(BigInt(tail.length));
-  return Buffer.concat([...parts, tail, tailLen]);
+  const body = Buffer.concat([...parts, tail, tailLen]);
+  // A digest of everything before it: a truncated or corrupted cache file is rebuilt, never used.
+  return Buffer.concat([body, createHash('sha256').update(body).digest()]);
 }
 
-function decode(buf: Buffer): TwoLayerModel | null {
+function decode(file: Buffer): TwoLayerModel | null {
+  if (file.length < DIGEST_BYTES + MAGIC.length + 8) return null;
+  const buf = file.subarray(0, file.length - DIGEST_BYTES);
+  if (!createHash('sha256').update(buf).digest().equals(file.subarray(file.length - DIGEST_BYTES))) return null;
   if (buf.length < MAGIC.length + 8 || buf.toString('utf8', 0, MAGIC.length) !== MAGIC) return null;
   const nl = buf.indexOf(10, MAGIC.length);
   const jsonLen = Number(buf.toString('utf8', MAGIC.length, nl));
