@@ -42,4 +42,16 @@ test('write then read gives the same session data; a flipped byte or another tra
   const other = Object.assign(new MemoryIndexedTrace(FIXTURE, t.readRows(0, 0), t.summary, t.info, 30), { arrowPath: join(dir, 'x.arrow') });
   assert.equal(readSideCache(path, other), null);
   assert.ok(readSideCache(path, tr));
+  // Header fields with wrong types or ranges (not covered by the arrays' checksum) are refused,
+  // never thrown: the load recomputes.
+  const jsonLen = bytes.readUInt32LE(0);
+  const header = JSON.parse(bytes.subarray(8, 8 + jsonLen).toString('utf8')) as Record<string, unknown>;
+  for (const [field, value] of [['migrations', -1], ['migrations', 1e12], ['threads', [[1, 'x']]], ['lanes', [{ cpu: -3, n: 1, endNs: 0 }]], ['startNs', 'now']] as const) {
+    const h = Buffer.from(JSON.stringify({ ...header, [field]: value }), 'utf8');
+    const len = Buffer.alloc(8);
+    len.writeUInt32LE(h.length, 0);
+    const pad = Buffer.alloc((8 - ((8 + h.length) % 8)) % 8);
+    writeFileSync(path, Buffer.concat([len, h, pad, bytes.subarray(8 + jsonLen + ((8 - ((8 + jsonLen) % 8)) % 8))]));
+    assert.equal(readSideCache(path, tr), null, `${field} = ${JSON.stringify(value)}`);
+  }
 });

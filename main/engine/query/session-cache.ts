@@ -90,7 +90,19 @@ export function writeSideCache(path: string, d: SessionData): void {
 }
 
 /** The session data from the side file, or null when absent or not matching this trace. */
+/** The side cache for `tr`, or null when absent, stale or damaged in any way (never throws). */
 export function readSideCache(path: string, tr: IndexedTrace): SessionData | null {
+  try {
+    return readSideCacheChecked(path, tr);
+  } catch {
+    return null; // a damaged file is recomputed, never trusted
+  }
+}
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+const isNum = (n: unknown): n is number => typeof n === 'number' && !Number.isNaN(n);
+
+function readSideCacheChecked(path: string, tr: IndexedTrace): SessionData | null {
   if (!existsSync(path)) return null;
   let buf: Buffer;
   try {
@@ -108,6 +120,10 @@ export function readSideCache(path: string, tr: IndexedTrace): SessionData | nul
     return null;
   }
   if (h.version !== VERSION || h.rowCount !== tr.rowCount || h.batchCount !== tr.batchCount || !Array.isArray(h.lanes) || !Array.isArray(h.threads)) return null;
+  // Every header field used below has the right type and range before it sizes anything.
+  if (!isCount(h.migrations) || !isNum(h.startNs) || !isNum(h.endNs)) return null;
+  if (!h.lanes.every((l) => l && isCount(l.cpu) && l.cpu <= 0xffff && isCount(l.n) && isNum(l.endNs))) return null;
+  if (!h.threads.every((t) => Array.isArray(t) && t.length === 3 && t.every((x) => typeof x === 'number' && Number.isInteger(x)))) return null;
   // Copy into one aligned buffer, then take views.
   const start = 8 + jsonLen + ((8 - ((8 + jsonLen) % 8)) % 8);
   const body = new Uint8Array(buf.length - start);
@@ -139,6 +155,7 @@ export function readSideCache(path: string, tr: IndexedTrace): SessionData | nul
     lanes.push({ lane, file: 0, cpu: l.cpu, startNs: take(Float64Array, l.n), tid: take(Int32Array, l.n), comm: take(Int32Array, l.n), endState: take(Int32Array, l.n), endNs: l.endNs });
   }
   const m = h.migrations;
+  if (m * 8 > body.length) return null;
   const migrations = { file: new Uint8Array(m), tsNs: take(Float64Array, m), tid: take(Int32Array, m), fromCpu: take(Int32Array, m), toCpu: take(Int32Array, m) };
   if (bad || off !== body.length) return null;
   const parts: ArrayBufferView[] = [sums.minTs, sums.maxTs, sums.cpuBits, sums.tidBits];
