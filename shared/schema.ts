@@ -87,6 +87,8 @@ export const TaskState = {
   unknown: 4096,
 } as const;
 export const NO_STATE = 0xffff;
+/** `cpu` column value when the CPU is not known (perf script without a CPU column, out of range). */
+export const UNKNOWN_CPU = 0xffff;
 
 const STATE_LETTERS: ReadonlyArray<readonly [number, string]> = [
   [TaskState.interruptible, 'S'], [TaskState.uninterruptible, 'D'], [TaskState.stopped, 'T'],

@@ -29,3 +29,15 @@ test('out-of-range CPU and pid values are stored as unknown and reported once ea
     ],
   );
 });
+
+test('timestamps a double cannot hold exactly (overflowing seconds fields, NaN) keep the previous time, with a diagnostic', () => {
+  const b = new EventColumnsBuilder(16);
+  const d = new DiagnosticCollector('t.txt');
+  b.attachDiagnostics(d);
+  b.append(EventKind.other, 0, 1000, 0, 5, 5, -1, -1, -1, -1, -1, -1, 0);
+  b.append(EventKind.other, 0, Infinity, 0, 5, 5, -1, -1, -1, -1, -1, -1, 50);
+  b.append(EventKind.other, 0, NaN, 0, 5, 5, -1, -1, -1, -1, -1, -1, 90);
+  b.append(EventKind.other, 0, 2000, 0, 5, 5, -1, -1, -1, -1, -1, -1, 120);
+  assert.deepEqual([...b.columnsBorrow().ts], [1000, 1000, 1000, 2000]);
+  assert.deepEqual(d.kept.map((x) => [x.offset, x.message]), [[50, 'timestamp Infinity is out of range (kept the previous time; later ones are not reported)']]);
+});

@@ -1,7 +1,10 @@
 // Growable event columns (typed arrays, doubled on demand) implementing EventSink, plus the
 // immutable EventColumns view that the index, model and queries read. No object per event.
 
-import { NO_STATE, type EventKind } from '../../../shared/schema.ts';
+import { NO_STATE, UNKNOWN_CPU, type EventKind } from '../../../shared/schema.ts';
+
+/** 2^53: above it a double no longer holds every integer ns. */
+const MAX_EXACT_NS = 9007199254740992;
 import type { DiagnosticSink, EventSink } from '../../formats/types.ts';
 import { Interner } from './interner.ts';
 
@@ -73,11 +76,11 @@ export class EventColumnsBuilder implements EventSink {
     this.diag = diag;
   }
 
-  private outOfRange(what: string, value: number, offsetBytes: number, replacement: number): number {
+  private outOfRange(what: string, value: number, offsetBytes: number, replacement: number, stored = 'stored as unknown'): number {
     this.outOfRangeValues++;
     if (this.diag && !this.rangeReported.has(what)) {
       this.rangeReported.add(what);
-      this.diag.warning(offsetBytes, `${what} ${value} is out of range (stored as unknown; later ones are not reported)`);
+      this.diag.warning(offsetBytes, `${what} ${value} is out of range (${stored}; later ones are not reported)`);
     }
     return replacement;
   }
@@ -147,8 +150,10 @@ export class EventColumnsBuilder implements EventSink {
   ): void {
     // Values the columns cannot hold (a CPU past 65535, a tid past int32) would be truncated
     // silently by the typed arrays: mark them unknown instead and say so once per kind of value.
-    if (cpu >>> 0 !== cpu || cpu > 0xffff || (pid | 0) !== pid || (tid | 0) !== tid || (prevTid | 0) !== prevTid || (arg0 | 0) !== arg0 || (arg1 | 0) !== arg1) {
-      if (cpu >>> 0 !== cpu || cpu > 0xffff) cpu = this.outOfRange('CPU', cpu, offsetBytes, 0xffff);
+    if (!(tsNs <= MAX_EXACT_NS && tsNs >= -MAX_EXACT_NS) || cpu >>> 0 !== cpu || cpu > 0xffff || (pid | 0) !== pid || (tid | 0) !== tid || (prevTid | 0) !== prevTid || (arg0 | 0) !== arg0 || (arg1 | 0) !== arg1) {
+      // A timestamp doubles cannot hold exactly (or not a number at all): keep the previous time.
+      if (!(tsNs <= MAX_EXACT_NS && tsNs >= -MAX_EXACT_NS)) tsNs = this.outOfRange('timestamp', tsNs, offsetBytes, this.n > 0 ? this.ts[this.n - 1]! : 0, 'kept the previous time');
+      if (cpu >>> 0 !== cpu || cpu > 0xffff) cpu = this.outOfRange('CPU', cpu, offsetBytes, UNKNOWN_CPU);
       if ((pid | 0) !== pid) pid = this.outOfRange('pid', pid, offsetBytes, -2);
       if ((tid | 0) !== tid) tid = this.outOfRange('pid', tid, offsetBytes, -2);
       if ((prevTid | 0) !== prevTid) prevTid = this.outOfRange('pid', prevTid, offsetBytes, -2);

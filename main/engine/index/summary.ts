@@ -1,6 +1,7 @@
 // Summary of event columns (counts per event, CPUs, threads, time range). One pass over typed
 // arrays; the streaming indexer feeds it batch by batch through SummaryAccumulator.
 
+import { UNKNOWN_CPU } from '../../../shared/schema.ts';
 import type { Diagnostic } from '../../../shared/result.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
@@ -143,7 +144,7 @@ export class SummaryAccumulator {
       if (count) byEvent[eventNames[e] ?? `event#${e}`] = count;
     }
     const cpus: number[] = [];
-    for (let c = 0; c < this.cpuSeen.length; c++) if (this.cpuSeen[c]) cpus.push(c);
+    for (let c = 0; c < UNKNOWN_CPU; c++) if (this.cpuSeen[c]) cpus.push(c); // the unknown-CPU marker is not a CPU
     const s: TraceSummary = {
       file,
       sizeBytes,
