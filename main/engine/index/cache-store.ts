@@ -277,7 +277,10 @@ function removeStaleFiles(cacheDir: string, key: string): void {
   for (const name of names) {
     if (!name.startsWith(`${key}`)) continue;
     const isTemp = name.endsWith('.tmp');
-    const isOrphan = name.endsWith('.arrow') && name !== current;
+    // Side files named after an events file (`<file>.arrow.view-v1.bin`, written by the query
+    // layer) go with it: orphaned once their .arrow is no longer the current one.
+    const sideOf = /^(.*\.arrow)\.[\w.-]+\.bin$/.exec(name)?.[1];
+    const isOrphan = (name.endsWith('.arrow') && name !== current) || (sideOf !== undefined && sideOf !== current);
     if (!isTemp && !isOrphan) continue;
     const p = path.join(cacheDir, name);
     try {

@@ -437,3 +437,44 @@ test('merge-by-time property: random units, ties, bounds, chunk sizes == stable 
     assert.deepEqual(offsets, order.map((i) => 16 + i * 40), `round ${round}: ${nUnits} units x ${per}, batch ${batchRows}, ${mode}`);
   }
 });
+
+test('side files of a replaced events file are swept with it (old enough), those of the current one stay', async () => {
+  const dir = tmpDir();
+  const cacheDir = path.join(dir, 'cache');
+  const records = makeRecords(300, 100, (i) => i);
+  const file = writeTrace(dir, 'side.bin', records, 'concat', 100);
+  const opts = base({ cacheDir, workers: 0 });
+  const first = (await openIndexed(file, opts)) as ArrowCacheTrace;
+  const oldArrow = path.basename(first.arrowPath);
+  first.close();
+  const oldSide = path.join(cacheDir, `${oldArrow}.view-v1.bin`);
+  fs.writeFileSync(oldSide, 'side');
+  const old = new Date(Date.now() - 3600_000);
+  fs.utimesSync(oldSide, old, old);
+  // A new version of the trace replaces the entry; the next commit sweeps the old side file.
+  records.push({ ts: 5000, cpu: 0, tid: 1, comm: 'late', event: 'evX' });
+  fs.writeFileSync(file, encodeTestTrace(records, { order: 'concat', unitRecords: 100 }));
+  const second = (await openIndexed(file, opts)) as ArrowCacheTrace;
+  const curSide = path.join(cacheDir, `${path.basename(second.arrowPath)}.view-v1.bin`);
+  fs.writeFileSync(curSide, 'side');
+  fs.utimesSync(curSide, old, old);
+  second.close();
+  records.push({ ts: 6000, cpu: 0, tid: 1, comm: 'later', event: 'evX' });
+  fs.writeFileSync(file, encodeTestTrace(records, { order: 'concat', unitRecords: 100 }));
+  (await openIndexed(file, opts)).close();
+  assert.ok(!fs.existsSync(oldSide), 'side file of a replaced events file is swept');
+  // (A commit sweeps against the entry it replaces, so each generation goes one commit later.)
+  records.push({ ts: 7000, cpu: 0, tid: 1, comm: 'latest', event: 'evX' });
+  fs.writeFileSync(file, encodeTestTrace(records, { order: 'concat', unitRecords: 100 }));
+  (await openIndexed(file, opts)).close();
+  assert.ok(!fs.existsSync(curSide), 'and so is the one of the version after it');
+  // The current entry's side file is kept.
+  const live = (await openIndexed(file, opts)) as ArrowCacheTrace;
+  live.close();
+  assert.ok(live.fromCache);
+  const liveSide = path.join(cacheDir, `${path.basename(live.arrowPath)}.view-v1.bin`);
+  fs.writeFileSync(liveSide, 'side');
+  fs.utimesSync(liveSide, old, old);
+  (await openIndexed(file, { ...opts, rebuild: false })).close();
+  assert.ok(fs.existsSync(liveSide));
+});
