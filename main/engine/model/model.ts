@@ -185,7 +185,7 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
     g += t.vcpuIds.length;
   }
   if (topo.length) notes.push(`vCPU grouping: ${topo.map((t) => `${t.name} by ${t.grouping}`).join(', ')}; on-core from ${vcpus.source}`);
-  const pairs = pairGuests(guests, vms, options);
+  const pairs = pairGuests(guests, vms, options, (gc, vm) => alignmentQuality(vm, gc, vcpus, host.scan, opts));
   for (const [gc, vm] of pairs) alignGuest(vm, gc, vcpus, host.scan, opts, notes);
   // What still runs at the end of a trace runs until the recording stopped. Taken as the last event
   // of all inputs (host clock), unless this trace went silent much earlier than that (more than
@@ -327,7 +327,65 @@ function guestCpuCount(gc: GuestCandidate): number {
 }
 
 /** Guest traces -> VMs: explicit selectors, the trace.dat GUEST name, one-to-one, matching vCPU counts. */
-function pairGuests(guests: GuestCandidate[], vms: ModelVm[], options: GuestOption[]): Array<[GuestCandidate, ModelVm]> {
+/** How well a guest trace fits a VM: the automatic alignment's quality (recorded/user offsets used as given). */
+function alignmentQuality(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, hostScan: LayerScan, opts: BuildModelOptions): number {
+  const ai = alignInput(vm, gc.scan, vcpus, hostScan);
+  const fixed = recordedOffsetNs(gc.trace) ?? gc.offsetNs ?? opts.guestOffsetNs;
+  if (fixed !== undefined) {
+    const sc = scoreOffset(ai, fixed);
+    return sc.checked ? sc.consistent / sc.checked : 0;
+  }
+  return autoAlign(ai, opts.align).info.quality;
+}
+
+/**
+ * Guest traces whose vCPU count matches several VMs: pair them by clock alignment, the assignment
+ * under which the most guest events fall inside their own vCPU's host runs. Taken only when it is
+ * clear: every pair fits well (quality >= MIN_PAIR_QUALITY) and the best assignment beats every
+ * other by PAIR_MARGIN per guest; else null (the caller asks the user).
+ */
+const MIN_PAIR_QUALITY = 0.6;
+const PAIR_MARGIN = 0.1;
+const MAX_PAIR_GROUP = 5;
+function pairByAlignment(gs: GuestCandidate[], cands: ModelVm[], quality: (gc: GuestCandidate, vm: ModelVm) => number): ModelVm[] | null {
+  const k = gs.length;
+  if (k < 2 || k !== cands.length || k > MAX_PAIR_GROUP) return null;
+  const q = gs.map((gc) => cands.map((vm) => quality(gc, vm)));
+  let best = -1;
+  let second = -1;
+  let bestPerm: number[] = [];
+  const perm: number[] = [];
+  const used = new Array<boolean>(k).fill(false);
+  const walk = (i: number, sum: number): void => {
+    if (i === k) {
+      if (sum > best) {
+        second = best;
+        best = sum;
+        bestPerm = perm.slice();
+      } else if (sum > second) second = sum;
+      return;
+    }
+    for (let j = 0; j < k; j++) {
+      if (used[j]) continue;
+      used[j] = true;
+      perm.push(j);
+      walk(i + 1, sum + q[i]![j]!);
+      perm.pop();
+      used[j] = false;
+    }
+  };
+  walk(0, 0);
+  if (bestPerm.some((j, i) => q[i]![j]! < MIN_PAIR_QUALITY)) return null;
+  if (best - second < PAIR_MARGIN * k) return null;
+  return bestPerm.map((j) => cands[j]!);
+}
+
+function pairGuests(
+  guests: GuestCandidate[],
+  vms: ModelVm[],
+  options: GuestOption[],
+  quality: (gc: GuestCandidate, vm: ModelVm) => number,
+): Array<[GuestCandidate, ModelVm]> {
   const pairs: Array<[GuestCandidate, ModelVm]> = [];
   const taken = new Set<ModelVm>();
   const vmList = () => vms.map((v) => `${v.name} (${v.vcpuIds.length} vCPUs${v.pid !== undefined ? `, pid ${v.pid}` : ''})`).join(', ');
@@ -357,13 +415,24 @@ function pairGuests(guests: GuestCandidate[], vms: ModelVm[], options: GuestOpti
     pairs.push([rest[0]!, vm]);
     return pairs;
   }
+  const pairedByAlignment = new Set<GuestCandidate>();
   for (const gc of rest) {
+    if (pairedByAlignment.has(gc)) continue;
     const n = guestCpuCount(gc);
     const cands = free().filter((v) => Math.max(...v.vcpuIds) + 1 === n);
     const rivals = rest.filter((o) => guestCpuCount(o) === n);
     if (cands.length === 1 && rivals.length === 1) {
       taken.add(cands[0]!);
       pairs.push([gc, cands[0]!]);
+      continue;
+    }
+    const byAlignment = pairByAlignment(rivals, cands, quality);
+    if (byAlignment) {
+      rivals.forEach((o, i) => {
+        taken.add(byAlignment[i]!);
+        pairs.push([o, byAlignment[i]!]);
+        pairedByAlignment.add(o);
+      });
       continue;
     }
     if (free().length === 0) throw new ModelError(`${gc.trace.path}: a guest trace but no VM left in the host trace to pair it with; VMs: ${vmList() || 'none'}`);
