@@ -153,8 +153,11 @@ export async function prepareSession(
   const threads: ThreadCount[] = [];
   let startNs = Infinity;
   let endNs = -Infinity;
+  /** Per file: its last timestamp (session clock): its lanes end there, not at the session's end. */
+  const fileEndNs: number[] = [];
 
   for (let f = 0; f < files.length; f++) {
+    let ownEndNs = -Infinity;
     const tr = files[f]!;
     const off = offsetsNs[f] ?? 0;
     const sums = new BatchSummaries(tr.batchCount);
@@ -175,6 +178,7 @@ export async function prepareSession(
       if (c.length > 0) {
         if (sums.minTs[b]! < startNs) startNs = sums.minTs[b]!;
         if (sums.maxTs[b]! > endNs) endNs = sums.maxTs[b]!;
+        if (sums.maxTs[b]! > ownEndNs) ownEndNs = sums.maxTs[b]!;
       }
       for (let i = 0; i < c.length; i++) {
         const kind = c.kind[i]!;
@@ -216,6 +220,7 @@ export async function prepareSession(
       onProgress({ rowsDone, rowsTotal });
       await yieldNow();
     }
+    fileEndNs.push(ownEndNs);
     for (let tid = 0; tid < DENSE_TIDS; tid++) if (tidCountsDense[tid]! > 0) threads.push({ file: f, tid, comm: tidCommDense[tid]!, events: tidCountsDense[tid]! });
     for (const [tid, events] of tidCounts) threads.push({ file: f, tid, comm: tidComm.get(tid) ?? -1, events });
   }
@@ -232,7 +237,8 @@ export async function prepareSession(
     const lb = laneBuilders[i]!;
     const lane = lanes.length;
     laneOf[lb.file]!.set(lb.cpu, lane);
-    lanes.push({ lane, file: lb.file, cpu: lb.cpu, startNs: lb.start.finish(), tid: lb.tid.finish(), comm: lb.comm.finish(), endState: lb.endState.finish(), endNs });
+    const laneEnd = fileEndNs[lb.file]!;
+    lanes.push({ lane, file: lb.file, cpu: lb.cpu, startNs: lb.start.finish(), tid: lb.tid.finish(), comm: lb.comm.finish(), endState: lb.endState.finish(), endNs: laneEnd > -Infinity ? laneEnd : endNs });
   }
 
   let mergeFile: Uint8Array | null = null;

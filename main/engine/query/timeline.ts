@@ -94,6 +94,7 @@ export function timelineTile(d: SessionData, spec: FilterSpec, t0Ns: number, t1N
       const a = t0Ns + px * pxNs;
       const b = a + pxNs;
       const mid = a + pxNs / 2;
+      if (mid >= L.endNs) break; // past this lane's trace: nothing ran there as far as it knows
       const r = upperBound(L.startNs, mid) - 1;
       const sw = lowerBound(L.startNs, b) - lowerBound(L.startNs, a);
       const t = r >= 0 ? L.tid[r]! : 0;
