@@ -123,6 +123,7 @@ export function vmSummary(model: TwoLayerModel, vm: ModelVm): VmSummary {
 export async function extendStats(traces: readonly IndexedTrace[], args: ParsedArgs, out: Record<string, unknown>): Promise<void> {
   // Without a possible host the model would read every event only to find none (1-7 s on a
   // single-layer 1.1 GB trace, and a failed build is not cached): decide from the tables first.
+  guestOffsetArg(args); // a malformed --guest-offset is a usage error even when no model is built
   if (!mayHaveHost(traces, args)) {
     out.vms = [];
     return;
