@@ -219,12 +219,14 @@ export function decodeBatchMessage(message: Uint8Array, expectRows: number): Omi
 /**
  * A buffer for one batch message with the schema prefix and end-of-stream marker around it: read the
  * message's bytes straight into `message`, then decodeBatchFrame(buf). Saves decodeBatchMessage's
- * copy of each 3.4 MB batch (and its garbage) on every cached read.
+ * copy of each 3.4 MB batch (and its garbage) on every cached read. `reuse`: a buffer to frame in
+ * when it is large enough (the frame is then a view of it; decoded columns alias it).
  */
-export function batchMessageFrame(messageBytes: number): { buf: Uint8Array; message: Uint8Array } {
+export function batchMessageFrame(messageBytes: number, reuse?: Uint8Array): { buf: Uint8Array; message: Uint8Array } {
   prefixCache ??= schemaStreamPrefix();
   const pre = prefixCache;
-  const buf = new Uint8Array(pre.length + messageBytes + EOS.length);
+  const total = pre.length + messageBytes + EOS.length;
+  const buf = reuse && reuse.length >= total ? reuse.subarray(0, total) : new Uint8Array(total);
   buf.set(pre, 0);
   buf.set(EOS, pre.length + messageBytes);
   return { buf, message: buf.subarray(pre.length, pre.length + messageBytes) };

@@ -21,6 +21,12 @@ export interface IndexedTrace {
   readonly inputs?: readonly string[];
   /** Batch i (rows [i*batchRows, ...)). The returned columns' comms/events are the tables above. */
   readBatch(i: number): EventColumns;
+  /**
+   * Batch i for one pass over the trace (a scan): valid until the next readBatchBorrow call, not
+   * kept in the batch cache, and its bytes land in a buffer reused by the next call. Optional:
+   * callers fall back to readBatch.
+   */
+  readBatchBorrow?(i: number): EventColumns;
   /** Rows [start, start+count) clipped to the trace, copied into new columns. */
   readRows(start: number, count: number): EventColumns;
   close(): void;

@@ -128,7 +128,7 @@ export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerSca
   const isIdle = (tid: number): boolean => (xen ? tid >>> 16 === XEN_IDLE_DOMAIN || tid < 0 : tid <= 0);
 
   for (let b = 0; b < trace.batchCount; b++) {
-    const c = trace.readBatch(b);
+    const c = trace.readBatchBorrow ? trace.readBatchBorrow(b) : trace.readBatch(b); // one pass: borrowed
     const { ts, cpu, kind, tid, prevTid, prevState, comm, pid, arg0 } = c;
     const n = c.length;
     if (n > 0) {
