@@ -15,6 +15,15 @@ export class GrowF64 {
     }
     this.a[this.n++] = v;
   }
+  /** Room for at least `extra` more values (then `a` can be written directly up to n + extra). */
+  reserve(extra: number): void {
+    if (this.n + extra <= this.a.length) return;
+    let cap = this.a.length;
+    while (cap < this.n + extra) cap *= 2;
+    const b = new Float64Array(cap);
+    b.set(this.a.subarray(0, this.n));
+    this.a = b;
+  }
   finish(): Float64Array {
     return this.a.slice(0, this.n);
   }
@@ -33,6 +42,15 @@ export class GrowI32 {
       this.a = b;
     }
     this.a[this.n++] = v;
+  }
+  /** Room for at least `extra` more values (then `a` can be written directly up to n + extra). */
+  reserve(extra: number): void {
+    if (this.n + extra <= this.a.length) return;
+    let cap = this.a.length;
+    while (cap < this.n + extra) cap *= 2;
+    const b = new Int32Array(cap);
+    b.set(this.a.subarray(0, this.n));
+    this.a = b;
   }
   finish(): Int32Array {
     return this.a.slice(0, this.n);

@@ -807,10 +807,22 @@ function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate,
   const oWait = new GrowI32();
   const scratchS = new GrowF64();
   const scratchE = new GrowF64();
+  const vStart = vcpus.startNs;
+  const vEnd = vcpus.endNs;
   for (const [gc, vm] of pairs) {
     const G = vm.guest;
     if (!G || vm.vcpuIds.length < 2) continue;
     const off = vm.offsetNs ?? 0;
+    const nv = vm.vcpuIds.length;
+    // per sibling vCPU: a cursor into its on-core rows; a thread's gaps come in time order, so the
+    // first row ending after the gap's start is found by galloping forward from the previous one
+    const cursor = new Uint32Array(nv);
+    // scratch room for every sibling row (a gap can overlap at most all of them)
+    const rowsOfVm = vcpus.groupStart[vm.firstGlobal + nv]! - vcpus.groupStart[vm.firstGlobal]!;
+    scratchS.reserve(rowsOfVm);
+    scratchE.reserve(rowsOfVm);
+    const sA = scratchS.a;
+    const eA = scratchE.a;
     // wakeups grouped by waker thread index
     const wk = gc.scan;
     const wKeys = new Int32Array(wk.wakeTsNs.length);
@@ -818,6 +830,7 @@ function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate,
     const byWaker = groupByKey(wKeys, G.tids.length + 1);
     for (let k = 0; k < G.tids.length; k++) {
       let wq = byWaker.groupStart[k]!;
+      for (let i = 0; i < nv; i++) cursor[i] = vcpus.groupStart[vm.firstGlobal + i]!;
       for (let s = G.segThreadStart[k]!; s < G.segThreadStart[k + 1]!; s++) {
         if (G.segCore[s] !== -1) continue;
         const a = G.segStartNs[s]!;
@@ -825,18 +838,20 @@ function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate,
         if (b - a < p.minGapNs) continue;
         const v = G.segVcpu[s]!;
         // union of sibling on-core time within [a, b]
-        scratchS.n = 0;
-        scratchE.n = 0;
-        for (let i = 0; i < vm.vcpuIds.length; i++) {
+        let n = 0;
+        for (let i = 0; i < nv; i++) {
           if (vm.vcpuIds[i] === v) continue;
-          const gg = vm.firstGlobal + i;
-          const lo = vcpus.groupStart[gg]!;
-          const hi = vcpus.groupStart[gg + 1]!;
-          for (let j = upperBound(vcpus.endNs, a, lo, hi); j < hi && vcpus.startNs[j]! < b; j++) {
-            scratchS.push(Math.max(a, vcpus.startNs[j]!));
-            scratchE.push(Math.min(b, vcpus.endNs[j]!));
+          const hi = vcpus.groupStart[vm.firstGlobal + i + 1]!;
+          const j0 = gallopUpper(vEnd, a, cursor[i]!, hi);
+          cursor[i] = j0;
+          for (let j = j0; j < hi && vStart[j]! < b; j++) {
+            sA[n] = Math.max(a, vStart[j]!);
+            eA[n] = Math.min(b, vEnd[j]!);
+            n++;
           }
         }
+        scratchS.n = n;
+        scratchE.n = n;
         const sib = unionLength(scratchS, scratchE);
         if (sib < p.minSiblingFraction * (b - a)) continue;
         let waiter = -1;
@@ -867,13 +882,17 @@ function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate,
           const st = G.runs.endState[r]!;
           if (endT >= a && endT <= b && G.runs.cpu[r] !== v && st !== TaskState.running && (st & TaskState.preempted) === 0) waiter = G.tids[wIdx]!;
         }
-        oVm.push(vm.index);
-        oTid.push(G.tids[k]!);
-        oVcpu.push(v);
-        oS.push(a);
-        oE.push(b);
-        oSib.push(sib);
-        oWait.push(waiter);
+        // all seven columns have the same length: one capacity check, then direct writes
+        const o = oVm.n;
+        if (o === oVm.a.length) for (const c of [oVm, oTid, oVcpu, oS, oE, oSib, oWait]) c.reserve(o);
+        oVm.a[o] = vm.index;
+        oTid.a[o] = G.tids[k]!;
+        oVcpu.a[o] = v;
+        oS.a[o] = a;
+        oE.a[o] = b;
+        oSib.a[o] = sib;
+        oWait.a[o] = waiter;
+        oVm.n = oTid.n = oVcpu.n = oS.n = oE.n = oSib.n = oWait.n = o + 1;
       }
     }
   }
@@ -887,6 +906,19 @@ function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate,
     siblingsOnCoreNs: oSib.finish(),
     waiterTid: oWait.finish(),
   };
+}
+
+/** upperBound(a, x, lo, hi) when the answer is known to be >= lo: exponential steps from lo, then a binary search. */
+function gallopUpper(a: Float64Array, x: number, lo: number, hi: number): number {
+  if (lo >= hi || a[lo]! > x) return lo;
+  // a[lo] <= x: find a bound with a[lo + step] > x
+  let step = 1;
+  let prev = lo;
+  while (prev + step < hi && a[prev + step]! <= x) {
+    prev += step;
+    step *= 2;
+  }
+  return upperBound(a, x, prev + 1, Math.min(hi, prev + step));
 }
 
 /** Total length of the union of intervals [s[i], e[i]) (few: the siblings' overlaps with one gap). In-place insertion sort by start. */
