@@ -18,26 +18,39 @@ export function fft(re: Float64Array, im: Float64Array, inverse: boolean): void 
     }
   }
   const sign = inverse ? 1 : -1;
+  // twiddles of one stage, computed once per stage by the same recurrence every block used to repeat
+  const twR = new Float64Array(Math.max(1, n >> 1));
+  const twI = new Float64Array(Math.max(1, n >> 1));
   for (let len = 2; len <= n; len <<= 1) {
     const ang = (sign * 2 * Math.PI) / len;
     const wr = Math.cos(ang);
     const wi = Math.sin(ang);
     const half = len >> 1;
+    let cr = 1;
+    let ci = 0;
+    for (let k = 0; k < half; k++) {
+      twR[k] = cr;
+      twI[k] = ci;
+      const ncr = cr * wr - ci * wi;
+      ci = cr * wi + ci * wr;
+      cr = ncr;
+    }
     for (let i = 0; i < n; i += len) {
-      let cr = 1;
-      let ci = 0;
       for (let k = 0; k < half; k++) {
         const a = i + k;
         const b = a + half;
-        const xr = re[b]! * cr - im[b]! * ci;
-        const xi = re[b]! * ci + im[b]! * cr;
-        re[b] = re[a]! - xr;
-        im[b] = im[a]! - xi;
-        re[a] = re[a]! + xr;
-        im[a] = im[a]! + xi;
-        const ncr = cr * wr - ci * wi;
-        ci = cr * wi + ci * wr;
-        cr = ncr;
+        const c = twR[k]!;
+        const d = twI[k]!;
+        const br = re[b]!;
+        const bi = im[b]!;
+        const xr = br * c - bi * d;
+        const xi = br * d + bi * c;
+        const ar = re[a]!;
+        const ai = im[a]!;
+        re[b] = ar - xr;
+        im[b] = ai - xi;
+        re[a] = ar + xr;
+        im[a] = ai + xi;
       }
     }
   }
