@@ -780,20 +780,45 @@ function coScheduling(vm: ModelVm, vcpus: HostVcpus, spanStart: number, spanEnd:
   return { fractions: Array.from(dur, (d) => (total > 0 ? d / total : 0)) };
 }
 
-/** Merge the sorted runs values[groupStart[g] .. groupStart[g+1]) of groups first..first+n-1. */
+/** Merge the sorted runs values[groupStart[g] .. groupStart[g+1]) of groups first..first+n-1 (pairwise, log2(n) passes). */
 function mergeSorted(values: Float64Array, groupStart: Uint32Array, first: number, n: number): Float64Array {
-  const out = new Float64Array(groupStart[first + n]! - groupStart[first]!);
-  const pos = new Uint32Array(n);
-  for (let i = 0; i < n; i++) pos[i] = groupStart[first + i]!;
-  for (let o = 0; o < out.length; o++) {
-    let best = -1;
-    for (let i = 0; i < n; i++) {
-      if (pos[i]! < groupStart[first + i + 1]! && (best < 0 || values[pos[i]!]! < values[pos[best]!]!)) best = i;
+  const base = groupStart[first]!;
+  let src = values.slice(base, groupStart[first + n]!);
+  if (n <= 1) return src;
+  let dst = new Float64Array(src.length);
+  // run boundaries relative to base
+  let bounds: number[] = [];
+  for (let g = 0; g <= n; g++) bounds.push(groupStart[first + g]! - base);
+  while (bounds.length > 2) {
+    const next: number[] = [0];
+    for (let r = 0; r + 1 < bounds.length; r += 2) {
+      const lo = bounds[r]!;
+      const mid = bounds[r + 1]!;
+      const hi = r + 2 < bounds.length ? bounds[r + 2]! : mid;
+      let a = lo;
+      let b = mid;
+      let o = lo;
+      while (a < mid && b < hi) {
+        const x = src[a]!;
+        const y = src[b]!;
+        if (y < x) {
+          dst[o++] = y;
+          b++;
+        } else {
+          dst[o++] = x;
+          a++;
+        }
+      }
+      while (a < mid) dst[o++] = src[a++]!;
+      while (b < hi) dst[o++] = src[b++]!;
+      next.push(hi);
     }
-    out[o] = values[pos[best]!]!;
-    pos[best]!++;
+    bounds = next;
+    const t = src;
+    src = dst;
+    dst = t;
   }
-  return out;
+  return src;
 }
 
 /** See LHP_HEURISTIC in shared/model-contract.ts. */
