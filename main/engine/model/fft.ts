@@ -18,9 +18,10 @@ export function fft(re: Float64Array, im: Float64Array, inverse: boolean): void 
     }
   }
   const sign = inverse ? 1 : -1;
-  // twiddles of one stage, computed once per stage by the same recurrence every block used to repeat
-  const twR = new Float64Array(Math.max(1, n >> 1));
-  const twI = new Float64Array(Math.max(1, n >> 1));
+  // twiddles of every stage (stage with half-length h at [h, 2h)), each by the same recurrence the
+  // textbook loop runs per block, so every butterfly computes exactly the same values
+  const twR = new Float64Array(Math.max(2, n));
+  const twI = new Float64Array(Math.max(2, n));
   for (let len = 2; len <= n; len <<= 1) {
     const ang = (sign * 2 * Math.PI) / len;
     const wr = Math.cos(ang);
@@ -29,18 +30,36 @@ export function fft(re: Float64Array, im: Float64Array, inverse: boolean): void 
     let cr = 1;
     let ci = 0;
     for (let k = 0; k < half; k++) {
-      twR[k] = cr;
-      twI[k] = ci;
+      twR[half + k] = cr;
+      twI[half + k] = ci;
       const ncr = cr * wr - ci * wi;
       ci = cr * wi + ci * wr;
       cr = ncr;
     }
-    for (let i = 0; i < n; i += len) {
+  }
+  // Stages up to BLOCK points only combine values inside one BLOCK-aligned block: run them block by
+  // block (cache-resident), then the wider stages over the whole array. Same butterflies, same order
+  // within each block, so the result is bit-identical to stage-by-stage.
+  const block = Math.min(n, 4096);
+  for (let b0 = 0; b0 < n; b0 += block) stages(re, im, twR, twI, b0, b0 + block, 2, block);
+  stages(re, im, twR, twI, 0, n, block * 2, n);
+  if (inverse) {
+    for (let i = 0; i < n; i++) {
+      re[i] = re[i]! / n;
+      im[i] = im[i]! / n;
+    }
+  }
+}
+
+function stages(re: Float64Array, im: Float64Array, twR: Float64Array, twI: Float64Array, from: number, to: number, lenLo: number, lenHi: number): void {
+  for (let len = lenLo; len <= lenHi; len <<= 1) {
+    const half = len >> 1;
+    for (let i = from; i < to; i += len) {
       for (let k = 0; k < half; k++) {
         const a = i + k;
         const b = a + half;
-        const c = twR[k]!;
-        const d = twI[k]!;
+        const c = twR[half + k]!;
+        const d = twI[half + k]!;
         const br = re[b]!;
         const bi = im[b]!;
         const xr = br * c - bi * d;
@@ -52,12 +71,6 @@ export function fft(re: Float64Array, im: Float64Array, inverse: boolean): void 
         re[a] = ar + xr;
         im[a] = ai + xi;
       }
-    }
-  }
-  if (inverse) {
-    for (let i = 0; i < n; i++) {
-      re[i] = re[i]! / n;
-      im[i] = im[i]! / n;
     }
   }
 }
