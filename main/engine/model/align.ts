@@ -43,11 +43,24 @@ export function scoreOffset(inp: AlignInput, offsetNs: number, gLo = -Infinity, 
       const x = g[i]! + offsetNs;
       if (x < inp.hostStartNs || x > inp.hostEndNs) continue;
       checked++;
-      while (j < e.length && e[j]! < x) j++;
+      if (j < e.length && e[j]! < x) j = gallopLower(e, x, j + 1);
       if (j < e.length && s[j]! <= x) consistent++;
     }
   }
   return { consistent, checked };
+}
+
+/** First index i >= from with a[i] >= x (a ascending; every index before `from` is known to be < x): exponential steps, then a binary search. */
+function gallopLower(a: Float64Array, x: number, from: number): number {
+  const n = a.length;
+  if (from >= n || a[from]! >= x) return from;
+  let prev = from;
+  let step = 1;
+  while (prev + step < n && a[prev + step]! < x) {
+    prev += step;
+    step *= 2;
+  }
+  return lowerBound(a, x, prev + 1, Math.min(n, prev + step));
 }
 
 function nextPow2(n: number): number {
@@ -105,13 +118,19 @@ function coarsePeaks(inp: AlignInput, guestStart: number, guestEnd: number, peak
     const d = t - ng;
     score[t] = accRe[((d % N) + N) % N]!;
   }
+  // the `peaks` highest local maxima, ties in lag order (what a stable sort by score would keep)
   const cand: number[] = [];
   for (let t = 0; t < lagCount; t++) {
     const x = score[t]!;
-    if ((t === 0 || x >= score[t - 1]!) && (t === lagCount - 1 || x > score[t + 1]!)) cand.push(t);
+    if ((t === 0 || x >= score[t - 1]!) && (t === lagCount - 1 || x > score[t + 1]!)) {
+      if (cand.length === peaks && !(x > score[cand[peaks - 1]!]!)) continue;
+      let at = cand.length;
+      while (at > 0 && score[cand[at - 1]!]! < x) at--;
+      cand.splice(at, 0, t);
+      if (cand.length > peaks) cand.pop();
+    }
   }
-  cand.sort((a, b) => score[b]! - score[a]!);
-  const offsets = cand.slice(0, peaks).map((t) => inp.hostStartNs + (t - ng) * binNs - guestStart);
+  const offsets = cand.map((t) => inp.hostStartNs + (t - ng) * binNs - guestStart);
   return { offsets, binNs };
 }
 
@@ -138,7 +157,7 @@ export function exactBest(inp: AlignInput, lo: number, hi: number, stride = 1, g
     for (let i = i0; i < i1; i += stride) {
       const t = g[i]!;
       // intervals overlapping [t + lo, t + hi]; e is ascending, so start from the first e >= t + lo
-      while (j0 < e.length && e[j0]! < t + lo) j0++;
+      if (j0 < e.length && e[j0]! < t + lo) j0 = gallopLower(e, t + lo, j0 + 1);
       for (let j = j0; j < e.length && s[j]! <= t + hi; j++) {
         const a = Math.max(0, Math.ceil((s[j]! - t - lo) / step));
         const b = Math.min(cells - 1, Math.floor((e[j]! - t - lo) / step));
