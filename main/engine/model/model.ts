@@ -237,26 +237,47 @@ function buildHostVcpus(trace: IndexedTrace, scan: LayerScan, topo: TopoVm[]): H
     }),
   );
   const count = vmOf.n;
+  // host thread id -> global vCPU index as a dense table when the ids are small (thread ids are
+  // below PID_MAX_LIMIT), -1 for other threads; the Map otherwise
+  let maxHost = -1;
+  let minHost = 0;
+  for (let i = 0; i < hostId.n; i++) {
+    maxHost = Math.max(maxHost, hostId.a[i]!);
+    minHost = Math.min(minHost, hostId.a[i]!);
+  }
+  let dense: Int32Array | null = null;
+  if (minHost >= 0 && maxHost < 1 << 22) {
+    dense = new Int32Array(maxHost + 1).fill(-1);
+    for (const [h, gg] of gOfHost) dense[h] = gg;
+  }
+  const vcpuOfTid = (t: number): number => {
+    if (dense) return t >= 0 && t < dense.length ? dense[t]! : -1;
+    return gOfHost.get(t) ?? -1;
+  };
   // vCPU "on core": thread-current (sched_switch) when the host trace has switches of vCPU
   // threads; otherwise kvm_entry..kvm_exit.
-  const pick = (table: RunTable, hostOfRow: (i: number) => number): { rows: Int32Array; keys: Int32Array } => {
-    const rows = new GrowI32();
-    const keys = new GrowI32();
+  const pick = (table: RunTable): { rows: Int32Array; keys: Int32Array } => {
+    const tid = table.tid;
+    let m = 0;
+    for (let i = 0; i < table.length; i++) if (vcpuOfTid(tid[i]!) >= 0) m++;
+    const rows = new Int32Array(m);
+    const keys = new Int32Array(m);
+    m = 0;
     for (let i = 0; i < table.length; i++) {
-      const gg = gOfHost.get(hostOfRow(i));
-      if (gg !== undefined) {
-        rows.push(i);
-        keys.push(gg);
+      const gg = vcpuOfTid(tid[i]!);
+      if (gg >= 0) {
+        rows[m] = i;
+        keys[m++] = gg;
       }
     }
-    return { rows: rows.finish(), keys: keys.finish() };
+    return { rows, keys };
   };
   let table = scan.runs;
-  let sel = pick(table, (i) => table.tid[i]!);
+  let sel = pick(table);
   let source = trace.info.entity === 'xen-vcpu' ? 'xen' : 'sched_switch';
   if (sel.rows.length === 0 && scan.guestMode.length > 0) {
     table = scan.guestMode;
-    sel = pick(table, (i) => table.tid[i]!);
+    sel = pick(table);
     source = 'kvm_entry/kvm_exit';
   }
   // Rows are in end-time order; per vCPU (and per core) they are disjoint, so end order = start order.
@@ -286,8 +307,8 @@ function buildHostVcpus(trace: IndexedTrace, scan: LayerScan, topo: TopoVm[]): H
   if (scan.guestMode.length > 0) {
     const gmt = scan.guestMode;
     for (let i = 0; i < gmt.length; i++) {
-      const gg = gOfHost.get(gmt.tid[i]!);
-      if (gg === undefined) continue;
+      const gg = vcpuOfTid(gmt.tid[i]!);
+      if (gg < 0) continue;
       guestModeNs[gg] = (Number.isNaN(guestModeNs[gg]!) ? 0 : guestModeNs[gg]!) + gmt.endNs[i]! - gmt.startNs[i]!;
     }
   }
