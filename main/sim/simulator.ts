@@ -578,20 +578,8 @@ export class Simulation {
       if (o !== c && this.cores[o]!.rq.length > 0 && this.cores[o]!.rq.length >= core.rq.length) from = o;
     }
     if (from >= 0) {
-      const rq = this.cores[from]!.rq;
-      for (let i = rq.length - 1; i >= 0; i--) {
-        const id = rq[i]!;
-        const e = this.ents[id]!;
-        if (!this.allowedOn(e, c)) continue;
-        rq.splice(i, 1);
-        const line = this.coreTask(c);
-        this.host.migrate(t, c, line, e.task, e.lastCore, c);
-        this.touch(line, t);
-        this.touch(e.task, t);
-        e.lastCore = c;
-        core.rq.push(id);
-        break;
-      }
+      const id = this.pullFrom(from, c, t);
+      if (id >= 0) core.rq.push(id);
     }
     if (core.rq.length === 0) {
       core.sliceGen++;
@@ -785,6 +773,14 @@ export class Simulation {
       }
     }
     if (from < 0) return -1;
+    return this.pullFrom(from, c, t);
+  }
+
+  /**
+   * Host-layer migration: take the last waiting entity of core `from`'s run queue that may run on
+   * core `c` (affinity), log sched_migrate_task on `c`, and return it (-1 when none may move).
+   */
+  private pullFrom(from: number, c: number, t: number): number {
     const rq = this.cores[from]!.rq;
     for (let i = rq.length - 1; i >= 0; i--) {
       const id = rq[i]!;
