@@ -1,5 +1,7 @@
 // Growable typed-array columns for the model's derived tables (doubling, like EventColumnsBuilder),
 // and the small sorted-array helpers the model and queries share. No object per row.
+// GrowF64 and GrowI32 are two classes on purpose, not one generic over the array type: each push
+// site then sees one typed-array kind (monomorphic in V8); these pushes run per host/guest run.
 
 export class GrowF64 {
   a: Float64Array;
