@@ -1,7 +1,7 @@
 // Build with esbuild: the CLI and engine workers (Node ESM), the Electron main + preload, and the
 // renderer bundle. Entries whose source does not exist yet are skipped with a note.
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, copyFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, copyFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -94,4 +94,7 @@ if (existsSync('renderer/index.tsx')) {
 }
 
 await Promise.all(jobs);
+// dist/ says for itself that its .js files are ES modules: in a packaged app the engine and worker
+// bundles run from resources/app.asar.unpacked/dist/, where the project's package.json is not above them.
+writeFileSync('dist/package.json', `${JSON.stringify({ type: 'module', private: true })}\n`);
 console.error(`vcpuscope build: ${jobs.length} bundles -> dist/`);

@@ -8,11 +8,13 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, MessageChannelMain, session,
 import { existsSync, readFileSync, realpathSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { unpackedPath } from './paths.ts';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/app
 const rendererIndex = join(here, '..', 'renderer', 'index.html');
 const rendererUrl = pathToFileURL(rendererIndex).href;
-const engineEntry = join(here, '..', 'engine-process.js');
+// Packaged: the engine (and the ingest workers it starts beside itself) run from app.asar.unpacked.
+const engineEntry = unpackedPath(join(here, '..', 'engine-process.js'));
 const MAX_RECENT = 10;
 
 let win: BrowserWindow | null = null;
