@@ -42,6 +42,8 @@ interface Tile {
   comm: Int32Array;
   switches: Uint32Array;
   match: Uint8Array;
+  /** Fraction of the segment's time something ran (1 for single runs; less for dense pixels). */
+  busy: Float32Array;
   strings: string[];
   markers: { lane: number; tsNs: number; tid: number; from: number; to: number }[];
   drawMs: number;
@@ -67,6 +69,8 @@ export function Timeline(p: TimelineProps) {
   const drag = useRef<{ x0: number; moved: boolean } | null>(null);
   const [dragPx, setDragPx] = useState<[number, number] | null>(null);
   const seq = useRef(0);
+  // A tile drawn by sampling while the engine builds its level-of-detail summaries: ask again soon.
+  const [retry, setRetry] = useState(0);
   const laneH = Math.round(p.fontPx * 1.5);
   const lanes = visibleLanes(p.session, p.filter);
   const laneRow = new Map<number, number>();
@@ -88,6 +92,7 @@ export function Timeline(p: TimelineProps) {
   // Fetch the tile for the visible range (latest request wins).
   const { t0Ns, t1Ns } = p.view;
   const filterJson = JSON.stringify(p.filter);
+  const viewKey = `${t0Ns}|${t1Ns}|${plotW}|${filterJson}`;
   useEffect(() => {
     const my = ++seq.current;
     const key = `${t0Ns}|${t1Ns}|${plotW}|${filterJson}`;
@@ -96,6 +101,7 @@ export function Timeline(p: TimelineProps) {
       .then((r) => {
         if (my !== seq.current || !r.ok) return;
         const w = decodeWindow(r.value);
+        if (w.meta<boolean>('approx', false)) setTimeout(() => my === seq.current && setRetry((x) => x + 1), 300);
         setTile({
           key,
           lane: w.col('lane'),
@@ -105,12 +111,13 @@ export function Timeline(p: TimelineProps) {
           comm: w.col('comm'),
           switches: w.col('switches'),
           match: w.col('match'),
+          busy: w.col('busy'),
           strings: w.meta<string[]>('strings', []),
           markers: w.meta('markers', []),
           drawMs: 0,
         });
       });
-  }, [p.api, p.session.sessionId, t0Ns, t1Ns, plotW, filterJson]);
+  }, [p.api, p.session.sessionId, t0Ns, t1Ns, plotW, filterJson, retry]);
 
   const xOf = useCallback((ts: number) => GUTTER_PX + ((ts - t0Ns) / (t1Ns - t0Ns)) * plotW, [t0Ns, t1Ns, plotW]);
   const tsOf = useCallback((x: number) => t0Ns + ((x - GUTTER_PX) / plotW) * (t1Ns - t0Ns), [t0Ns, t1Ns, plotW]);
@@ -163,20 +170,23 @@ export function Timeline(p: TimelineProps) {
         const x0 = Math.max(GUTTER_PX, xOf(tile.startNs[k]!));
         const x1 = Math.min(widthPx, xOf(tile.endNs[k]!));
         if (x1 <= GUTTER_PX || x0 >= widthPx) continue;
-        const y = AXIS_PX + row * laneH + 2;
+        // a dense pixel's bar is as tall as the share of its time something ran
+        const h = laneH - 5;
+        const bh = Math.max(1, Math.round(h * Math.min(1, tile.busy[k] ?? 1)));
+        const y = AXIS_PX + row * laneH + 2 + (h - bh);
         const tid = tile.tid[k]!;
         const file = p.session.lanes[tile.lane[k]!]?.file ?? 0;
         g.globalAlpha = tile.match[k] ? 1 : 0.2;
         const vc = vcpuOf.get(file * 2 ** 32 + tid);
         g.fillStyle = vc ? vmColor(vc.vm, vc.vcpu, p.dark) : threadColor(tid, p.dark);
-        g.fillRect(x0, y, Math.max(1, x1 - x0), laneH - 5);
+        g.fillRect(x0, y, Math.max(1, x1 - x0), bh);
         if (p.followed && p.followed.tid === tid && p.followed.file === file) {
           g.globalAlpha = 1;
           g.strokeStyle = fg;
           g.lineWidth = 2;
-          g.strokeRect(x0, y, Math.max(1, x1 - x0), laneH - 5);
+          g.strokeRect(x0, y, Math.max(1, x1 - x0), bh);
         }
-        if (x1 - x0 > 50 && tile.switches[k]! <= 1) {
+        if (x1 - x0 > 50 && tile.switches[k]! <= 1 && bh === h) {
           g.globalAlpha = 1;
           g.fillStyle = p.dark ? '#000' : '#fff';
           const label = vc ? `${vc.name} vCPU ${vc.vcpu}` : `${tile.strings[tile.comm[k]!] ?? '?'}:${tid}`;
@@ -215,6 +225,9 @@ export function Timeline(p: TimelineProps) {
     if (tile) tile.drawMs = performance.now() - t;
     cv.dataset.drawMs = (performance.now() - t).toFixed(2);
     cv.dataset.segments = String(tile?.lane.length ?? 0);
+    // For tests and benchmarks: the view asked for and the view the drawn tile answers.
+    cv.dataset.view = viewKey;
+    cv.dataset.tile = tile?.key ?? '';
   });
 
   const segmentAt = (x: number, y: number): number => {
@@ -291,8 +304,8 @@ export function Timeline(p: TimelineProps) {
     const en = tile.endNs[k]!;
     const sw = tile.switches[k]!;
     const text =
-      sw > 1
-        ? `${sw} switches in this pixel, e.g. ${tile.strings[tile.comm[k]!] ?? '?'}:${tile.tid[k]} — zoom in for single runs`
+      sw > 1 || (tile.busy[k] ?? 1) < 0.999
+        ? `${sw} runs start here, busy ${Math.round((tile.busy[k] ?? 1) * 100)}%, mostly ${tile.strings[tile.comm[k]!] ?? '?'}:${tile.tid[k]}${vcHover(k)} — zoom in for single runs`
         : `${tile.strings[tile.comm[k]!] ?? '?'}:${tile.tid[k]}${vcHover(k)}  ${formatTime(s, { unit: p.unit, originNs: p.session.startNs })} +${formatDuration(en - s)}`;
     setHover({ x, y, text });
   };

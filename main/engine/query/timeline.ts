@@ -1,12 +1,55 @@
 // Timeline tiles with level of detail: for each visible lane, the runs in [t0, t1) — exact when
-// there are few per pixel, else one sample per pixel (the run under the pixel's middle) with the
-// number of switches inside it. Cost is O(lanes x min(runs, width) x log runs), independent of
-// trace size, which keeps a redraw within a frame at any zoom.
+// there are few per pixel, else one value per pixel from the lane's LOD pyramid (lod.ts: busy
+// fraction, run starts and dominant thread of the pixel). Until the session's LOD is built (in the
+// background, started by the first tile) a dense lane falls back to one sample per pixel (the run
+// under the pixel's middle), and the tile says so (`approx`) so that the view asks again.
+// Cost is O(lanes x min(runs, width x 16)) plus binary searches, independent of trace size.
 
 import type { FilterSpec } from '../../../shared/contract.ts';
 import { encodeWindow, WindowStrings } from './arrow-window.ts';
 import { compileFilter } from './filter.ts';
+import { buildSessionLod, buildSessionLodAsync, exactPixels, pickLevel, summarize, type PixelSummary, type SessionLod } from './lod.ts';
 import { lowerBound, upperBound, type SessionData } from './session-data.ts';
+
+/** Up to this many runs per pixel in view, dense pixels are summed exactly from the runs. */
+const EXACT_PIXELS_RUNS_PER_PX = 64;
+/** Where the LOD has no level fine enough (a locally dense stretch), up to this many. */
+const EXACT_PIXELS_MAX_RUNS_PER_PX = 512;
+
+/** Sessions with at most this many runs get their LOD built synchronously (tens of ms). */
+const SYNC_LOD_RUNS = 1_000_000;
+
+interface LodState {
+  lod: SessionLod | null;
+  building: boolean;
+}
+/** Beside each session's data: its LOD, built once (the build holds the data until it ends). */
+const lods = new WeakMap<SessionData, LodState>();
+
+/** The session's LOD, or null while it is built in the background (the first call starts it). */
+export function sessionLod(d: SessionData): LodState {
+  let st = lods.get(d);
+  if (st) return st;
+  let runs = 0;
+  for (const L of d.lanes) runs += L.startNs.length;
+  if (runs <= SYNC_LOD_RUNS) {
+    st = { lod: buildSessionLod(d), building: false };
+    lods.set(d, st);
+    return st;
+  }
+  const state: LodState = { lod: null, building: true };
+  lods.set(d, state);
+  void buildSessionLodAsync(d, () => false).then(
+    (l) => {
+      state.lod = l;
+      state.building = false;
+    },
+    () => {
+      state.building = false;
+    },
+  );
+  return state;
+}
 
 const MAX_MARKERS = 400;
 
@@ -34,10 +77,11 @@ export function timelineTile(d: SessionData, spec: FilterSpec, t0Ns: number, t1N
   let comm = new Int32Array(cap);
   let switches = new Uint32Array(cap);
   let match = new Uint8Array(cap);
-  const push = (l: number, s: number, e: number, t: number, c: number, sw: number, m: number): void => {
+  let busy = new Float32Array(cap);
+  const push = (l: number, s: number, e: number, t: number, c: number, sw: number, m: number, bz = 1): void => {
     if (n === cap) {
       cap *= 2;
-      const g = <T extends Float64Array | Int32Array | Uint16Array | Uint32Array | Uint8Array>(a: T, make: (k: number) => T): T => {
+      const g = <T extends Float64Array | Float32Array | Int32Array | Uint16Array | Uint32Array | Uint8Array>(a: T, make: (k: number) => T): T => {
         const b = make(cap);
         b.set(a);
         return b;
@@ -49,6 +93,7 @@ export function timelineTile(d: SessionData, spec: FilterSpec, t0Ns: number, t1N
       comm = g(comm, (k) => new Int32Array(k));
       switches = g(switches, (k) => new Uint32Array(k));
       match = g(match, (k) => new Uint8Array(k));
+      busy = g(busy, (k) => new Float32Array(k));
     }
     lane[n] = l;
     start[n] = s;
@@ -57,8 +102,15 @@ export function timelineTile(d: SessionData, spec: FilterSpec, t0Ns: number, t1N
     comm[n] = c;
     switches[n] = sw;
     match[n] = m;
+    busy[n] = bz;
     n++;
   };
+  const lodState = sessionLod(d);
+  let approx = false;
+  const sum: PixelSummary = { busyNs: 0, starts: 0, domRun: -1 };
+  const sTids = new Int32Array(32);
+  const sNs = new Float64Array(32);
+  const sRuns = new Int32Array(32);
 
   const visible = new Uint8Array(d.lanes.length);
   for (const L of d.lanes) {
@@ -88,7 +140,51 @@ export function timelineTile(d: SessionData, spec: FilterSpec, t0Ns: number, t1N
       }
       continue;
     }
-    // Dense: one sample per pixel, adjacent equal samples merged.
+    // Dense: one value per pixel (busy fraction, run starts, dominant thread); adjacent pixels
+    // with the same thread and (to 1/16) the same busy fraction merged.
+    let openPx = -1;
+    let openQ = -1;
+    const pixel = (a: number, b: number, busyNs: number, starts: number, domRun: number): void => {
+      if (domRun < 0 || !(busyNs > 0)) {
+        openPx = -1;
+        return;
+      }
+      const frac = Math.min(1, busyNs / (Math.min(b, L.endNs) - a));
+      const q = Math.round(frac * 16);
+      const t = L.tid[domRun]!;
+      const cId = L.comm[domRun]!;
+      if (openPx >= 0 && openQ === q && tid[openPx] === t) {
+        end[openPx] = b;
+        switches[openPx]! += starts;
+        return;
+      }
+      push(L.lane, a, b, t, strings.id(L.file, cId), Math.max(1, starts), matches(t, cId), frac);
+      openPx = n - 1;
+      openQ = q;
+    };
+    if (i1 - i0 <= EXACT_PIXELS_RUNS_PER_PX * width) {
+      exactPixels(L, t0Ns, pxNs, width, (px, busyNs, starts, domRun) => pixel(t0Ns + px * pxNs, t0Ns + (px + 1) * pxNs, busyNs, starts, domRun));
+      continue;
+    }
+    const lod = lodState.lod?.lanes[L.lane];
+    const k = lod ? pickLevel(lod, pxNs) : -1;
+    if (lod && k >= 0) {
+      for (let px = 0; px < width; px++) {
+        const a = t0Ns + px * pxNs;
+        const b = a + pxNs;
+        if (a >= L.endNs) break;
+        summarize(lod, L, k, a, b, sum, sTids, sNs, sRuns);
+        pixel(a, b, sum.busyNs, sum.starts, sum.domRun);
+      }
+      continue;
+    }
+    if (i1 - i0 <= EXACT_PIXELS_MAX_RUNS_PER_PX * width) {
+      // locally denser than the LOD's finest level serves: still cheap enough to walk
+      exactPixels(L, t0Ns, pxNs, width, (px, busyNs, starts, domRun) => pixel(t0Ns + px * pxNs, t0Ns + (px + 1) * pxNs, busyNs, starts, domRun));
+      continue;
+    }
+    if (lodState.building) approx = true;
+    // Dense, no LOD (yet): one sample per pixel, adjacent equal samples merged.
     let open = -1;
     for (let px = 0; px < width; px++) {
       const a = t0Ns + px * pxNs;
@@ -103,13 +199,13 @@ export function timelineTile(d: SessionData, spec: FilterSpec, t0Ns: number, t1N
         continue;
       }
       const cId = r >= 0 ? L.comm[r]! : -1;
-      const busy = sw > 1 ? 1 : 0;
-      if (open >= 0 && busy === 0 && switches[open]! <= 1 && tid[open] === t) {
+      const multi = sw > 1;
+      if (open >= 0 && !multi && switches[open]! <= 1 && tid[open] === t) {
         end[open] = b;
         continue;
       }
       push(L.lane, a, b, t, strings.id(L.file, cId), Math.max(1, sw), matches(t, cId));
-      open = busy ? -1 : n - 1;
+      open = multi ? -1 : n - 1;
     }
   }
 
@@ -137,7 +233,8 @@ export function timelineTile(d: SessionData, spec: FilterSpec, t0Ns: number, t1N
       comm: comm.slice(0, n),
       switches: switches.slice(0, n),
       match: match.slice(0, n),
+      busy: busy.slice(0, n),
     },
-    { strings: strings.list, markers: migrationsInView <= MAX_MARKERS ? markers : [], migrationsInView },
+    { strings: strings.list, markers: migrationsInView <= MAX_MARKERS ? markers : [], migrationsInView, approx },
   );
 }

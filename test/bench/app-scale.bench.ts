@@ -1,0 +1,307 @@
+// Scale targets of the renderer (issue 6), in browser mode (`vcpuscope serve`) in Debian Chromium:
+// - the table at 100M rows: scroll frame times and jump-to-row latency;
+// - the timeline on the same trace (>= 50M events): redraw latency (zoom/pan -> new tile drawn)
+//   and canvas draw time at whole-trace, 1/100, 1/1e4 and 1/1e6 zoom;
+// - the renderer's JS heap after that scrolling and zooming;
+// - the first screen of a cached >= 1 GB trace (the 10M-event e2e trace, 1.4 GB of text).
+// The traces are the real tracefs fixture repeated with shifted timestamps (test/e2e/big-trace.ts),
+// made once into test-results/bench-big/ (100M events: ~14 GB of text, ~7 min to write) and
+// test-results/e2e-big/, and indexed once into test-results/bench-big/cache; later runs reuse them.
+// Frames are measured with vsync off (--disable-frame-rate-limit --disable-gpu-vsync) so that a
+// frame's interval is its cost, not the 16.7 ms display tick. Numbers only; noisy on the shared
+// 2-core machine (the load average is printed).
+// Env: VCPUSCOPE_SCALE_ROWS (default 100000000) to try a smaller table first.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from '@playwright/test';
+import { makeBigTrace, type BigTrace } from '../e2e/big-trace.ts';
+import type { BenchContext } from './bench-types.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIG_DIR = join(ROOT, 'test-results', 'bench-big');
+const CACHE = join(BIG_DIR, 'cache');
+const ROWS = Number(process.env.VCPUSCOPE_SCALE_ROWS ?? 100_000_000);
+const CLI = join(ROOT, 'bin', 'vcpuscope.mjs');
+
+type Log = (l: string) => void;
+
+const stat = (a: number[]): string => {
+  const s = a.filter((x) => x >= 0).sort((x, y) => x - y);
+  if (s.length === 0) return 'no samples';
+  return `median ${s[Math.floor(s.length / 2)]!.toFixed(1)} ms, p95 ${s[Math.min(s.length - 1, Math.floor(s.length * 0.95))]!.toFixed(1)} ms, max ${s[s.length - 1]!.toFixed(1)} ms (n=${s.length}${a.length > s.length ? `, ${a.length - s.length} timed out` : ''})`;
+};
+const gb = (path: string): string => `${(statSync(path).size / 1e9).toFixed(2)} GB`;
+
+/** Makes the trace once (reused while its size marker matches) and indexes it into CACHE once. */
+function ensureTrace(dir: string, events: number, log: Log): BigTrace {
+  mkdirSync(dir, { recursive: true });
+  const t0 = performance.now();
+  const big = makeBigTrace(dir, events);
+  const ms = performance.now() - t0;
+  if (ms > 1000) log(`wrote ${big.path}: ${big.events.toLocaleString('en-US')} events, ${gb(big.path)} in ${(ms / 1000).toFixed(0)} s`);
+  const marker = `${big.path}.indexed`;
+  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== String(statSync(big.path).size)) {
+    const c0 = performance.now();
+    const r = spawnSync(process.execPath, [CLI, 'index', big.path], { env: { ...process.env, VCPUSCOPE_CACHE_DIR: CACHE }, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status !== 0) throw new Error(`vcpuscope index ${big.path} exited with ${r.status}`);
+    log(`indexed ${big.path} (${gb(big.path)}) in ${((performance.now() - c0) / 1000).toFixed(0)} s`);
+    spawnSync('sh', ['-c', `printf %s ${statSync(big.path).size} > '${marker}'`]);
+  }
+  return big;
+}
+
+interface Served {
+  url: string;
+  child: ChildProcess;
+  spawnedAt: number;
+  urlAt: number;
+}
+
+async function serve(path: string): Promise<Served> {
+  const spawnedAt = performance.now();
+  const child = spawn(process.execPath, [CLI, 'serve', path, '--port', '0'], { env: { ...process.env, VCPUSCOPE_CACHE_DIR: CACHE }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+  });
+  return { url, child, spawnedAt, urlAt: performance.now() };
+}
+
+async function stop(s: Served): Promise<void> {
+  if (s.child.exitCode !== null) return;
+  const done = new Promise<void>((r) => s.child.once('exit', () => r()));
+  s.child.kill('SIGTERM');
+  await done;
+}
+
+/** Peak RSS (VmHWM) of a process and its descendants, MB. */
+function treePeakRssMb(pid: number): number {
+  let total = 0;
+  const visit = (p: number): void => {
+    try {
+      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+      if (m) total += Number(m[1]) / 1024;
+      for (const c of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(Number(c));
+    } catch {
+      /* gone */
+    }
+  };
+  visit(pid);
+  return total;
+}
+
+/** In-page: first rows drawn and the timeline canvas drawn from a tile of the current view. */
+const FIRST_SCREEN = `(async () => {
+  for (;;) {
+    const row = document.querySelector('[data-testid="event-table"] .table-row .c-event');
+    const cv = document.querySelector('.timeline canvas');
+    if (row && cv && cv.dataset.tile && cv.dataset.tile === cv.dataset.view && Number(cv.dataset.segments) > 0) return performance.now();
+    await new Promise((r) => requestAnimationFrame(r));
+  }
+})()`;
+
+async function heapMb(page: Page): Promise<{ used: number; afterGc: number }> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const metric = async (): Promise<number> => {
+    const { metrics } = await cdp.send('Performance.getMetrics');
+    return (metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN) / 2 ** 20;
+  };
+  const used = await metric();
+  await cdp.send('HeapProfiler.collectGarbage');
+  const afterGc = await metric();
+  await cdp.detach();
+  return { used, afterGc };
+}
+
+async function launch(): Promise<Browser> {
+  const { chromium } = await import('@playwright/test');
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-frame-rate-limit', '--disable-gpu-vsync'],
+  });
+}
+
+export default async function bench(ctx: BenchContext): Promise<void> {
+  const { log } = ctx;
+  log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores shared: expect noise)`);
+  if (!existsSync('/usr/bin/chromium')) {
+    log('skipped: /usr/bin/chromium not installed');
+    return;
+  }
+  const avail = spawnSync('df', ['-B1', '--output=avail', ROOT], { encoding: 'utf8' }).stdout.trim().split('\n').pop();
+  const needBytes = ROWS * 190; // text ~141 B/event + cache ~45 B/event
+  const big = join(BIG_DIR, `big-${Math.ceil(ROWS / 388) * 388}.txt`);
+  if (!existsSync(big) && Number(avail) < needBytes) {
+    log(`skipped the ${ROWS.toLocaleString('en-US')}-row trace: ${(Number(avail) / 1e9).toFixed(0)} GB free, ~${(needBytes / 1e9).toFixed(0)} GB needed (set VCPUSCOPE_SCALE_ROWS lower)`);
+    return;
+  }
+  const cached = ensureTrace(join(ROOT, 'test-results', 'e2e-big'), 10_000_000, log);
+  const huge = ensureTrace(BIG_DIR, ROWS, log);
+  const browser = await launch();
+  try {
+    await firstScreenCached(browser, cached, log);
+    await scale(browser, huge, log);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function firstScreenCached(browser: Browser, big: BigTrace, log: Log): Promise<void> {
+  const label = `cached ${gb(big.path)} trace (${big.events.toLocaleString('en-US')} events)`;
+  // The first open after indexing also writes the session's side cache: open it once, unmeasured.
+  for (let round = 0; round < 4; round++) {
+    const s = await serve(big.path);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    try {
+      const g0 = performance.now();
+      await page.goto(s.url);
+      const t = (await page.evaluate(FIRST_SCREEN)) as number;
+      const fromGoto = performance.now() - g0;
+      const inPage = t; // ms since the page's navigation start
+      if (round === 0) log(`${label}: warm-up open (side cache written if missing) ${fromGoto.toFixed(0)} ms`);
+      else
+        log(
+          `${label}: first screen (rows + timeline tile drawn) ${inPage.toFixed(0)} ms from navigation start, ${fromGoto.toFixed(0)} ms from page.goto; ` +
+            `${(s.urlAt - s.spawnedAt + fromGoto).toFixed(0)} ms from spawning serve; serve+engine peak RSS ${treePeakRssMb(s.child.pid!).toFixed(0)} MB`,
+        );
+    } finally {
+      await page.close();
+      await stop(s);
+    }
+  }
+}
+
+async function scale(browser: Browser, big: BigTrace, log: Log): Promise<void> {
+  const n = big.events.toLocaleString('en-US');
+  const s = await serve(big.path);
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  try {
+    const g0 = performance.now();
+    await page.goto(s.url);
+    await page.evaluate(FIRST_SCREEN);
+    log(`${n} rows (${gb(big.path)}): page load to first screen ${(performance.now() - g0).toFixed(0)} ms (cached index; the first open after indexing includes the prepare pass)`);
+    const count = await page.getByTestId('count').textContent();
+    log(`${n} rows: the app shows "${count}"`);
+    const scrollHeight = (await page.getByTestId('event-table').evaluate((el) => el.scrollHeight)) as number;
+    log(`${n} rows: table scroll height ${scrollHeight.toLocaleString('en-US')} px (Chromium caps at 33,554,428)`);
+
+    // Table: frame intervals while scrolling (vsync off: an interval is a frame's cost).
+    const frames = (await page.evaluate(`(async () => {
+      const el = document.querySelector('[data-testid="event-table"]');
+      const out = { smooth: [], wheel: [], jump: [] };
+      const frame = () => new Promise((r) => requestAnimationFrame(r));
+      let last = await frame();
+      for (let i = 0; i < 300; i++) { el.scrollTop += 3; const t = await frame(); out.smooth.push(t - last); last = t; }
+      for (let i = 0; i < 300; i++) { el.scrollTop += 66; const t = await frame(); out.wheel.push(t - last); last = t; }
+      for (let i = 0; i < 120; i++) { el.scrollTop = Math.random() * el.scrollHeight; const t = await frame(); out.jump.push(t - last); last = t; }
+      return out;
+    })()`)) as { smooth: number[]; wheel: number[]; jump: number[] };
+    log(`${n} rows: table frame time, 3 px/frame: ${stat(frames.smooth)}`);
+    log(`${n} rows: table frame time, 66 px/frame (fast wheel): ${stat(frames.wheel)}`);
+    log(`${n} rows: table frame time, random scrollbar jumps: ${stat(frames.jump)} (rows arrive asynchronously)`);
+    // Keyboard scrolling one row at a time (the finest step a scaled scrollbar cannot make).
+    const keys = (await page.evaluate(`(async () => {
+      const el = document.querySelector('[data-testid="event-table"]');
+      el.focus();
+      const out = [];
+      const frame = () => new Promise((r) => requestAnimationFrame(r));
+      let last = await frame();
+      for (let i = 0; i < 200; i++) {
+        el.dispatchEvent(new KeyboardEvent('keydown', { key: i < 100 ? 'ArrowDown' : 'PageDown', bubbles: true }));
+        const t = await frame(); out.push(t - last); last = t;
+      }
+      return out;
+    })()`)) as number[];
+    log(`${n} rows: table frame time, ArrowDown x100 then PageDown x100: ${stat(keys)}`);
+    // Jump to a row: scroll to a random position, until every row on screen is drawn.
+    const lat: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      lat.push(
+        (await page.evaluate(`(async () => {
+          const el = document.querySelector('[data-testid="event-table"]');
+          const a = performance.now();
+          el.scrollTop = ${i === 0 ? 'el.scrollHeight' : 'Math.random() * (el.scrollHeight - el.clientHeight)'};
+          for (;;) {
+            await new Promise((r) => requestAnimationFrame(r));
+            const rows = el.querySelectorAll('.table-row');
+            if (rows.length > 5 && !el.querySelector('.table-row .c-loading')) return performance.now() - a;
+            if (performance.now() - a > 5000) return -1;
+          }
+        })()`)) as number,
+      );
+    }
+    log(`${n} rows: jump to a random row (scrollbar) until its rows are drawn: ${stat(lat)}`);
+    const lastRow = page.getByTestId('event-table').locator(`[aria-rowindex="${big.events}"]`);
+    await page.getByTestId('event-table').evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await lastRow.waitFor({ timeout: 10_000 });
+    log(`${n} rows: last row shown at the bottom: time ${await lastRow.locator('.c-time').textContent()} (expected ${big.lastRelMs})`);
+
+    await timelineZoom(page, n, log);
+    const h = await heapMb(page);
+    log(`${n} rows: renderer JS heap after scrolling and zooming: ${h.used.toFixed(1)} MB (${h.afterGc.toFixed(1)} MB after a forced GC)`);
+    log(`${n} rows: serve+engine peak RSS ${treePeakRssMb(s.child.pid!).toFixed(0)} MB`);
+    await page.screenshot({ path: join(BIG_DIR, 'app-scale-final.png') });
+  } finally {
+    await page.close();
+    await stop(s);
+  }
+}
+
+/** Zoom the timeline to a fraction of the trace (from the whole view) and pan there; per step, the latency until the tile of the new view is drawn, and the canvas draw time. */
+async function timelineZoom(page: Page, n: string, log: Log): Promise<void> {
+  const STEP = `(async (action) => {
+    const cv = document.querySelector('.timeline canvas');
+    const r = cv.getBoundingClientRect();
+    const before = cv.dataset.view;
+    const a = performance.now();
+    if (action.key) cv.dispatchEvent(new KeyboardEvent('keydown', { key: action.key, bubbles: true }));
+    else cv.dispatchEvent(new WheelEvent('wheel', { deltaY: action.deltaY, clientX: r.left + 110 + (r.width - 110) / 2, clientY: r.top + 30, bubbles: true, cancelable: true }));
+    for (;;) {
+      await new Promise((res) => requestAnimationFrame(res));
+      if (cv.dataset.view !== before && cv.dataset.tile === cv.dataset.view) return { ms: performance.now() - a, draw: Number(cv.dataset.drawMs), segments: Number(cv.dataset.segments) };
+      if (performance.now() - a > 10000) return { ms: -1, draw: -1, segments: -1 };
+    }
+  })`;
+  await page.locator('.timeline canvas').focus();
+  for (const [label, frac] of [
+    ['whole trace', 1],
+    ['1/100', 1e-2],
+    ['1/1e4', 1e-4],
+    ['1/1e6', 1e-6],
+  ] as const) {
+    await page.evaluate(`${STEP}({ key: 'ArrowLeft' })`); // leave the whole view so that '0' changes it
+    const lat: number[] = [];
+    const draw: number[] = [];
+    let segs = 0;
+    const first = (await page.evaluate(`${STEP}({ key: '0' })`)) as { ms: number; draw: number; segments: number };
+    if (frac === 1) {
+      lat.push(first.ms);
+      draw.push(first.draw);
+      segs = first.segments;
+    } else {
+      const z = (await page.evaluate(`${STEP}({ deltaY: ${400 * Math.log(frac)} })`)) as { ms: number; draw: number; segments: number };
+      lat.push(z.ms);
+      draw.push(z.draw);
+      segs = z.segments;
+    }
+    for (let i = 0; i < 10; i++) {
+      const r = (await page.evaluate(`${STEP}({ key: '${i < 5 ? 'ArrowRight' : 'ArrowLeft'}' })`)) as { ms: number; draw: number; segments: number };
+      lat.push(r.ms);
+      draw.push(r.draw);
+      segs = Math.max(segs, r.segments);
+    }
+    const view = (await page.locator('.timeline canvas').getAttribute('data-view'))!.split('|');
+    log(`${n} events, timeline at ${label} (${((Number(view[1]) - Number(view[0])) / 1e9).toPrecision(3)} s): zoom/pan to drawn tile ${stat(lat)}; canvas draw ${stat(draw)}; up to ${segs} segments`);
+    await page.screenshot({ path: join(BIG_DIR, `app-scale-timeline-${label.replace(/[^a-z0-9]+/gi, '_')}.png`) });
+  }
+}
