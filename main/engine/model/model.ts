@@ -12,6 +12,9 @@ import { GrowF64, GrowI32, groupByKey, upperBound } from './grow.ts';
 import { scanLayer, type LayerScan, type RunTable } from './runs.ts';
 import { hostTopology, looksLikeHost, VCPU_THREAD_RE, type TopoVm } from './topology.ts';
 
+/** maxSampledEvents for a trace that needs no sampled event times (a host). */
+const ALIGN_SAMPLE_NONE = 0;
+
 /** Bump when any derived table's meaning or layout changes (part of the cache key). */
 export const MODEL_VERSION = 2;
 
@@ -29,6 +32,8 @@ export interface BuildModelOptions {
   guestOffsetNs?: number;
   lhp?: Partial<LhpParams>;
   align?: AutoAlignOptions;
+  /** Filled with [phase, CPU ms of this thread's process] per build phase (benchmarks). */
+  phases?: Array<[string, number]>;
 }
 
 /** The inputs cannot be combined (no host, ambiguous pairing...): the message says what to pass. */
@@ -140,16 +145,19 @@ interface GuestCandidate {
 
 export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOptions = {}): TwoLayerModel {
   const notes: string[] = [];
+  const phase = phaseTimer(opts.phases);
   const hosts: Array<{ trace: IndexedTrace; scan: LayerScan }> = [];
   const guests: GuestCandidate[] = [];
   for (const inp of inputs) {
     const xen = inp.trace.info.entity === 'xen-vcpu';
     // A host is usually recognisable from its comm table alone: skip what only guests need.
     const likelyHost = inp.role === 'host' || (inp.role === undefined && (xen || inp.trace.comms.some((c) => VCPU_THREAD_RE.test(c))));
-    const scan = scanLayer(inp.trace, { xen, collectWakeups: !likelyHost, ...(likelyHost ? { maxSampledEvents: 0 } : {}) });
+    // kvm_entry..kvm_exit rows only matter when no vCPU thread is switched in (buildHostVcpus rescans then)
+    const scan = scanLayer(inp.trace, { xen, collectWakeups: !likelyHost, guestModeRows: !likelyHost, ...(likelyHost ? { maxSampledEvents: ALIGN_SAMPLE_NONE } : {}) });
     const role = inp.role ?? (looksLikeHost(inp.trace, scan) ? 'host' : 'guest');
     if (role === 'host') hosts.push({ trace: inp.trace, scan });
     else guests.push({ trace: inp.trace, scan, ...(inp.vm !== undefined ? { vm: inp.vm } : {}), ...(inp.offsetNs !== undefined ? { offsetNs: inp.offsetNs } : {}) });
+    phase(`scan ${role}`);
   }
   if (hosts.length === 0) {
     throw new ModelError(
@@ -163,6 +171,7 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
   applyGuestOptions(topo, options);
   if (topo.length === 0) notes.push(`${host.trace.path}: no vCPU threads found in the host trace`);
   const vcpus = buildHostVcpus(host.trace, host.scan, topo);
+  phase('host vCPU table');
   const vms: ModelVm[] = [];
   let g = 0;
   for (const t of topo) {
@@ -187,6 +196,7 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
   if (topo.length) notes.push(`vCPU grouping: ${topo.map((t) => `${t.name} by ${t.grouping}`).join(', ')}; on-core from ${vcpus.source}`);
   const pairs = pairGuests(guests, vms, options, (gc, vm) => alignmentQuality(vm, gc, vcpus, host.scan, opts));
   for (const [gc, vm] of pairs) alignGuest(vm, gc, vcpus, host.scan, opts, notes);
+  phase('pairing + clock alignment');
   // What still runs at the end of a trace runs until the recording stopped. Taken as the last event
   // of all inputs (host clock), unless this trace went silent much earlier than that (more than
   // 100 of its mean event gaps): then it stopped recording on its own, at its own last event.
@@ -203,6 +213,7 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
     if (stop !== allEndNs) notes.push(`${gc.trace.path}: the guest trace stops ${((allEndNs - stop) / 1e9).toFixed(3)} s before the others; its threads still running end at its last event`);
     vm.guest = buildGuestLayer(vm, gc, vcpus, vm.offsetNs!, stop);
   }
+  phase('guest layers (placement, migrations, steal)');
   const spans = vmSpans(host.trace, vms);
   for (const vm of vms) {
     vm.migrations.host = hostMigrations(vm, vcpus);
@@ -218,9 +229,26 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
       vm.migrations.physical = pm;
     }
   }
+  phase('VM spans, host migrations, co-scheduling');
   const lhpParams = { ...LHP_DEFAULTS, ...opts.lhp };
   const lhp = findLhp(vms, vcpus, pairs, lhpParams);
+  phase('lock-holder preemption');
   return { hostFile: host.trace.path, hostStartNs: host.scan.startNs, hostEndNs: host.scan.endNs, coreCount: host.scan.cpuCount, vcpus, vms, lhp, lhpParams, notes };
+}
+
+/** Adds [name, CPU ms since the previous call] to `out` (a no-op without it). */
+function phaseTimer(out: Array<[string, number]> | undefined): (name: string) => void {
+  if (!out) return () => {};
+  const cpuMs = (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  let last = cpuMs();
+  return (name) => {
+    const now = cpuMs();
+    out.push([name, now - last]);
+    last = now;
+  };
 }
 
 function buildHostVcpus(trace: IndexedTrace, scan: LayerScan, topo: TopoVm[]): HostVcpus {
@@ -275,6 +303,10 @@ function buildHostVcpus(trace: IndexedTrace, scan: LayerScan, topo: TopoVm[]): H
   let table = scan.runs;
   let sel = pick(table);
   let source = trace.info.entity === 'xen-vcpu' ? 'xen' : 'sched_switch';
+  if (sel.rows.length === 0 && scan.guestModeNsByTid.size > 0 && scan.guestMode.length === 0) {
+    // no vCPU thread was ever switched in: on-core time comes from kvm_entry..kvm_exit, whose rows the first scan left out
+    scan = { ...scan, guestMode: scanLayer(trace, { xen: trace.info.entity === 'xen-vcpu', maxSampledEvents: 0 }).guestMode };
+  }
   if (sel.rows.length === 0 && scan.guestMode.length > 0) {
     table = scan.guestMode;
     sel = pick(table);
@@ -304,13 +336,9 @@ function buildHostVcpus(trace: IndexedTrace, scan: LayerScan, topo: TopoVm[]): H
   const coreOrder = new Uint32Array(n);
   for (let i = 0; i < n; i++) coreOrder[i] = endOrder[byCore.order[i]!]!;
   const guestModeNs = new Float64Array(count).fill(NaN);
-  if (scan.guestMode.length > 0) {
-    const gmt = scan.guestMode;
-    for (let i = 0; i < gmt.length; i++) {
-      const gg = vcpuOfTid(gmt.tid[i]!);
-      if (gg < 0) continue;
-      guestModeNs[gg] = (Number.isNaN(guestModeNs[gg]!) ? 0 : guestModeNs[gg]!) + gmt.endNs[i]! - gmt.startNs[i]!;
-    }
+  for (const [t, ns] of scan.guestModeNsByTid) {
+    const gg = vcpuOfTid(t);
+    if (gg >= 0) guestModeNs[gg] = ns;
   }
   return {
     count,

@@ -26,8 +26,13 @@ export interface RunTable {
 
 export interface LayerScan {
   runs: RunTable;
-  /** kvm_entry..kvm_exit on the same CPU and thread; `endState` holds the vCPU id. Empty when absent. */
+  /**
+   * kvm_entry..kvm_exit on the same CPU and thread; `endState` holds the vCPU id. Empty when absent,
+   * and when the scan was asked not to keep the rows (`guestModeRows: false`).
+   */
   guestMode: RunTable;
+  /** Σ kvm_entry..kvm_exit ns per host thread (always kept). */
+  guestModeNsByTid: Map<number, number>;
   /** host thread -> vCPU id, from kvm_entry/kvm_exit. */
   kvmVcpuOfTid: Map<number, number>;
   /** tid -> comm (the last name the trace gave it). */
@@ -55,15 +60,21 @@ export interface ScanOptions {
   /** Xen host: entity ids are (domid<<16)|vcpu and the idle domain is skipped like tid 0. */
   xen?: boolean;
   collectWakeups?: boolean;
+  /**
+   * Keep the kvm_entry..kvm_exit rows (default true). The model needs them only when no vCPU thread
+   * is ever switched in (then they say when a vCPU is on a core); otherwise only the per-thread sums
+   * (guestModeNsByTid), and the rows were 1.7M of the 10M-event simulator set's host writes.
+   */
+  guestModeRows?: boolean;
 }
 
 /**
- * tid -> last comm id, as a Map<number, number> would keep it (forEach in first-set order), with
- * tids below PID_MAX_LIMIT in a growable Int32Array: the scan sets it on every switch, and the
- * Map's set/has were ~20% of the scan (10M-row simulator set). Other ids (Xen entities,
- * negative) go to a Map.
+ * tid -> an int (last comm id, vCPU id), as a Map<number, number> would keep it (forEach in
+ * first-set order), with tids below PID_MAX_LIMIT in a growable Int32Array: the scan sets it on
+ * every switch (and kvm event), and the Map's set/has were ~20% of the scan (10M-row simulator
+ * set). Other ids (Xen entities, negative) go to a Map. Values must be >= 0.
  */
-class LastComm {
+class DenseTidMap {
   private static readonly DENSE_LIMIT = 1 << 22;
   private dense = new Int32Array(1024).fill(-1);
   private readonly sparse = new Map<number, number>();
@@ -72,18 +83,24 @@ class LastComm {
 
   has(t: number): boolean {
     if (t >= 0 && t < this.dense.length) return this.dense[t]! >= 0;
-    if (t >= 0 && t < LastComm.DENSE_LIMIT) return false;
+    if (t >= 0 && t < DenseTidMap.DENSE_LIMIT) return false;
     return this.sparse.has(t);
   }
 
   set(t: number, id: number): void {
-    if (t >= 0 && t < LastComm.DENSE_LIMIT) {
-      if (t >= this.dense.length) {
-        const grown = new Int32Array(Math.min(LastComm.DENSE_LIMIT, Math.max(t + 1, this.dense.length * 2))).fill(-1);
-        grown.set(this.dense);
-        this.dense = grown;
-      }
-      if (this.dense[t]! < 0) this.order.push(t);
+    if (t >= 0 && t < this.dense.length) {
+      // the common case first: a known thread
+      const old = this.dense[t]!;
+      if (old === id) return;
+      if (old < 0) this.order.push(t);
+      this.dense[t] = id;
+      return;
+    }
+    if (t >= 0 && t < DenseTidMap.DENSE_LIMIT) {
+      const grown = new Int32Array(Math.min(DenseTidMap.DENSE_LIMIT, Math.max(t + 1, this.dense.length * 2))).fill(-1);
+      grown.set(this.dense);
+      this.dense = grown;
+      this.order.push(t);
       this.dense[t] = id;
       return;
     }
@@ -94,42 +111,88 @@ class LastComm {
   forEach(fn: (t: number, id: number) => void): void {
     for (let k = 0; k < this.order.n; k++) {
       const t = this.order.a[k]!;
-      fn(t, t >= 0 && t < LastComm.DENSE_LIMIT ? this.dense[t]! : this.sparse.get(t)!);
+      fn(t, t >= 0 && t < DenseTidMap.DENSE_LIMIT ? this.dense[t]! : this.sparse.get(t)!);
     }
   }
 }
 
-class RunBuilder {
-  tid: GrowI32;
-  cpu: GrowI32;
-  start: GrowF64;
-  end: GrowF64;
-  state: GrowI32;
-  constructor(cap = 256) {
-    this.tid = new GrowI32(cap);
-    this.cpu = new GrowI32(cap);
-    this.start = new GrowF64(cap);
-    this.end = new GrowF64(cap);
-    this.state = new GrowI32(cap);
+/** tid -> a running sum of ns (dense below PID_MAX_LIMIT, a Map otherwise). */
+class DenseTidSum {
+  private static readonly DENSE_LIMIT = 1 << 22;
+  private dense = new Float64Array(1024).fill(NaN);
+  private readonly sparse = new Map<number, number>();
+
+  add(t: number, x: number): void {
+    if (t >= 0 && t < DenseTidSum.DENSE_LIMIT) {
+      if (t >= this.dense.length) {
+        const grown = new Float64Array(Math.min(DenseTidSum.DENSE_LIMIT, Math.max(t + 1, this.dense.length * 2))).fill(NaN);
+        grown.set(this.dense);
+        this.dense = grown;
+      }
+      const old = this.dense[t]!;
+      this.dense[t] = (old !== old ? 0 : old) + x;
+      return;
+    }
+    this.sparse.set(t, (this.sparse.get(t) ?? 0) + x);
   }
-  push(tid: number, cpu: number, s: number, e: number, st: number): void {
-    this.tid.push(tid);
-    this.cpu.push(cpu);
-    this.start.push(s);
-    this.end.push(e);
-    this.state.push(st);
+
+  toMap(): Map<number, number> {
+    const m = new Map<number, number>();
+    for (let t = 0; t < this.dense.length; t++) if (!Number.isNaN(this.dense[t]!)) m.set(t, this.dense[t]!);
+    for (const [t, x] of this.sparse) m.set(t, x);
+    return m;
+  }
+}
+
+/**
+ * Run-table columns written by the scan loop directly (no call per row): `n` rows, capacity
+ * `tid.length`; `grow()` when full. Arrays are replaced on growth, so the loop re-reads them.
+ */
+class RunCols {
+  n = 0;
+  tid: Int32Array;
+  cpu: Int32Array;
+  start: Float64Array;
+  end: Float64Array;
+  state: Uint16Array;
+  constructor(cap: number) {
+    cap = Math.max(16, cap);
+    this.tid = new Int32Array(cap);
+    this.cpu = new Int32Array(cap);
+    this.start = new Float64Array(cap);
+    this.end = new Float64Array(cap);
+    this.state = new Uint16Array(cap);
+  }
+  grow(): void {
+    const cap = this.tid.length * 2;
+    const t = new Int32Array(cap); t.set(this.tid); this.tid = t;
+    const c = new Int32Array(cap); c.set(this.cpu); this.cpu = c;
+    const s = new Float64Array(cap); s.set(this.start); this.start = s;
+    const e = new Float64Array(cap); e.set(this.end); this.end = e;
+    const st = new Uint16Array(cap); st.set(this.state); this.state = st;
   }
   finish(openCount = 0): RunTable {
+    const n = this.n;
     return {
       openCount,
-      length: this.tid.n,
-      tid: this.tid.finish(),
-      cpu: this.cpu.finish(),
-      startNs: this.start.finish(),
-      endNs: this.end.finish(),
-      endState: Uint16Array.from(this.state.finish()),
+      length: n,
+      tid: fit(this.tid, n),
+      cpu: fit(this.cpu, n),
+      startNs: fit(this.start, n),
+      endNs: fit(this.end, n),
+      endState: fit(this.state, n),
     };
   }
+}
+
+/**
+ * The first n values: a view when at least 3/4 of the array is used (a copy would touch as many
+ * fresh pages again; page faults were a third of the scan's CPU time on the 2-core bench machine),
+ * else a copy (the spare capacity is freed).
+ */
+function fit<T extends Int32Array | Float64Array | Uint16Array>(a: T, n: number): T {
+  if (n === a.length) return a;
+  return (4 * n >= 3 * a.length ? a.subarray(0, n) : a.slice(0, n)) as T;
 }
 
 export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerScan {
@@ -140,34 +203,52 @@ export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerSca
   const entryTid = new Int32Array(cpuCount).fill(-1);
   const entryVcpu = new Int32Array(cpuCount).fill(-1);
   const entryTs = new Float64Array(cpuCount);
-  // one interval per switch at most: size the columns from the summary's counts (no doubling copies)
+  // Columns are sized from the summary's counts (at most one interval per switch / kvm_exit, one
+  // wakeup per wakeup event): no doubling copies; the loop writes them directly.
   let switches = 0;
-  for (const [name, n] of Object.entries(trace.summary.byEvent)) if (/switch/.test(name)) switches += n;
-  const runs = new RunBuilder(Math.min(switches + cpuCount, 1 << 27));
-  const gm = new RunBuilder();
-  const kvmVcpuOfTid = new Map<number, number>();
-  const commIdOf = new LastComm();
+  let exits = 0;
+  let wakeups = 0;
+  for (const [name, n] of Object.entries(trace.summary.byEvent)) {
+    if (/switch/.test(name)) switches += n;
+    if (/exit/.test(name)) exits += n;
+    if (/wak/.test(name)) wakeups += n;
+  }
+  const runs = new RunCols(Math.min(switches + cpuCount, 1 << 27));
+  const keepGuestMode = opts.guestModeRows ?? true;
+  const gm = new RunCols(keepGuestMode ? Math.min(exits + 16, 1 << 27) : 16);
+  const gmSum = new DenseTidSum();
+  const kvmVcpu = new DenseTidMap();
+  const commIdOf = new DenseTidMap();
   const forkParent = new Map<number, number>();
   const maxSampled = opts.maxSampledEvents ?? 2_000_000;
-  // 0 = sample nothing (a host trace); the stride then never matches a row
+  // 0 = sample nothing (a host trace)
   const sampleStride = maxSampled > 0 ? Math.max(1, Math.ceil(trace.rowCount / maxSampled)) : Number.MAX_SAFE_INTEGER;
-  const sampled: GrowF64[] = [];
-  const perCpu = maxSampled > 0 ? Math.ceil(trace.rowCount / sampleStride / Math.max(1, trace.summary.cpus.length)) + 16 : 16;
-  for (let c = 0; c < cpuCount; c++) sampled.push(new GrowF64(Math.min(perCpu, 1 << 24)));
-  let wakeups = 0;
-  for (const [name, n] of Object.entries(trace.summary.byEvent)) if (/wak/.test(name)) wakeups += n;
-  const wakeCap = opts.collectWakeups ? Math.min(wakeups + 16, 1 << 26) : 16;
-  const wakeTs = new GrowF64(wakeCap);
-  const wakeWaker = new GrowI32(wakeCap);
-  const wakeWoken = new GrowI32(wakeCap);
+  // Sampled times per CPU: one column per CPU, exact capacity per CPU counted as we go (grown by doubling).
+  const perCpu = maxSampled > 0 ? Math.ceil(trace.rowCount / sampleStride / Math.max(1, trace.summary.cpus.length)) + 16 : 0;
+  const sampled: Float64Array[] = [];
+  const sampledN = new Int32Array(cpuCount);
+  for (let c = 0; c < cpuCount; c++) sampled.push(new Float64Array(Math.min(perCpu, 1 << 24)));
   const collectWakeups = opts.collectWakeups ?? false;
+  let wakeCap = collectWakeups ? Math.min(wakeups + 16, 1 << 26) : 16;
+  let wakeTs = new Float64Array(wakeCap);
+  let wakeWaker = new Int32Array(wakeCap);
+  let wakeWoken = new Int32Array(wakeCap);
+  let wakeN = 0;
   const xen = opts.xen ?? false;
   let switchCount = 0;
   let mismatches = 0;
   let startNs = Infinity;
   let endNs = -Infinity;
-  let row = 0;
-  const isIdle = (tid: number): boolean => (xen ? tid >>> 16 === XEN_IDLE_DOMAIN || tid < 0 : tid <= 0);
+  // rows until the next sampled one (every sampleStride-th row of the trace, starting with row 0)
+  let toSample = maxSampled > 0 ? 0 : -1;
+  const SWITCH = EventKind.switch;
+  const ENTRY = EventKind.vmEntry;
+  const EXIT = EventKind.vmExit;
+  const FORK = EventKind.fork;
+  const EXEC = EventKind.exec;
+  const WAKING = EventKind.waking;
+  const WAKEUP = EventKind.wakeup;
+  const WAKEUP_NEW = EventKind.wakeupNew;
 
   for (let b = 0; b < trace.batchCount; b++) {
     const c = trace.readBatchBorrow ? trace.readBatchBorrow(b) : trace.readBatch(b); // one pass: borrowed
@@ -177,74 +258,142 @@ export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerSca
       if (ts[0]! < startNs) startNs = ts[0]!;
       if (ts[n - 1]! > endNs) endNs = ts[n - 1]!;
     }
-    for (let i = 0; i < n; i++, row++) {
-      const t = ts[i]!;
-      const p = cpu[i]!;
-      if (row % sampleStride === 0 && maxSampled > 0 && p < cpuCount) sampled[p]!.push(t);
+    for (let i = 0; i < n; i++) {
+      if (toSample === 0) {
+        toSample = sampleStride;
+        const p = cpu[i]!;
+        if (p < cpuCount) {
+          let col = sampled[p]!;
+          const m = sampledN[p]!;
+          if (m === col.length) {
+            const g = new Float64Array(Math.max(16, m * 2));
+            g.set(col);
+            sampled[p] = col = g;
+          }
+          col[m] = ts[i]!;
+          sampledN[p] = m + 1;
+        }
+      }
+      if (toSample > 0) toSample--;
       const k = kind[i]!;
-      if (k === EventKind.switch) {
+      if (k === SWITCH) {
+        const p = cpu[i]!;
         if (p >= cpuCount) continue;
+        const t = ts[i]!;
         switchCount++;
         const prev = prevTid[i]!;
         const cur = curTid[p]!;
         if (cur >= 0 && cur === prev) {
-          if (!isIdle(prev)) runs.push(prev, p, curStart[p]!, t, prevState[i]!);
+          if (xen ? !(prev >>> 16 === XEN_IDLE_DOMAIN || prev < 0) : prev > 0) {
+            let r = runs.n;
+            if (r === runs.tid.length) runs.grow();
+            runs.tid[r] = prev;
+            runs.cpu[r] = p;
+            runs.start[r] = curStart[p]!;
+            runs.end[r] = t;
+            runs.state[r] = prevState[i]!;
+            runs.n = ++r;
+          }
         } else if (cur >= 0) {
           mismatches++;
         }
         const next = tid[i]!;
         curTid[p] = next;
         curStart[p] = t;
-        if (comm[i]! >= 0) commIdOf.set(next, comm[i]!);
-      } else if (k === EventKind.vmEntry) {
+        const cm = comm[i]!;
+        if (cm >= 0) commIdOf.set(next, cm);
+        // A prev_comm names the task being switched out: it helps when a task never switched in.
+        const pc = prevComm[i]!;
+        if (pc >= 0 && !commIdOf.has(prev)) commIdOf.set(prev, pc);
+      } else if (k === ENTRY) {
+        const p = cpu[i]!;
         if (p >= cpuCount) continue;
-        entryTid[p] = tid[i]!;
-        entryVcpu[p] = arg0[i]!;
-        entryTs[p] = t;
-        if (arg0[i]! >= 0) kvmVcpuOfTid.set(tid[i]!, arg0[i]!);
-      } else if (k === EventKind.vmExit) {
+        const th = tid[i]!;
+        const v = arg0[i]!;
+        entryTid[p] = th;
+        entryVcpu[p] = v;
+        entryTs[p] = ts[i]!;
+        if (v >= 0) kvmVcpu.set(th, v);
+      } else if (k === EXIT) {
+        const p = cpu[i]!;
         if (p >= cpuCount) continue;
-        if (entryTid[p] === tid[i]! && entryTid[p]! >= 0) gm.push(tid[i]!, p, entryTs[p]!, t, entryVcpu[p]! & 0xffff);
+        const th = tid[i]!;
+        if (entryTid[p] === th && th >= 0) {
+          const t0 = entryTs[p]!;
+          const t1 = ts[i]!;
+          gmSum.add(th, t1 - t0);
+          if (!keepGuestMode) {
+            entryTid[p] = -1;
+            const v = arg0[i]!;
+            if (v >= 0) kvmVcpu.set(th, v);
+            continue;
+          }
+          let r = gm.n;
+          if (r === gm.tid.length) gm.grow();
+          gm.tid[r] = th;
+          gm.cpu[r] = p;
+          gm.start[r] = t0;
+          gm.end[r] = t1;
+          gm.state[r] = entryVcpu[p]! & 0xffff;
+          gm.n = ++r;
+        }
         entryTid[p] = -1;
-        if (arg0[i]! >= 0) kvmVcpuOfTid.set(tid[i]!, arg0[i]!);
-      } else if (k === EventKind.fork) {
+        const v = arg0[i]!;
+        if (v >= 0) kvmVcpu.set(th, v);
+      } else if (k === FORK) {
         forkParent.set(tid[i]!, prevTid[i]!);
         if (comm[i]! >= 0) commIdOf.set(tid[i]!, comm[i]!);
-      } else if (k === EventKind.exec) {
+      } else if (k === EXEC) {
         if (comm[i]! >= 0) commIdOf.set(tid[i]!, comm[i]!);
-      } else if (collectWakeups && (k === EventKind.waking || k === EventKind.wakeup || k === EventKind.wakeupNew)) {
-        if (pid[i]! > 0) {
-          wakeTs.push(t);
-          wakeWaker.push(pid[i]!);
-          wakeWoken.push(tid[i]!);
+      } else if (collectWakeups && (k === WAKING || k === WAKEUP || k === WAKEUP_NEW)) {
+        const waker = pid[i]!;
+        if (waker > 0) {
+          if (wakeN === wakeCap) {
+            wakeCap *= 2;
+            const a = new Float64Array(wakeCap); a.set(wakeTs); wakeTs = a;
+            const w = new Int32Array(wakeCap); w.set(wakeWaker); wakeWaker = w;
+            const o = new Int32Array(wakeCap); o.set(wakeWoken); wakeWoken = o;
+          }
+          wakeTs[wakeN] = ts[i]!;
+          wakeWaker[wakeN] = waker;
+          wakeWoken[wakeN++] = tid[i]!;
         }
       }
-      // A prev_comm names the task being switched out: it helps when a task never switched in.
-      if (k === EventKind.switch && prevComm[i]! >= 0 && !commIdOf.has(prevTid[i]!)) commIdOf.set(prevTid[i]!, prevComm[i]!);
     }
   }
   // Close what is still running at the trace's last event (in end order: all at the same time).
   let openCount = 0;
   for (let p = 0; p < cpuCount; p++) {
     const t = curTid[p]!;
-    if (t >= 0 && !isIdle(t) && curStart[p]! <= endNs) {
-      runs.push(t, p, curStart[p]!, endNs, NO_STATE);
+    const idle = xen ? t >>> 16 === XEN_IDLE_DOMAIN || t < 0 : t <= 0;
+    if (t >= 0 && !idle && curStart[p]! <= endNs) {
+      let r = runs.n;
+      if (r === runs.tid.length) runs.grow();
+      runs.tid[r] = t;
+      runs.cpu[r] = p;
+      runs.start[r] = curStart[p]!;
+      runs.end[r] = endNs;
+      runs.state[r] = NO_STATE;
+      runs.n = ++r;
       openCount++;
     }
   }
   const commOf = new Map<number, string>();
   commIdOf.forEach((t, id) => commOf.set(t, trace.comms[id] ?? ''));
+  const kvmVcpuOfTid = new Map<number, number>();
+  kvmVcpu.forEach((t, v) => kvmVcpuOfTid.set(t, v));
   return {
     runs: runs.finish(openCount),
     guestMode: gm.finish(),
+    guestModeNsByTid: gmSum.toMap(),
     kvmVcpuOfTid,
     commOf,
     forkParent,
-    eventTsByCpu: sampled.map((g) => g.finish()),
+    eventTsByCpu: sampled.map((col, p) => fit(col, sampledN[p]!)),
     sampleStride,
-    wakeTsNs: wakeTs.finish(),
-    wakeWaker: wakeWaker.finish(),
-    wakeWoken: wakeWoken.finish(),
+    wakeTsNs: fit(wakeTs, wakeN),
+    wakeWaker: fit(wakeWaker, wakeN),
+    wakeWoken: fit(wakeWoken, wakeN),
     switchCount,
     switchMismatches: mismatches,
     startNs: startNs === Infinity ? 0 : startNs,
@@ -252,4 +401,3 @@ export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerSca
     cpuCount,
   };
 }
-
