@@ -4,7 +4,7 @@
 
 import { EventKind, NO_STATE, XEN_IDLE_DOMAIN } from '../../../shared/schema.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
-import { GrowF64, GrowI32 } from './grow.ts';
+import { GrowI32 } from './grow.ts';
 
 /**
  * Run intervals as columns: `tid` ran on `cpu` from the switch that switched it in to the one that
