@@ -1,8 +1,10 @@
 // The app shell: empty / loading (progress, rate, ETA, Cancel) / error states, then the explorer
-// (toolbar, filter chips, timeline, follow panel, event table, details). Talks only to the
-// TraceApi and the Host it is given.
+// (toolbar, filter chips, timeline, follow panel, event table, details). The explorer opens on a
+// partial session as soon as the engine has indexed the first part (the progress and Cancel stay
+// on top, the table and timeline grow) and becomes complete when the load ends. Talks only to
+// the TraceApi and the Host it is given.
 
-import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
 import { EVENT_KIND_NAMES } from '../shared/schema.ts';
 import { MAX_WINDOW_ROWS, type FilterSpec, type LaneInfo, type LoadStatus, type SessionInfo, type ThreadInfo, type ThreadRef, type TraceApi } from '../shared/contract.ts';
 import type { Host } from './api/client.ts';
@@ -19,7 +21,7 @@ type Phase =
   | { kind: 'empty'; message?: string }
   | { kind: 'loading'; loadId: string; status: LoadStatus | null; paths: string[] }
   | { kind: 'error'; message: string; paths: string[] }
-  | { kind: 'ready'; session: SessionInfo };
+  | { kind: 'ready'; session: SessionInfo; loading?: { loadId: string; status: LoadStatus; paths: string[] } };
 
 interface Prefs {
   dark: boolean;
@@ -71,6 +73,7 @@ export function App({ host }: { host: Host }) {
       const loadId = r.value.loadId;
       current.current.loadId = loadId;
       setPhase({ kind: 'loading', loadId, status: null, paths });
+      let shown: SessionInfo | null = null;
       for (;;) {
         const s = await api.loadStatus({ loadId });
         if (current.current.loadId !== loadId) return;
@@ -79,25 +82,47 @@ export function App({ host }: { host: Host }) {
           return;
         }
         const st = s.value;
-        if (st.state === 'ready' && st.sessionId) {
+        if ((st.state === 'ready' || st.state === 'loading') && st.sessionId) {
+          // A session exists (partial while loading): show it, refreshed as it grows.
           const info = await api.sessionInfo({ sessionId: st.sessionId });
-          if (!info.ok) setPhase({ kind: 'error', message: info.error.message, paths });
-          else {
+          if (current.current.loadId !== loadId) return;
+          if (!info.ok) {
+            if (st.state === 'ready') {
+              setPhase({ kind: 'error', message: info.error.message, paths });
+              return;
+            }
+            // The partial session went away (the load failed or was cancelled): the status says which.
+          } else {
             current.current.sessionId = st.sessionId;
-            setPhase({ kind: 'ready', session: info.value });
+            const v = info.value;
+            const same = shown !== null && shown.sessionId === v.sessionId && shown.complete === v.complete && shown.rowCount === v.rowCount && shown.lanes.length === v.lanes.length;
+            if (!same) shown = v;
+            if (st.state === 'ready') {
+              setPhase({ kind: 'ready', session: shown! });
+              return;
+            }
+            setPhase({ kind: 'ready', session: shown!, loading: { loadId, status: st, paths } });
+            await new Promise((res) => setTimeout(res, 150));
+            continue;
           }
-          return;
         }
         if (st.state === 'failed') {
+          current.current.sessionId = undefined;
           setPhase({ kind: 'error', message: st.error ?? 'the trace could not be read', paths });
           return;
         }
         if (st.state === 'cancelled') {
+          current.current.sessionId = undefined;
           setPhase({ kind: 'empty', message: 'Loading was cancelled. Nothing was kept; open the trace again when you are ready.' });
           return;
         }
+        if (st.state === 'ready') {
+          setPhase({ kind: 'error', message: 'the engine finished the load without a session', paths });
+          return;
+        }
         setPhase({ kind: 'loading', loadId, status: st, paths });
-        await new Promise((res) => setTimeout(res, 150));
+        // Quick polls until the first part can be shown, then the usual pace.
+        await new Promise((res) => setTimeout(res, st.elapsedMs < 2000 ? 50 : 150));
       }
     },
     [api],
@@ -202,7 +227,19 @@ export function App({ host }: { host: Host }) {
         )}
       </div>
     );
-  else body = <Explorer key={phase.session.sessionId} api={api} session={phase.session} prefs={prefs} setPrefs={setPrefs} />;
+  else {
+    const ld = phase.loading;
+    body = (
+      <Explorer
+        key={phase.session.sessionId}
+        api={api}
+        session={phase.session}
+        prefs={prefs}
+        setPrefs={setPrefs}
+        loading={ld ? <LoadingView status={ld.status} paths={ld.paths} onCancel={() => void cancel(ld.loadId)} partialRows={phase.session.rowCount} /> : null}
+      />
+    );
+  }
 
   return (
     <div className="app" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
@@ -234,7 +271,8 @@ export function App({ host }: { host: Host }) {
   );
 }
 
-function LoadingView({ status, paths, onCancel }: { status: LoadStatus | null; paths: string[]; onCancel: () => void }) {
+/** The load's progress and Cancel: the whole page before any row can be shown, then a bar above a partial session. */
+function LoadingView({ status, paths, onCancel, partialRows }: { status: LoadStatus | null; paths: string[]; onCancel: () => void; partialRows?: number }) {
   const done = status?.files.reduce((a, f) => a + f.bytesDone, 0) ?? 0;
   const total = status?.files.reduce((a, f) => a + f.bytesTotal, 0) ?? 0;
   const events = status?.files.reduce((a, f) => a + f.events, 0) ?? 0;
@@ -242,9 +280,28 @@ function LoadingView({ status, paths, onCancel }: { status: LoadStatus | null; p
   const rate = sec > 0 ? done / sec : 0;
   const eta = rate > 0 && total > done ? (total - done) / rate : null;
   const frac = total > 0 ? Math.min(1, done / total) : 0;
+  const names = paths.map((p) => p.split(/[\\/]/).pop()).join(', ');
+  if (partialRows !== undefined)
+    return (
+      <div className="notice indexing" data-testid="indexing-banner">
+        <div data-testid="loading-state" role="status">
+          <div className="progress" style={{ margin: '4px 0' }} role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(frac * 100)}>
+            <div className="progress-fill" style={{ width: `${(frac * 100).toFixed(1)}%` }} />
+          </div>
+          <span className="muted">
+            Indexing {names}… {formatCount(partialRows)} events so far (shown below; the table and timeline grow) · {formatBytes(done)} of {formatBytes(total)} · {formatCount(events)} events read · {formatBytes(rate)}/s
+            {eta !== null ? ` · about ${eta < 1 ? '<1' : Math.round(eta)} s left` : ''}
+            {status?.phase === 'model' ? ' · building the two-layer model' : ''}
+          </span>{' '}
+          <button type="button" onClick={onCancel} data-testid="cancel-load">
+            Cancel
+          </button>
+        </div>
+      </div>
+    );
   return (
     <div className="state" data-testid="loading-state">
-      <h1>Opening {paths.map((p) => p.split(/[\\/]/).pop()).join(', ')}</h1>
+      <h1>Opening {names}</h1>
       <div className="progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(frac * 100)}>
         <div className="progress-fill" style={{ width: `${(frac * 100).toFixed(1)}%` }} />
       </div>
@@ -315,7 +372,7 @@ function addTo<T>(list: T[] | undefined, v: T, same: (a: T, b: T) => boolean): T
   return l.some((x) => same(x, v)) ? l : [...l, v];
 }
 
-function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: SessionInfo; prefs: Prefs; setPrefs: (p: Prefs) => void }) {
+function Explorer({ api, session, prefs, setPrefs, loading }: { api: TraceApi; session: SessionInfo; prefs: Prefs; setPrefs: (p: Prefs) => void; loading: ReactNode }) {
   const [filter, setFilterRaw] = useState<FilterSpec>({});
   const setFilter = (f: FilterSpec): void => setFilterRaw(clean(f));
   const filterJson = JSON.stringify(filter);
@@ -326,6 +383,20 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
   const [reveal, setReveal] = useState<{ row: number; seq: number } | null>(null);
   const full: TimeRange = { t0Ns: session.startNs, t1Ns: Math.max(session.endNs, session.startNs + 1000) };
   const [view, setView] = useState<TimeRange>(full);
+  // While the session grows, a view of the whole trace so far keeps showing all of it (new tiles).
+  const lastFull = useRef(full);
+  useEffect(() => {
+    const prev = lastFull.current;
+    lastFull.current = full;
+    setView((v) => (v.t0Ns === prev.t0Ns && v.t1Ns === prev.t1Ns ? full : v));
+  }, [full.t0Ns, full.t1Ns]);
+  // Completion of several files merges their rows: every row position changes.
+  useEffect(() => {
+    if (session.complete && session.files.length > 1) {
+      pages.clear();
+      setVersion((v) => v + 1);
+    }
+  }, [session.complete, session.files.length, pages]);
   const [selection, setSelection] = useState<TimeRange | null>(null);
   const [followed, setFollowed] = useState<ThreadRef | null>(null);
   const [record, setRecord] = useState<string>('');
@@ -463,7 +534,8 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
   const pickLane = (l: LaneInfo): void => setFilter({ ...filter, cpus: addTo(filter.cpus, { file: l.file, cpu: l.cpu }, (a, b) => a.file === b.file && a.cpu === b.cpu) });
 
   return (
-    <div className="explorer">
+    <div className="explorer" data-complete={session.complete ? 'true' : 'false'}>
+      {loading}
       <div className="toolbar">
         <form
           onSubmit={(e) => {
@@ -563,7 +635,9 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
         )}
         <span className="count" data-testid="count">
           {formatCount(count.matched)} {chips.length ? `of ${formatCount(session.rowCount)} ` : ''}events
-          {!count.done && ` (filtering… ${Math.round((100 * count.scanned) / Math.max(1, session.rowCount))}%)`}
+          {!session.complete
+            ? ' so far (indexing…)'
+            : !count.done && ` (filtering… ${Math.round((100 * count.scanned) / Math.max(1, session.rowCount))}%)`}
         </span>
         {selection && (
           <>
@@ -598,6 +672,7 @@ function Explorer({ api, session, prefs, setPrefs }: { api: TraceApi; session: S
         </div>
       )}
       <Timeline
+        key={session.complete ? 'complete' : 'partial'}
         api={api}
         session={session}
         filter={filter}

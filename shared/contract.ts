@@ -59,7 +59,11 @@ export interface LoadStatus {
   phase: string;
   files: FileProgress[];
   elapsedMs: number;
-  /** Set when state is 'ready'. */
+  /**
+   * Set when state is 'ready', and already while 'loading' as soon as the first part of the first
+   * file is indexed: that session is partial (SessionInfo.complete false) and grows until the load
+   * ends; it is closed when the load fails or is cancelled.
+   */
   sessionId?: string;
   /** Set when state is 'failed': names the file and the byte offset or line. */
   error?: string;
@@ -111,8 +115,16 @@ export interface VmInfo {
 
 export interface SessionInfo {
   sessionId: string;
+  /**
+   * False while the load is still indexing: the session shows the rows of the first file indexed
+   * so far. rowCount, endNs, lanes (and their runs) and the file's summary grow; rows are only
+   * appended, so row positions stay valid; count() covers the rows so far and is not done; the
+   * two-layer model and the other files come with completion. When it becomes true with several
+   * files, the table is the merge of all files: rows are re-ordered (read the windows again).
+   */
+  complete: boolean;
   files: SessionFile[];
-  /** Rows of the merged (time-ordered) event table. */
+  /** Rows of the merged (time-ordered) event table (indexed so far while not complete). */
   rowCount: number;
   startNs: number;
   endNs: number;
@@ -133,7 +145,7 @@ export interface FilterCount {
   /** Rows examined so far. */
   scannedRows: number;
   totalRows: number;
-  /** True when every row has been examined. */
+  /** True when every row has been examined (never while the session is not complete). */
   done: boolean;
 }
 

@@ -1,11 +1,12 @@
 // IndexedTrace backed by a cache entry: record batches are read on demand from the .arrow file by
 // positional reads (sync: the engine runs off the UI thread), checked against the checksum in the
-// meta, decoded zero-copy, and kept in a small LRU. Also BatchListTrace for uncached opens.
+// meta, decoded zero-copy, and kept in a small LRU. Also BatchListTrace for uncached opens, and
+// GrowingTrace: the batches indexed so far while indexing goes on (the app's early first screen).
 
 import * as fs from 'node:fs';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
-import { batchMessageFrame, checksumColumns, decodeBatchFrame } from './arrow-cache.ts';
+import { batchMessageFrame, checksumColumns, decodeBatchFrame, type BatchBlock } from './arrow-cache.ts';
 import { invalidateEntry, type CacheMeta } from './cache-store.ts';
 import type { EventColumns } from './event-columns.ts';
 import type { IndexedTrace } from './indexed-trace.ts';
@@ -213,4 +214,90 @@ export class BatchListTrace implements IndexedTrace {
   }
 
   close(): void {}
+}
+
+/** Where a GrowingTrace finds batch i: a block of the cache file being written, or a batch in memory. */
+export type GrowingSource = { kind: 'file'; fd: number; blocks: readonly BatchBlock[] } | { kind: 'memory'; batches: readonly EventColumns[] };
+
+/**
+ * The part of a trace indexed so far, while indexing goes on: rowCount and batchCount grow as
+ * batches arrive (only whole batches, which never change once written), comms / events are the
+ * indexer's tables as of the last batch. `retire()` (the indexing pass ended, or failed) makes every
+ * later read fail: the cache file's descriptor is then owned by the finished trace or closed.
+ */
+export class GrowingTrace implements IndexedTrace {
+  readonly path: string;
+  readonly info: FormatInfo;
+  readonly batchRows: number;
+  rowCount = 0;
+  batchCount = 0;
+  comms: readonly string[] = [];
+  events: readonly string[] = [];
+  inputs: string[] = [];
+  summary: TraceSummary;
+  private readonly source: GrowingSource;
+  private readonly lru = new Map<number, EventColumns>();
+  private retired = false;
+
+  constructor(path: string, info: FormatInfo, summary: TraceSummary, batchRows: number, source: GrowingSource) {
+    this.path = path;
+    this.info = info;
+    this.summary = summary;
+    this.batchRows = batchRows;
+    this.source = source;
+  }
+
+  /** Batch `index` (with `rows` rows) is readable from the source; the tables are as of it. */
+  grow(rows: number, tables: { comms: readonly string[]; events: readonly string[]; inputs: readonly string[] }): void {
+    this.batchCount++;
+    this.rowCount += rows;
+    this.comms = tables.comms;
+    this.events = tables.events;
+    this.inputs = tables.inputs as string[];
+  }
+
+  retire(): void {
+    this.retired = true;
+    this.lru.clear();
+  }
+
+  readBatch(i: number): EventColumns {
+    if (this.retired) throw new Error(`${this.path}: this partial view of the trace was replaced (indexing ended)`);
+    if (i < 0 || i >= this.batchCount) throw new RangeError(`batch ${i} out of range (0..${this.batchCount - 1})`);
+    const src = this.source;
+    if (src.kind === 'memory') {
+      const b = src.batches[i]!;
+      return { ...b, inputs: this.inputs, comms: this.comms as string[], events: this.events as string[] };
+    }
+    const hit = this.lru.get(i);
+    if (hit) {
+      this.lru.delete(i);
+      this.lru.set(i, hit);
+      return { ...hit, inputs: this.inputs, comms: this.comms as string[], events: this.events as string[] };
+    }
+    const block = src.blocks[i]!;
+    const frame = batchMessageFrame(block.bytes);
+    let got = 0;
+    while (got < block.bytes) {
+      const n = fs.readSync(src.fd, frame.message, got, block.bytes - got, block.offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    if (got !== block.bytes) throw new CacheCorruptError(`${this.path}: cache file being written ended early at byte offset ${block.offset + got} (batch ${i})`);
+    const decoded = decodeBatchFrame(frame.buf, block.rows);
+    if (checksumColumns(decoded, block.rows) !== block.checksum) throw new CacheCorruptError(`${this.path}: cache file being written is damaged at byte offset ${block.offset} (batch ${i}: checksum mismatch)`);
+    const cols: EventColumns = { ...decoded, inputs: this.inputs, comms: this.comms as string[], events: this.events as string[] };
+    this.lru.set(i, cols);
+    if (this.lru.size > LRU_BATCHES) this.lru.delete(this.lru.keys().next().value as number);
+    return cols;
+  }
+
+  readRows(start: number, count: number): EventColumns {
+    return copyRows(this, start, count);
+  }
+
+  /** The descriptor belongs to the indexer (it becomes the finished trace's): nothing to close. */
+  close(): void {
+    this.lru.clear();
+  }
 }

@@ -2,6 +2,7 @@
 // an unchanged input is served from its cache entry without parsing; otherwise the input is
 // sniffed, planned and ingested in worker threads, streaming record batches into a new entry that
 // is committed atomically. Without a cache (or when it cannot be written) the batches stay in memory.
+// An observer sees the batches as they are indexed, readable at once through a GrowingTrace.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,12 +12,13 @@ import { TraceFormatError, type CancelSignal, type ReadOptions, type ReadPlan, t
 import { VERSION } from '../../../shared/version.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import { ArrowStreamFileWriter } from './arrow-cache.ts';
-import { ArrowCacheTrace, BatchListTrace } from './cached-trace.ts';
+import { ArrowCacheTrace, BatchListTrace, GrowingTrace, type GrowingSource } from './cached-trace.ts';
 import { CACHE_FORMAT_VERSION, PendingEntry, entryKey, lookupEntry, sourceIdentity, type CacheMeta, type CacheReadOptions, type SourceIdentity } from './cache-store.ts';
 import { DiagnosticCollector } from './diagnostics.ts';
 import type { EventColumns } from './event-columns.ts';
 import type { IndexedTrace } from './indexed-trace.ts';
 import { loadFormatModule } from './ingest-unit.ts';
+import { SummaryAccumulator } from './summary.ts';
 import { BATCH_ROWS, CancelledError, IngestError, ingest, type BatchConsumer, type IngestResult } from './ingest.ts';
 
 /** Background fdatasync of the events file every this many batches (16 x 3.4 MB). */
@@ -56,6 +58,21 @@ export interface OpenOptions extends ReadOptions {
   formatModuleUrl?: string;
   /** Rows per record batch (default BATCH_ROWS). */
   batchRows?: number;
+  /** Sees the batches while they are indexed (not called on a cache hit). */
+  observer?: IndexingObserver;
+}
+
+/**
+ * Rows while indexing goes on. `begin` once per indexing pass with a trace that grows as batches
+ * arrive (again, with a new trace, when a cache write fails and the pass restarts in memory); then
+ * `batch` after each batch became readable from it. The trace is retired when the pass ends:
+ * openIndexed's result replaces it. Not called when the indexer cannot give the string tables
+ * with each batch (rows could not be shown).
+ */
+export interface IndexingObserver {
+  begin(trace: GrowingTrace): void;
+  /** Batch `index`: rows [0, rows) of `c` (global ids; the arrays are reused after the call). */
+  batch(c: EventColumns, rows: number, index: number): void;
 }
 
 /** A trace that cannot be opened: the message names the file and the byte offset or line. */
@@ -143,6 +160,38 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
     } catch (e) {
       throw toOpenError(file, e);
     }
+    const batchRows = opts.batchRows ?? BATCH_ROWS;
+    /** A consumer that also feeds the observer through a GrowingTrace over `source`. */
+    const observed = (inner: BatchConsumer, source: GrowingSource): { consumer: BatchConsumer; retire: () => void } => {
+      const obs = opts.observer;
+      if (!obs) return { consumer: inner, retire: () => undefined };
+      const provisional = new SummaryAccumulator().finish(file, src.sizeBytes, format.id, plan.info, [], diagnostics.kept, diagnostics.total);
+      provisional.sorted = true;
+      const growing = new GrowingTrace(file, plan.info, provisional, batchRows, source);
+      let begun = false;
+      let index = 0;
+      return {
+        consumer: {
+          batch(c, rows) {
+            inner.batch(c, rows);
+            // Without the string tables on the batch (an indexer that does not pass them), rows cannot be shown.
+            if (rows > 0 && c.events.length === 0) return;
+            if (!begun) {
+              begun = true;
+              obs.begin(growing);
+            }
+            growing.grow(rows, c);
+            provisional.events = growing.rowCount;
+            if (rows > 0) {
+              if (provisional.startNs === null || c.ts[0]! < provisional.startNs) provisional.startNs = c.ts[0]!;
+              if (provisional.endNs === null || c.ts[rows - 1]! > provisional.endNs) provisional.endNs = c.ts[rows - 1]!;
+            }
+            obs.batch(c, rows, index++);
+          },
+        },
+        retire: () => growing.retire(),
+      };
+    };
     const run = async (consumer: BatchConsumer, planDiag: DiagnosticCollector): Promise<IngestResult> => {
       try {
         const o: Parameters<typeof ingest>[1] = { format, plan, diagnostics: planDiag, consumer };
@@ -196,7 +245,7 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
         const syncFd = pending.fd;
         let syncing: Promise<void> | null = null;
         let sinceSync = 0;
-        const consumer: BatchConsumer = {
+        const fileConsumer: BatchConsumer = {
           batch(c, rows) {
             try {
               writer.writeBatch(c, rows);
@@ -211,7 +260,8 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
             }
           },
         };
-        const batchRows = opts.batchRows ?? BATCH_ROWS;
+        // Batches are read back from the file being written (positional reads of whole blocks).
+        const { consumer, retire } = observed(fileConsumer, { kind: 'file', fd: readFd, blocks: writer.blocks });
         try {
           const r = await run(consumer, copyOfPlanDiag());
           let arrowBytes: number;
@@ -248,8 +298,10 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
           emit({ kind: 'written', file, arrowPath });
           const fd = readFd;
           readFd = -1;
+          retire();
           return new ArrowCacheTrace(arrowPath, meta, { cacheDir: opts.cacheDir, key, fromCache: false, fd });
         } catch (e) {
+          retire();
           await (syncing as Promise<void> | null)?.catch(() => undefined);
           pending.abort();
           if (readFd >= 0) fs.closeSync(readFd);
@@ -266,9 +318,14 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
         batches.push(sliceColumns(c, rows));
       },
     };
-    const r = await run(memory, copyOfPlanDiag());
-    checkUnchanged();
-    return new BatchListTrace(file, batches, opts.batchRows ?? BATCH_ROWS, r);
+    const { consumer, retire } = observed(memory, { kind: 'memory', batches });
+    try {
+      const r = await run(consumer, copyOfPlanDiag());
+      checkUnchanged();
+      return new BatchListTrace(file, batches, batchRows, r);
+    } finally {
+      retire();
+    }
   } finally {
     src.close();
   }

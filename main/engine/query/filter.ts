@@ -128,12 +128,28 @@ export class FilterJob {
   private pos = new Uint32Array(1024);
   matched = 0;
   scanned = 0;
-  readonly total: number;
+  total: number;
   /** Batches skipped thanks to their summaries (reported by the benchmark). */
   skippedBatches = 0;
-  private readonly cache: BatchCache;
+  private cache: BatchCache;
 
-  constructor(readonly data: SessionData, readonly cf: CompiledFilter) {
+  constructor(
+    public data: SessionData,
+    public cf: CompiledFilter,
+  ) {
+    this.total = data.rowCount;
+    this.cache = new BatchCache(data.files, 4);
+  }
+
+  /**
+   * The session grew by appended rows (a partial session while its file is indexed): go on over
+   * the new rows. `cf` is the same spec compiled against the grown string tables (new comm ids).
+   * Rows already matched keep their positions, so nothing is scanned twice.
+   */
+  extend(data: SessionData, cf: CompiledFilter): void {
+    if (data.rowCount < this.total || data.mergeFile) throw new Error('a filter job extends over appended rows of one file only');
+    this.data = data;
+    this.cf = cf;
     this.total = data.rowCount;
     this.cache = new BatchCache(data.files, 4);
   }

@@ -24,11 +24,15 @@ export class BatchSummaries {
   readonly maxTs: Float64Array;
   readonly cpuBits: Uint32Array;
   readonly tidBits: Uint32Array;
-  constructor(readonly count: number) {
-    this.minTs = new Float64Array(count);
-    this.maxTs = new Float64Array(count);
-    this.cpuBits = new Uint32Array(count * HASH_WORDS);
-    this.tidBits = new Uint32Array(count * HASH_WORDS);
+  /** Fresh zeroed arrays for `count` batches, or views of a builder's arrays (the first `count` batches). */
+  constructor(
+    readonly count: number,
+    arrays?: { minTs: Float64Array; maxTs: Float64Array; cpuBits: Uint32Array; tidBits: Uint32Array },
+  ) {
+    this.minTs = arrays ? arrays.minTs.subarray(0, count) : new Float64Array(count);
+    this.maxTs = arrays ? arrays.maxTs.subarray(0, count) : new Float64Array(count);
+    this.cpuBits = arrays ? arrays.cpuBits.subarray(0, count * HASH_WORDS) : new Uint32Array(count * HASH_WORDS);
+    this.tidBits = arrays ? arrays.tidBits.subarray(0, count * HASH_WORDS) : new Uint32Array(count * HASH_WORDS);
   }
   mayHaveCpu(batch: number, cpu: number): boolean {
     const b = hashBit(cpu);
@@ -104,7 +108,6 @@ export class CancelledError extends Error {
 }
 
 interface LaneBuilder {
-  file: number;
   cpu: number;
   start: GrowF64;
   tid: GrowI32;
@@ -112,29 +115,261 @@ interface LaneBuilder {
   endState: GrowI32;
 }
 
-function summarizeBatch(s: BatchSummaries, b: number, c: EventColumns, off: number): void {
-  let lo = Infinity;
-  let hi = -Infinity;
-  const base = b * HASH_WORDS;
-  const n = c.length;
-  for (let i = 0; i < n; i++) {
-    const t = c.ts[i]!;
-    if (t < lo) lo = t;
-    if (t > hi) hi = t;
-    let h = hashBit(c.cpu[i]!);
-    s.cpuBits[base + (h >>> 5)]! |= 1 << (h & 31);
-    h = hashBit(c.tid[i]!);
-    s.tidBits[base + (h >>> 5)]! |= 1 << (h & 31);
-    h = hashBit(c.pid[i]!);
-    s.tidBits[base + (h >>> 5)]! |= 1 << (h & 31);
-    const p = c.prevTid[i]!;
-    if (p !== -1) {
-      h = hashBit(p);
-      s.tidBits[base + (h >>> 5)]! |= 1 << (h & 31);
+function growF64(a: Float64Array<ArrayBuffer>, need: number): Float64Array<ArrayBuffer> {
+  if (need <= a.length) return a;
+  const b = new Float64Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+function growU32(a: Uint32Array<ArrayBuffer>, need: number): Uint32Array<ArrayBuffer> {
+  if (need <= a.length) return a;
+  const b = new Uint32Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/**
+ * The per-file part of the session pass, fed one batch at a time: from the indexer while the file
+ * is being indexed (no second pass over the cache; the app shows a partial session meanwhile), or
+ * from the batches of an indexed file (prepareSession). Timestamps are shifted by `offsetNs`.
+ */
+export class FileSessionBuilder {
+  rows = 0;
+  batchCount = 0;
+  /** Own time range (session clock) over non-empty batches. */
+  startNs = Infinity;
+  endNs = -Infinity;
+  private minTs = new Float64Array(64);
+  private maxTs = new Float64Array(64);
+  private cpuBits = new Uint32Array(64 * HASH_WORDS);
+  private tidBits = new Uint32Array(64 * HASH_WORDS);
+  /** Lane builders in order of the cpu's first switch. */
+  private readonly lanes: LaneBuilder[] = [];
+  private readonly laneOfCpu = new Map<number, number>();
+  private readonly migTs = new GrowF64();
+  private readonly migTid = new GrowI32();
+  private readonly migFrom = new GrowI32();
+  private readonly migTo = new GrowI32();
+  // Per-thread counts in typed arrays for the usual tid range (a Map per event cost ~1 s per 1M
+  // events under load), grown to the largest tid seen (a fixed 2^22 pair was 32 MB per file);
+  // tids outside it (Xen entities, negative) go to the maps.
+  private tidCounts = new Int32Array(1 << 16);
+  private tidComm = new Int32Array(1 << 16).fill(-1);
+  private readonly sparseCounts = new Map<number, number>();
+  private readonly sparseComm = new Map<number, number>();
+
+  constructor(
+    readonly file: number,
+    readonly offsetNs = 0,
+  ) {}
+
+  private growTids(tid: number): void {
+    const n = Math.min(DENSE_TIDS, Math.max(tid + 1, this.tidCounts.length * 2));
+    const counts = new Int32Array(n);
+    counts.set(this.tidCounts);
+    const comm = new Int32Array(n).fill(-1);
+    comm.set(this.tidComm);
+    this.tidCounts = counts;
+    this.tidComm = comm;
+  }
+
+  /** Add the next batch of the file (its rows in file order). */
+  add(c: EventColumns): void {
+    const b = this.batchCount++;
+    const off = this.offsetNs;
+    this.minTs = growF64(this.minTs, b + 1);
+    this.maxTs = growF64(this.maxTs, b + 1);
+    this.cpuBits = growU32(this.cpuBits, (b + 1) * HASH_WORDS);
+    this.tidBits = growU32(this.tidBits, (b + 1) * HASH_WORDS);
+    this.summarize(b, c);
+    if (c.length > 0) {
+      if (this.minTs[b]! < this.startNs) this.startNs = this.minTs[b]!;
+      if (this.maxTs[b]! > this.endNs) this.endNs = this.maxTs[b]!;
+    }
+    const n = c.length;
+    const kinds = c.kind;
+    const tids = c.tid;
+    const comms = c.comm;
+    for (let i = 0; i < n; i++) {
+      const kind = kinds[i]!;
+      const tid = tids[i]!;
+      const dense = tid >= 0 && tid < DENSE_TIDS;
+      if (dense && tid >= this.tidCounts.length) this.growTids(tid);
+      if (dense) this.tidCounts[tid]!++;
+      else this.sparseCounts.set(tid, (this.sparseCounts.get(tid) ?? 0) + 1);
+      const comm = comms[i]!;
+      if (kind === EventKind.switch) {
+        const cpu = c.cpu[i]!;
+        let li = this.laneOfCpu.get(cpu);
+        if (li === undefined) {
+          li = this.lanes.length;
+          this.laneOfCpu.set(cpu, li);
+          this.lanes.push({ cpu, start: new GrowF64(), tid: new GrowI32(), comm: new GrowI32(), endState: new GrowI32() });
+        }
+        const lb = this.lanes[li]!;
+        if (lb.endState.n > 0) lb.endState.a[lb.endState.n - 1] = c.prevState[i]!;
+        lb.start.push(c.ts[i]! + off);
+        lb.tid.push(tid);
+        lb.comm.push(comm);
+        lb.endState.push(NO_STATE);
+        if (comm >= 0) {
+          if (dense) this.tidComm[tid] = comm;
+          else this.sparseComm.set(tid, comm);
+        }
+      } else if (kind === EventKind.migrate) {
+        this.migTs.push(c.ts[i]! + off);
+        this.migTid.push(tid);
+        this.migFrom.push(c.arg0[i]!);
+        this.migTo.push(c.arg1[i]!);
+      } else if (comm >= 0) {
+        if (dense) {
+          if (this.tidComm[tid] === -1) this.tidComm[tid] = comm;
+        } else if (!this.sparseComm.has(tid)) this.sparseComm.set(tid, comm);
+      }
+    }
+    this.rows += n;
+  }
+
+  private summarize(b: number, c: EventColumns): void {
+    let lo = Infinity;
+    let hi = -Infinity;
+    const base = b * HASH_WORDS;
+    const cpuBits = this.cpuBits;
+    const tidBits = this.tidBits;
+    const n = c.length;
+    for (let i = 0; i < n; i++) {
+      const t = c.ts[i]!;
+      if (t < lo) lo = t;
+      if (t > hi) hi = t;
+      let h = hashBit(c.cpu[i]!);
+      cpuBits[base + (h >>> 5)]! |= 1 << (h & 31);
+      h = hashBit(c.tid[i]!);
+      tidBits[base + (h >>> 5)]! |= 1 << (h & 31);
+      h = hashBit(c.pid[i]!);
+      tidBits[base + (h >>> 5)]! |= 1 << (h & 31);
+      const p = c.prevTid[i]!;
+      if (p !== -1) {
+        h = hashBit(p);
+        tidBits[base + (h >>> 5)]! |= 1 << (h & 31);
+      }
+    }
+    this.minTs[b] = lo + this.offsetNs;
+    this.maxTs[b] = hi + this.offsetNs;
+  }
+
+  /** Batch summaries so far: views (copy = true: exact-size copies, for a finished file). */
+  summaries(copy = false): BatchSummaries {
+    const n = this.batchCount;
+    const a = { minTs: this.minTs, maxTs: this.maxTs, cpuBits: this.cpuBits, tidBits: this.tidBits };
+    if (!copy) return new BatchSummaries(n, a);
+    const s = new BatchSummaries(n);
+    s.minTs.set(a.minTs.subarray(0, n));
+    s.maxTs.set(a.maxTs.subarray(0, n));
+    s.cpuBits.set(a.cpuBits.subarray(0, n * HASH_WORDS));
+    s.tidBits.set(a.tidBits.subarray(0, n * HASH_WORDS));
+    return s;
+  }
+
+  /** Lanes so far, by cpu (views; copy = true: exact-size copies), ending at `endNs`. */
+  laneParts(copy: boolean): { cpu: number; startNs: Float64Array; tid: Int32Array; comm: Int32Array; endState: Int32Array }[] {
+    return this.lanes.map((lb) => ({
+      cpu: lb.cpu,
+      startNs: copy ? lb.start.finish() : lb.start.a.subarray(0, lb.start.n),
+      tid: copy ? lb.tid.finish() : lb.tid.a.subarray(0, lb.tid.n),
+      comm: copy ? lb.comm.finish() : lb.comm.a.subarray(0, lb.comm.n),
+      endState: copy ? lb.endState.finish() : lb.endState.a.subarray(0, lb.endState.n),
+    }));
+  }
+
+  /** Migrations so far, in file order (views; copy = true: copies). */
+  migrationParts(copy: boolean): { tsNs: Float64Array; tid: Int32Array; fromCpu: Int32Array; toCpu: Int32Array } {
+    const v = <T extends Float64Array | Int32Array>(g: { a: T; n: number; finish(): T }): T => (copy ? g.finish() : (g.a.subarray(0, g.n) as T));
+    return { tsNs: v(this.migTs), tid: v(this.migTid), fromCpu: v(this.migFrom), toCpu: v(this.migTo) };
+  }
+
+  /** Per-thread event counts: dense tids ascending, then the others in first-seen order. */
+  threads(): ThreadCount[] {
+    const out: ThreadCount[] = [];
+    const counts = this.tidCounts;
+    for (let tid = 0; tid < counts.length; tid++) if (counts[tid]! > 0) out.push({ file: this.file, tid, comm: this.tidComm[tid]!, events: counts[tid]! });
+    for (const [tid, events] of this.sparseCounts) out.push({ file: this.file, tid, comm: this.sparseComm.get(tid) ?? -1, events });
+    return out;
+  }
+}
+
+/**
+ * Session data from per-file builders (in file order). `final`: exact-size copies and migrations
+ * sorted as prepareSession does; otherwise views of the builders' arrays (a partial session while
+ * indexing; valid until the next add), migrations sorted only when they are out of order.
+ */
+export function sessionFromBuilders(files: IndexedTrace[], builders: FileSessionBuilder[], final: boolean): SessionData {
+  let startNs = Infinity;
+  let endNs = -Infinity;
+  for (const b of builders) {
+    if (b.startNs < startNs) startNs = b.startNs;
+    if (b.endNs > endNs) endNs = b.endNs;
+  }
+  if (startNs === Infinity) {
+    startNs = 0;
+    endNs = 0;
+  }
+  // Lanes sorted by file then cpu so that the timeline lists cores in order.
+  const lanes: Lane[] = [];
+  const laneOf: Map<number, number>[] = [];
+  for (const b of builders) {
+    const m = new Map<number, number>();
+    laneOf.push(m);
+    const parts = b.laneParts(final).sort((x, y) => x.cpu - y.cpu);
+    const laneEnd = b.endNs > -Infinity ? b.endNs : endNs;
+    for (const p of parts) {
+      const lane = lanes.length;
+      m.set(p.cpu, lane);
+      lanes.push({ lane, file: b.file, ...p, endNs: laneEnd });
     }
   }
-  s.minTs[b] = lo + off;
-  s.maxTs[b] = hi + off;
+  let nMig = 0;
+  const migs = builders.map((b) => {
+    const m = b.migrationParts(final);
+    nMig += m.tsNs.length;
+    return m;
+  });
+  let migrations: Migrations;
+  if (builders.length === 1) {
+    const m = migs[0]!;
+    migrations = { file: new Uint8Array(m.tsNs.length).fill(builders[0]!.file), ...m };
+  } else {
+    migrations = { file: new Uint8Array(nMig), tsNs: new Float64Array(nMig), tid: new Int32Array(nMig), fromCpu: new Int32Array(nMig), toCpu: new Int32Array(nMig) };
+    let at = 0;
+    migs.forEach((m, k) => {
+      migrations.file.fill(builders[k]!.file, at, at + m.tsNs.length);
+      migrations.tsNs.set(m.tsNs, at);
+      migrations.tid.set(m.tid, at);
+      migrations.fromCpu.set(m.fromCpu, at);
+      migrations.toCpu.set(m.toCpu, at);
+      at += m.tsNs.length;
+    });
+  }
+  if (final || !isSorted(migrations.tsNs)) migrations = sortMigrations(migrations);
+  return {
+    files,
+    offsetsNs: builders.map((b) => b.offsetNs),
+    rowCount: builders.reduce((a, b) => a + b.rows, 0),
+    startNs,
+    endNs,
+    batches: builders.map((b) => b.summaries(final)),
+    lanes,
+    laneOf,
+    migrations,
+    threads: builders.flatMap((b) => b.threads()),
+    mergeFile: null,
+    mergeRow: null,
+  };
+}
+
+function isSorted(a: Float64Array): boolean {
+  for (let i = 1; i < a.length; i++) if (a[i]! < a[i - 1]!) return false;
+  return true;
 }
 
 /** One pass over every batch; yields to the event loop between batches so the engine answers. */
@@ -146,121 +381,25 @@ export async function prepareSession(
 ): Promise<SessionData> {
   const rowsTotal = files.reduce((a, f) => a + f.rowCount, 0);
   let rowsDone = 0;
-  const batches: BatchSummaries[] = [];
-  const laneBuilders: LaneBuilder[] = [];
-  const laneOf: Map<number, number>[] = [];
-  const mig = { file: [] as number[], ts: new GrowF64(), tid: new GrowI32(), from: new GrowI32(), to: new GrowI32() };
-  const threads: ThreadCount[] = [];
-  let startNs = Infinity;
-  let endNs = -Infinity;
-  /** Per file: its last timestamp (session clock): its lanes end there, not at the session's end. */
-  const fileEndNs: number[] = [];
-
+  const builders: FileSessionBuilder[] = [];
   for (let f = 0; f < files.length; f++) {
-    let ownEndNs = -Infinity;
     const tr = files[f]!;
-    const off = offsetsNs[f] ?? 0;
-    const sums = new BatchSummaries(tr.batchCount);
-    batches.push(sums);
-    const lanesHere = new Map<number, number>();
-    laneOf.push(lanesHere);
-    // per-cpu index of the open run in its lane builder, to fill endState at the next switch
-    // Per-thread counts in typed arrays for the usual tid range (a Map per event cost ~1 s per
-    // 1M events under load); tids outside it (Xen entities, negative) go to the maps.
-    const tidCountsDense = new Int32Array(DENSE_TIDS);
-    const tidCommDense = new Int32Array(DENSE_TIDS).fill(-1);
-    const tidCounts = new Map<number, number>();
-    const tidComm = new Map<number, number>();
-    for (let b = 0; b < tr.batchCount; b++) {
+    const b = new FileSessionBuilder(f, offsetsNs[f] ?? 0);
+    builders.push(b);
+    for (let i = 0; i < tr.batchCount; i++) {
       if (signal.cancelled) throw new CancelledError();
-      const c = tr.readBatch(b);
-      summarizeBatch(sums, b, c, off);
-      if (c.length > 0) {
-        if (sums.minTs[b]! < startNs) startNs = sums.minTs[b]!;
-        if (sums.maxTs[b]! > endNs) endNs = sums.maxTs[b]!;
-        if (sums.maxTs[b]! > ownEndNs) ownEndNs = sums.maxTs[b]!;
-      }
-      for (let i = 0; i < c.length; i++) {
-        const kind = c.kind[i]!;
-        const tid = c.tid[i]!;
-        const dense = tid >= 0 && tid < DENSE_TIDS;
-        if (dense) tidCountsDense[tid]!++;
-        else tidCounts.set(tid, (tidCounts.get(tid) ?? 0) + 1);
-        if (kind === EventKind.switch) {
-          const cpu = c.cpu[i]!;
-          let li = lanesHere.get(cpu);
-          if (li === undefined) {
-            li = laneBuilders.length;
-            lanesHere.set(cpu, li);
-            laneBuilders.push({ file: f, cpu, start: new GrowF64(), tid: new GrowI32(), comm: new GrowI32(), endState: new GrowI32() });
-          }
-          const lb = laneBuilders[li]!;
-          if (lb.endState.n > 0) lb.endState.a[lb.endState.n - 1] = c.prevState[i]!;
-          lb.start.push(c.ts[i]! + off);
-          lb.tid.push(tid);
-          lb.comm.push(c.comm[i]!);
-          lb.endState.push(NO_STATE);
-          if (c.comm[i]! >= 0) {
-            if (dense) tidCommDense[tid] = c.comm[i]!;
-            else tidComm.set(tid, c.comm[i]!);
-          }
-        } else if (kind === EventKind.migrate) {
-          mig.file.push(f);
-          mig.ts.push(c.ts[i]! + off);
-          mig.tid.push(tid);
-          mig.from.push(c.arg0[i]!);
-          mig.to.push(c.arg1[i]!);
-        } else if (c.comm[i]! >= 0) {
-          if (dense) {
-            if (tidCommDense[tid] === -1) tidCommDense[tid] = c.comm[i]!;
-          } else if (!tidComm.has(tid)) tidComm.set(tid, c.comm[i]!);
-        }
-      }
+      const c = tr.readBatch(i);
+      b.add(c);
       rowsDone += c.length;
       onProgress({ rowsDone, rowsTotal });
       await yieldNow();
     }
-    fileEndNs.push(ownEndNs);
-    for (let tid = 0; tid < DENSE_TIDS; tid++) if (tidCountsDense[tid]! > 0) threads.push({ file: f, tid, comm: tidCommDense[tid]!, events: tidCountsDense[tid]! });
-    for (const [tid, events] of tidCounts) threads.push({ file: f, tid, comm: tidComm.get(tid) ?? -1, events });
   }
-  if (startNs === Infinity) {
-    startNs = 0;
-    endNs = 0;
-  }
-
-  // Lanes sorted by file then cpu so that the timeline lists cores in order.
-  const order = laneBuilders.map((_, i) => i).sort((a, b) => laneBuilders[a]!.file - laneBuilders[b]!.file || laneBuilders[a]!.cpu - laneBuilders[b]!.cpu);
-  const lanes: Lane[] = [];
-  for (const m of laneOf) m.clear();
-  for (const i of order) {
-    const lb = laneBuilders[i]!;
-    const lane = lanes.length;
-    laneOf[lb.file]!.set(lb.cpu, lane);
-    const laneEnd = fileEndNs[lb.file]!;
-    lanes.push({ lane, file: lb.file, cpu: lb.cpu, startNs: lb.start.finish(), tid: lb.tid.finish(), comm: lb.comm.finish(), endState: lb.endState.finish(), endNs: laneEnd > -Infinity ? laneEnd : endNs });
-  }
-
-  let mergeFile: Uint8Array | null = null;
-  let mergeRow: Uint32Array | null = null;
+  const d = sessionFromBuilders(files, builders, true);
   if (files.length > 1) {
-    ({ mergeFile, mergeRow } = await mergeByTime(files, signal, offsetsNs));
+    ({ mergeFile: d.mergeFile, mergeRow: d.mergeRow } = await mergeByTime(files, signal, offsetsNs));
   }
-
-  return {
-    files,
-    offsetsNs: files.map((_, f) => offsetsNs[f] ?? 0),
-    rowCount: rowsTotal,
-    startNs,
-    endNs,
-    batches,
-    lanes,
-    laneOf,
-    migrations: sortMigrations({ file: Uint8Array.from(mig.file), tsNs: mig.ts.finish(), tid: mig.tid.finish(), fromCpu: mig.from.finish(), toCpu: mig.to.finish() }),
-    threads,
-    mergeFile,
-    mergeRow,
-  };
+  return d;
 }
 
 /** Each file's migrations are in time order; across files they are merged so views can bisect. */
