@@ -283,7 +283,7 @@ function LoadingView({ status, paths, onCancel, partialRows }: { status: LoadSta
   const names = paths.map((p) => p.split(/[\\/]/).pop()).join(', ');
   if (partialRows !== undefined)
     return (
-      <div className="notice indexing" data-testid="indexing-banner">
+      <div className="indexing" data-testid="indexing-banner" style={{ background: 'var(--bg2)', borderLeft: '3px solid var(--accent)', padding: '4px 8px', margin: '4px 8px' }}>
         <div data-testid="loading-state" role="status">
           <div className="progress" style={{ margin: '4px 0' }} role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(frac * 100)}>
             <div className="progress-fill" style={{ width: `${(frac * 100).toFixed(1)}%` }} />

@@ -43,6 +43,8 @@ test('scroll to the end of a 10M-event trace and see the last event; jump to a t
     await page.goto(s.url);
     const table = page.getByTestId('event-table');
     await expect(table.locator('.table-row').first()).toContainText(/sched_/, { timeout: 200_000 });
+    // The first rows show while indexing goes on (partial-load.spec.ts): the whole trace once it ends.
+    await expect(page.getByTestId('indexing-banner')).toBeHidden({ timeout: 200_000 });
     const total = big.events.toLocaleString('en-US');
     await expect(page.getByTestId('count')).toHaveText(`${total} events`);
     expect(big.events).toBeGreaterThanOrEqual(10_000_000);
