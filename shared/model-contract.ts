@@ -14,6 +14,16 @@ export interface AlignmentInfo {
   eventsChecked: number;
   /** Auto only: least-squares drift of per-window offsets, ns of offset per s of guest time. */
   driftNsPerS?: number;
+  /**
+   * Auto only: true when the drift is significant and applied — guest time then maps to host time
+   * piecewise-linearly through `clockKnots` (see main/engine/model/README.md, "Drift").
+   */
+  driftApplied?: boolean;
+  /** When drift is applied: host = guest + offset, the offset interpolated linearly between knots (guest ns), constant outside. */
+  clockKnots?: Array<{ guestNs: number; offsetNs: number }>;
+  /** Auto only: the applied offset (host - guest) at the guest trace's first and last event. */
+  offsetAtStartNs?: number;
+  offsetAtEndNs?: number;
   /** Auto only: per-window best offsets (drift check). */
   windows?: Array<{ guestStartNs: number; guestEndNs: number; events: number; offsetNs: number; quality: number }>;
 }
@@ -40,7 +50,7 @@ export interface VmSummary {
   /** How the VM's vCPUs were grouped: 'tgid' | 'fork' | 'guest-option' | 'tid-range' | 'xen' | 'kvm-events'. */
   grouping: string;
   guestFile: string | null;
-  /** host ns = guest ns + offsetNs; null without a guest trace. */
+  /** host ns = guest ns + offsetNs; null without a guest trace. With drift applied (alignment.driftApplied): the offset at the guest trace's start. */
   offsetNs: number | null;
   alignment: AlignmentInfo | null;
   migrations: MigrationCounts;

@@ -26,6 +26,11 @@ export interface GenerateOptions {
   hostFormat?: 'tracefs' | 'xentrace';
   /** Print the record-tgid column in tracefs files. */
   tgid?: boolean;
+  /**
+   * Guest clock drift: host − guest grows by this many ns per host second (default 0). truth.json
+   * then gives guestDriftNsPerS and guestClockRefNs besides guestOffsetNs.
+   */
+  clockDriftNsPerS?: number;
   /** Output buffer per file; default 4 MiB. */
   bufferBytes?: number;
   onProgress?: (fraction: number, bytes: number) => void;
@@ -45,7 +50,14 @@ export interface Truth {
   vms: Array<{
     name: string;
     guestFile: string;
+    /** host − guest at guest time guestClockRefNs (without drift: always). */
     guestOffsetNs: number;
+    /**
+     * Only with clock drift: host = guest + guestOffsetNs + guestDriftNsPerS · (guest − guestClockRefNs) / 1e9
+     * (guestClockRefNs = the guest time at the simulation's start), exact up to the 1 ns rounding of timestamps.
+     */
+    guestDriftNsPerS?: number;
+    guestClockRefNs?: number;
     /** hostTid: the QEMU vCPU thread; for xentrace the entity (domid << 16) | vcpu. */
     vcpus: Array<{ vcpu: number; hostTid: number }>;
     /** tracefs host only: the QEMU process whose `CPU n/KVM` threads are the vCPUs. */
@@ -86,6 +98,9 @@ export async function generate(opts: GenerateOptions): Promise<{ dir: string; tr
   checkInt('vcpus', opts.vcpus, 1, LIMITS.vcpus);
   checkInt('threads', opts.threads, 1, LIMITS.threads);
   checkInt('seed', opts.seed, 0, 0xffffffff);
+  if (opts.clockDriftNsPerS !== undefined && !(Number.isFinite(opts.clockDriftNsPerS) && Math.abs(opts.clockDriftNsPerS) <= 1e6)) {
+    throw new GenerateError(`clock drift must be a number of ns per s in -1000000..1000000, got ${opts.clockDriftNsPerS}`);
+  }
   const seconds = opts.seconds ?? info.defaults.seconds;
   if (!(seconds > 0 && seconds <= LIMITS.seconds)) throw new GenerateError(`seconds must be in (0, ${LIMITS.seconds}], got ${seconds}`);
   if (opts.sizeBytes !== undefined && !(opts.sizeBytes > 0)) throw new GenerateError(`size must be positive`);
@@ -116,6 +131,7 @@ export async function generate(opts: GenerateOptions): Promise<{ dir: string; tr
     tgid: opts.tgid,
     guestPaths: config.vms.map((v) => join(dir, guestFileName(v.name))),
     // 4 MiB per file, but at most ~64 MiB in all when there are many VMs.
+    ...(opts.clockDriftNsPerS ? { clockDriftNsPerS: opts.clockDriftNsPerS } : {}),
     bufferBytes: opts.bufferBytes ?? Math.max(256 << 10, Math.min(4 << 20, Math.floor((64 << 20) / (config.vms.length + 1)))),
     onProgress: opts.onProgress ? (f) => opts.onProgress!(f, sim.bytesWritten()) : undefined,
   });
@@ -137,6 +153,9 @@ export async function generate(opts: GenerateOptions): Promise<{ dir: string; tr
         name: vm.name,
         guestFile: guestFileName(vm.name),
         guestOffsetNs: vm.clockOffsetNs - originNs,
+        ...(opts.clockDriftNsPerS
+          ? { guestDriftNsPerS: (opts.clockDriftNsPerS * 1e9) / (1e9 - opts.clockDriftNsPerS), guestClockRefNs: sim.startNs - vm.clockOffsetNs }
+          : {}),
         vcpus: vm.vcpuTids.map((hostTid, vcpu) => ({ vcpu, hostTid: xen ? (vm.domid << 16) | vcpu : hostTid })),
         ...(xen ? { domid: vm.domid } : { qemuPid: vm.qemuPid }),
         threads: sim.truth.threads(i, vm.threads.filter((t) => t.task.seen)),

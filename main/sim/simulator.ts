@@ -192,6 +192,8 @@ export interface SimOptions {
   tgid?: boolean;
   guestPaths: string[];
   bufferBytes: number;
+  /** Guest clocks drift: host − guest grows by this many ns per host second (0 = none). */
+  clockDriftNsPerS?: number;
   onProgress?: (fraction: number) => void;
 }
 
@@ -236,7 +238,10 @@ export class Simulation {
     cfg.vms.forEach((spec, vm) => {
       const guestUptimeNs = (5 + rng.int(60)) * 1e9 + rng.int(1e9);
       const clockOffsetNs = this.startNs - guestUptimeNs;
-      this.guests.push(new TracefsWriter({ path: opts.guestPaths[vm]!, cpus: spec.vcpus, clockOffsetNs, bufferBytes: opts.bufferBytes, tgid: opts.tgid }));
+      const drift = opts.clockDriftNsPerS ?? 0;
+      this.guests.push(
+        new TracefsWriter({ path: opts.guestPaths[vm]!, cpus: spec.vcpus, clockOffsetNs, ...(drift !== 0 ? { driftNsPerS: drift, driftRefNs: this.startNs } : {}), bufferBytes: opts.bufferBytes, tgid: opts.tgid }),
+      );
       const qemuPid = hostPid;
       hostPid += 10 + spec.vcpus + rng.int(40);
       const simVm: SimVm = { name: spec.name, domid: vm + 1, qemuPid, stats: { criticalSections: 0, spinNs: 0, barrierRounds: 0, forks: 0 }, clockOffsetNs, vcpuTids: [], threads: [] };

@@ -124,8 +124,14 @@ const COUNTS_RESERVE = 48;
 export interface WriterOptions {
   path: string;
   cpus: number;
-  /** File timestamp = simulation (host) ns − clockOffsetNs. */
+  /** File timestamp = simulation (host) ns − clockOffsetNs (− the drift below). */
   clockOffsetNs: number;
+  /**
+   * Clock drift: the file clock loses this many ns per host second from driftRefNs on (file
+   * timestamp = host − clockOffsetNs − round(driftNsPerS · (host − driftRefNs) / 1e9)). Default 0.
+   */
+  driftNsPerS?: number;
+  driftRefNs?: number;
   bufferBytes: number;
   /** Print the record-tgid column (tracefs `options/record-tgid`). */
   tgid?: boolean;
@@ -141,6 +147,8 @@ export class TracefsWriter {
   /** Host-clock ns of the last line, -1 before the first. */
   lastHostNs = -1;
   readonly clockOffsetNs: number;
+  private readonly driftNsPerS: number;
+  private readonly driftRefNs: number;
   readonly cpus: number;
   readonly path: string;
   private readonly tgid: boolean;
@@ -150,6 +158,8 @@ export class TracefsWriter {
     this.tgid = opts.tgid ?? false;
     this.cpus = opts.cpus;
     this.clockOffsetNs = opts.clockOffsetNs;
+    this.driftNsPerS = opts.driftNsPerS ?? 0;
+    this.driftRefNs = opts.driftRefNs ?? 0;
     this.buf = Buffer.allocUnsafe(opts.bufferBytes);
     this.fd = openSync(opts.path, 'wx');
   }
@@ -249,7 +259,7 @@ export class TracefsWriter {
 
   /** `%5lu.%09lu` of the file-clock time. */
   private ts(hostNs: number): void {
-    const ns = hostNs - this.clockOffsetNs;
+    const ns = hostNs - this.clockOffsetNs - (this.driftNsPerS !== 0 ? Math.round((this.driftNsPerS * (hostNs - this.driftRefNs)) / 1e9) : 0);
     const sec = Math.floor(ns / 1e9);
     let frac = ns - sec * 1e9;
     const b = this.buf;

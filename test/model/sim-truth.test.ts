@@ -82,6 +82,8 @@ for (const scenario of SCENARIOS.map((s) => s.name)) {
         const vm = auto.vms.find((v) => v.name === vmFor[i])!;
         const ref = model.vms.find((v) => v.name === vmFor[i])!;
         assert.equal(vm.alignment!.method, 'auto');
+        // these traces have no clock drift: it must not be "found" (drift.test.ts has the other case)
+        assert.equal(vm.alignment!.driftApplied, false, `${scenario} ${tv.name}: drift ${vm.alignment!.driftNsPerS} ns/s applied to a drift-free guest`);
         assert.ok(vm.alignment!.quality >= ref.alignment!.quality - 1e-9, `${scenario} ${tv.name}: auto quality ${vm.alignment!.quality} < truth offset's ${ref.alignment!.quality} (auto ${vm.offsetNs}, truth ${tv.guestOffsetNs})`);
         // When a 2 ms shift visibly hurts, the data pins the offset down: auto must be within 1 ms of
         // the truth. (A VM whose vCPUs are always on cores is consistent at any offset.)

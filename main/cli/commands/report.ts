@@ -50,7 +50,7 @@ export function reportText(model: TwoLayerModel, top: number): string {
     out.push(`VM ${vm.name}: ${vm.vcpuIds.length} vCPUs${vm.pid !== undefined ? `, QEMU pid ${vm.pid}` : ''}${vm.domid !== undefined ? `, domain ${vm.domid}` : ''} (grouped by ${vm.grouping})`);
     if (vm.guestFile) {
       const a = vm.alignment!;
-      out.push(`  guest trace ${vm.guestFile}: host = guest + ${vm.offsetNs} ns (${a.method}; ${pct(a.quality)} of ${a.eventsChecked} guest events inside their vCPU's host run intervals${a.driftNsPerS !== undefined ? `; drift ${a.driftNsPerS} ns/s over ${a.windows?.length ?? 0} windows` : ''})`);
+      out.push(`  guest trace ${vm.guestFile}: host = guest + ${vm.offsetNs} ns (${a.method}; ${pct(a.quality)} of ${a.eventsChecked} guest events inside their vCPU's host run intervals${a.driftNsPerS !== undefined ? `; drift ${a.driftNsPerS} ns/s over ${a.windows?.length ?? 0} windows, ${a.driftApplied ? `applied: offset ${a.offsetAtStartNs} ns at the guest's start, ${a.offsetAtEndNs} ns at its end` : 'not applied (not significant)'}` : ''})`);
     } else out.push('  no guest trace for this VM (host layer only)');
     out.push(`  migrations: guest ${s.migrations.guest}, host ${s.migrations.host}, physical ${s.migrations.physical}`);
     out.push(`  co-scheduling (share of the host trace with k vCPUs on cores): ${s.coScheduling.fractions.map((f, k) => `${k}: ${pct(f)}`).join('  ')}`);

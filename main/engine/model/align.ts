@@ -2,8 +2,8 @@
 // that puts the most guest events of vCPU v inside host run intervals of v's thread. Coarse step: an
 // FFT cross-correlation of binned guest event counts with binned host on-core coverage over the whole
 // plausible range; fine: exact counts on a 100 ns grid (difference array over the offset intervals
-// each event allows) around the best coarse peaks; then per-window estimates for drift. Leaves out
-// applying drift (reported only).
+// each event allows) around the best coarse peaks; then per-window estimates for drift, applied as a
+// piecewise-linear clock map when significant (see DRIFT_* below).
 
 import type { AlignmentInfo } from '../../../shared/model-contract.ts';
 import { fft } from './fft.ts';
@@ -20,6 +20,50 @@ export interface AlignInput {
   vcpus: AlignVcpu[];
   hostStartNs: number;
   hostEndNs: number;
+}
+
+/**
+ * Guest clock -> host clock: host = guest + offset, the offset constant (`knots` null) or
+ * piecewise-linear in guest time through the knots (constant before the first and after the last).
+ */
+export interface ClockMap {
+  offsetNs: number;
+  knots: { guestNs: Float64Array; offsetNs: Float64Array } | null;
+}
+
+export const constantClock = (offsetNs: number): ClockMap => ({ offsetNs, knots: null });
+
+/** The offset (host - guest, ns) at guest time g. */
+export function offsetAt(m: ClockMap, g: number): number {
+  const k = m.knots;
+  if (!k) return m.offsetNs;
+  const x = k.guestNs;
+  const o = k.offsetNs;
+  const n = x.length;
+  if (g <= x[0]!) return o[0]!;
+  if (g >= x[n - 1]!) return o[n - 1]!;
+  let lo = 0;
+  let hi = n - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (x[mid]! <= g) lo = mid;
+    else hi = mid;
+  }
+  return Math.round(o[lo]! + ((o[hi]! - o[lo]!) * (g - x[lo]!)) / (x[hi]! - x[lo]!));
+}
+
+/** Host time of guest time g. */
+export function toHostNs(m: ClockMap, g: number): number {
+  return m.knots ? g + offsetAt(m, g) : g + m.offsetNs;
+}
+
+/** out[i] = toHostNs(m, src[i]) (out may be a new array or src itself). */
+export function mapTimes(m: ClockMap, src: Float64Array, out: Float64Array = new Float64Array(src.length)): Float64Array {
+  if (!m.knots) {
+    const off = m.offsetNs;
+    for (let i = 0; i < src.length; i++) out[i] = src[i]! + off;
+  } else for (let i = 0; i < src.length; i++) out[i] = toHostNs(m, src[i]!);
+  return out;
 }
 
 export interface ScoreResult {
@@ -41,6 +85,29 @@ export function scoreOffset(inp: AlignInput, offsetNs: number, gLo = -Infinity, 
     let j = i < iEnd ? lowerBound(e, g[i]! + offsetNs) : 0;
     for (; i < iEnd; i++) {
       const x = g[i]! + offsetNs;
+      if (x < inp.hostStartNs || x > inp.hostEndNs) continue;
+      checked++;
+      if (j < e.length && e[j]! < x) j = gallopLower(e, x, j + 1);
+      if (j < e.length && s[j]! <= x) consistent++;
+    }
+  }
+  return { consistent, checked };
+}
+
+/** scoreOffset for a clock map (drift applied). */
+export function scoreMap(inp: AlignInput, m: ClockMap, gLo = -Infinity, gHi = Infinity): ScoreResult {
+  if (!m.knots) return scoreOffset(inp, m.offsetNs, gLo, gHi);
+  let consistent = 0;
+  let checked = 0;
+  for (const v of inp.vcpus) {
+    const g = v.guestTs;
+    let i = gLo === -Infinity ? 0 : lowerBound(g, gLo);
+    const iEnd = gHi === Infinity ? g.length : lowerBound(g, gHi);
+    const s = v.hostStart;
+    const e = v.hostEnd;
+    let j = i < iEnd ? lowerBound(e, toHostNs(m, g[i]!)) : 0;
+    for (; i < iEnd; i++) {
+      const x = toHostNs(m, g[i]!);
       if (x < inp.hostStartNs || x > inp.hostEndNs) continue;
       checked++;
       if (j < e.length && e[j]! < x) j = gallopLower(e, x, j + 1);
@@ -199,7 +266,19 @@ export interface AutoAlignOptions {
   windowNs?: number;
 }
 
-export function autoAlign(inp: AlignInput, opts: AutoAlignOptions = {}): { offsetNs: number; info: AlignmentInfo } {
+/** Per-window search range around the neighbouring window's offset. */
+const DRIFT_SEARCH_NS = 500_000;
+/** Drift windows: 1/16 of the guest trace, at least this long. */
+const DRIFT_MIN_WINDOW_NS = 250e6;
+/** Windows fitting worse than this are not used as drift knots (nor followed). */
+const DRIFT_MIN_WINDOW_QUALITY = 0.5;
+/** Drift is applied only when the offset moves at least this much over the trace... */
+export const DRIFT_MIN_NS = 10_000;
+/** ...and following it makes at least this fraction more of the guest events consistent. */
+export const DRIFT_MIN_GAIN = 0.002;
+
+/** The automatic alignment: `offsetNs` the best single offset, `clock` what to apply (drift when significant). */
+export function autoAlign(inp: AlignInput, opts: AutoAlignOptions = {}): { offsetNs: number; clock: ClockMap; info: AlignmentInfo } {
   let guestStart = Infinity;
   let guestEnd = -Infinity;
   for (const v of inp.vcpus) {
@@ -207,7 +286,7 @@ export function autoAlign(inp: AlignInput, opts: AutoAlignOptions = {}): { offse
     guestStart = Math.min(guestStart, v.guestTs[0]!);
     guestEnd = Math.max(guestEnd, v.guestTs[v.guestTs.length - 1]!);
   }
-  if (guestStart === Infinity) return { offsetNs: 0, info: { method: 'auto', quality: 0, eventsChecked: 0 } };
+  if (guestStart === Infinity) return { offsetNs: 0, clock: constantClock(0), info: { method: 'auto', quality: 0, eventsChecked: 0 } };
   let total = 0;
   for (const v of inp.vcpus) total += v.guestTs.length;
   // Bins: at most 2^18, and not many more than 8 per guest event (finer bins only add FFT time).
@@ -230,20 +309,48 @@ export function autoAlign(inp: AlignInput, opts: AutoAlignOptions = {}): { offse
     if (score.consistent > best.score.consistent) best = { offsetNs: full.offsetNs, score };
   }
   const offsetNs = best.offsetNs;
-  // Per-window estimates around the global offset (drift check).
-  const windowNs = opts.windowNs ?? Math.max(1e9, (guestEnd - guestStart) / 16);
-  const windows: NonNullable<AlignmentInfo['windows']> = [];
+  // Per-window estimates (drift). Windows with enough events; each searched +-500 us around its
+  // neighbour's estimate, starting from the window the global offset fits best and walking
+  // outwards, so that a drift larger than the search range over the whole trace is still followed.
+  // (and long enough for ~400 guest events on average: a window's estimate needs events)
+  const windowNs = opts.windowNs ?? Math.max(DRIFT_MIN_WINDOW_NS, (guestEnd - guestStart) / 16, ((guestEnd - guestStart) * 400) / total);
+  const spans: Array<{ w0: number; w1: number; events: number }> = [];
   for (let w0 = guestStart; w0 < guestEnd; w0 += windowNs) {
     const w1 = Math.min(guestEnd + 1, w0 + windowNs);
     let events = 0;
     for (const v of inp.vcpus) events += lowerBound(v.guestTs, w1) - lowerBound(v.guestTs, w0);
-    if (events < 100) continue;
-    // ±500 µs around the global offset, at most ~20k events per window
-    const r = exactBest(inp, offsetNs - 500_000, offsetNs + 500_000, Math.max(1, Math.floor(events / 20_000)), w0, w1);
-    const sc = scoreOffset(inp, r.offsetNs, w0, w1);
-    if (sc.checked === 0) continue;
-    windows.push({ guestStartNs: w0, guestEndNs: w1, events: sc.checked, offsetNs: r.offsetNs, quality: sc.consistent / sc.checked });
+    if (events >= 100) spans.push({ w0, w1, events });
   }
+  type Win = NonNullable<AlignmentInfo['windows']>[number];
+  const est: Array<Win | null> = spans.map(() => null);
+  const search = (i: number, center: number): void => {
+    const { w0, w1, events } = spans[i]!;
+    const r = exactBest(inp, center - DRIFT_SEARCH_NS, center + DRIFT_SEARCH_NS, Math.max(1, Math.floor(events / 20_000)), w0, w1);
+    const sc = scoreOffset(inp, r.offsetNs, w0, w1);
+    if (sc.checked > 0) est[i] = { guestStartNs: w0, guestEndNs: w1, events: sc.checked, offsetNs: r.offsetNs, quality: sc.consistent / sc.checked };
+  };
+  if (spans.length > 0) {
+    let start = 0;
+    let startQ = -1;
+    spans.forEach((w, i) => {
+      const sc = scoreOffset(inp, offsetNs, w.w0, w.w1);
+      const q = sc.checked ? sc.consistent / sc.checked : 0;
+      if (q > startQ) {
+        startQ = q;
+        start = i;
+      }
+    });
+    search(start, offsetNs);
+    for (const dir of [1, -1]) {
+      let center = est[start]?.offsetNs ?? offsetNs;
+      for (let i = start + dir; i >= 0 && i < spans.length; i += dir) {
+        search(i, center);
+        const e = est[i];
+        if (e && e.quality >= DRIFT_MIN_WINDOW_QUALITY) center = e.offsetNs;
+      }
+    }
+  }
+  const windows = est.filter((w): w is Win => w !== null);
   let driftNsPerS = 0;
   if (windows.length >= 2) {
     let sx = 0, sy = 0, sxx = 0, sxy = 0;
@@ -258,14 +365,87 @@ export function autoAlign(inp: AlignInput, opts: AutoAlignOptions = {}): { offse
     const den = m * sxx - sx * sx;
     if (den > 0) driftNsPerS = (m * sxy - sx * sy) / den;
   }
-  const sc = best.score;
+  // Apply the drift when it is significant: the windows' offsets move by >= DRIFT_MIN_NS over the
+  // trace (least-squares line) and following them puts >= DRIFT_MIN_GAIN more of the guest events
+  // inside their vCPU's on-core intervals than the single offset does. Two maps through the
+  // per-window estimates are tried, the one with more consistent events kept: piecewise-linear
+  // through each window's offset (at its middle; the end segments extended to the trace's ends),
+  // and the least-squares line (per-window estimates scatter by tens of µs where on-core intervals
+  // are long and leave wide plateaus; the line averages that out).
+  let clock = constantClock(offsetNs);
+  let sc = best.score;
+  const good = windows.filter((w) => w.quality >= DRIFT_MIN_WINDOW_QUALITY);
+  if (good.length >= 3 && Math.abs(driftNsPerS) * ((guestEnd - guestStart) / 1e9) >= DRIFT_MIN_NS) {
+    // The least-squares line through the windows' offsets; then the guest times with that drift
+    // taken out (each window's events are then consistent at one offset: a window's own search
+    // cannot resolve drift within it) are searched again, globally and per window, for the
+    // line's exact intercept and the piecewise-linear knots.
+    const n0 = good.length;
+    let sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (const w of good) {
+      const x = ((w.guestStartNs + w.guestEndNs) / 2 - guestStart) / 1e9;
+      sx += x;
+      sy += w.offsetNs;
+      sxx += x * x;
+      sxy += x * w.offsetNs;
+    }
+    const slope = (n0 * sxy - sx * sy) / (n0 * sxx - sx * sx);
+    const icept = (sy - slope * sx) / n0;
+    const drift = (g: number): number => (slope * (g - guestStart)) / 1e9;
+    const flat: AlignInput = { ...inp, vcpus: inp.vcpus.map((v) => ({ ...v, guestTs: v.guestTs.map((g) => g + drift(g)) })) };
+    const c = exactBest(flat, icept - DRIFT_SEARCH_NS, icept + DRIFT_SEARCH_NS, Math.max(1, Math.floor(total / 20_000)));
+    const c2 = exactBest(flat, c.offsetNs - 50_000, c.offsetNs + 50_000, 1);
+    const line: ClockMap = {
+      offsetNs,
+      knots: { guestNs: Float64Array.from([guestStart, guestEnd]), offsetNs: Float64Array.from([c2.offsetNs, Math.round(c2.offsetNs + drift(guestEnd))]) },
+    };
+    const mid: number[] = [];
+    const off: number[] = [];
+    for (const w of spans) {
+      const w0 = w.w0 + drift(w.w0);
+      const w1 = w.w1 + drift(w.w1);
+      const r = exactBest(flat, c2.offsetNs - DRIFT_SEARCH_NS / 5, c2.offsetNs + DRIFT_SEARCH_NS / 5, Math.max(1, Math.floor(w.events / 20_000)), w0, w1);
+      const q = scoreOffset(flat, r.offsetNs, w0, w1);
+      if (q.checked === 0 || q.consistent / q.checked < DRIFT_MIN_WINDOW_QUALITY) continue;
+      const m = (w.w0 + w.w1) / 2;
+      mid.push(m);
+      off.push(Math.round(r.offsetNs + drift(m)));
+    }
+    const candidates = [line];
+    const n = mid.length;
+    if (n >= 2) {
+      // piecewise-linear through the windows' middles, the end segments extended to the trace's ends
+      const headSlope = (off[1]! - off[0]!) / (mid[1]! - mid[0]!);
+      const tailSlope = (off[n - 1]! - off[n - 2]!) / (mid[n - 1]! - mid[n - 2]!);
+      candidates.push({
+        offsetNs,
+        knots: {
+          guestNs: Float64Array.from([guestStart, ...mid, guestEnd]),
+          offsetNs: Float64Array.from([Math.round(off[0]! - headSlope * (mid[0]! - guestStart)), ...off, Math.round(off[n - 1]! + tailSlope * (guestEnd - mid[n - 1]!))]),
+        },
+      });
+    }
+    for (const cand of candidates) {
+      const sm = scoreMap(inp, cand);
+      if (sm.consistent - sc.consistent >= (clock.knots ? 1 : Math.max(1, DRIFT_MIN_GAIN * sc.checked))) {
+        clock = cand;
+        sc = sm;
+      }
+    }
+  }
+  const applied = clock.knots !== null;
   return {
     offsetNs,
+    clock,
     info: {
       method: 'auto',
       quality: sc.checked ? sc.consistent / sc.checked : 0,
       eventsChecked: sc.checked,
       driftNsPerS: Math.round(driftNsPerS * 10) / 10,
+      driftApplied: applied,
+      ...(applied ? { clockKnots: Array.from(clock.knots!.guestNs, (g, i) => ({ guestNs: g, offsetNs: clock.knots!.offsetNs[i]! })) } : {}),
+      offsetAtStartNs: offsetAt(clock, guestStart),
+      offsetAtEndNs: offsetAt(clock, guestEnd),
       windows,
     },
   };

@@ -7,7 +7,7 @@ import type { AlignmentInfo, LhpColumns, LhpParams, MigrationCounts } from '../.
 import { LHP_DEFAULTS } from '../../../shared/model-contract.ts';
 import { TaskState } from '../../../shared/schema.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
-import { autoAlign, scoreOffset, type AlignInput, type AutoAlignOptions } from './align.ts';
+import { autoAlign, constantClock, mapTimes, offsetAt, scoreOffset, toHostNs, type AlignInput, type AutoAlignOptions, type ClockMap } from './align.ts';
 import { GrowF64, GrowI32, groupByKey, upperBound } from './grow.ts';
 import { scanLayer, type LayerScan, type RunTable } from './runs.ts';
 import { hostTopology, looksLikeHost, VCPU_THREAD_RE, type TopoVm } from './topology.ts';
@@ -16,7 +16,7 @@ import { hostTopology, looksLikeHost, VCPU_THREAD_RE, type TopoVm } from './topo
 const ALIGN_SAMPLE_NONE = 0;
 
 /** Bump when any derived table's meaning or layout changes (part of the cache key). */
-export const MODEL_VERSION = 2;
+export const MODEL_VERSION = 3;
 
 export interface ModelInputFile {
   trace: IndexedTrace;
@@ -114,7 +114,10 @@ export interface ModelVm extends TopoVm {
   /** vCPU id -> local index (-1 absent). */
   localOfVcpuId: Int32Array;
   guestFile: string | null;
+  /** host ns = guest ns + offsetNs (with drift applied: the offset at the guest trace's start). */
   offsetNs: number | null;
+  /** The guest -> host clock map applied (constant offset, or piecewise-linear when drift is applied). */
+  clock: ClockMap | null;
   alignment: AlignmentInfo | null;
   guest: GuestLayer | null;
   /** What the clock alignment scored (sampled guest event times per vCPU + on-core intervals); lets a UI re-score another offset. */
@@ -185,6 +188,7 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
       localOfVcpuId,
       guestFile: null,
       offsetNs: null,
+      clock: null,
       alignment: null,
       guest: null,
       alignInput: null,
@@ -201,17 +205,17 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
   // of all inputs (host clock), unless this trace went silent much earlier than that (more than
   // 100 of its mean event gaps): then it stopped recording on its own, at its own last event.
   let allEndNs = host.scan.endNs;
-  for (const [gc, vm] of pairs) allEndNs = Math.max(allEndNs, gc.scan.endNs + vm.offsetNs!);
+  for (const [gc, vm] of pairs) allEndNs = Math.max(allEndNs, toHostNs(vm.clock!, gc.scan.endNs));
   const stopNs = (endNs: number, startNs: number, events: number): number =>
     allEndNs - endNs <= (100 * (endNs - startNs)) / Math.max(1, events) ? allEndNs : endNs;
   const hostStop = stopNs(host.scan.endNs, host.scan.startNs, host.trace.rowCount);
   for (let i = 0; i < vcpus.openRows.length; i++) vcpus.endNs[vcpus.openRows[i]!] = hostStop;
   if (hostStop !== allEndNs) notes.push(`${host.trace.path}: the host trace stops ${((allEndNs - hostStop) / 1e9).toFixed(3)} s before a guest trace; vCPUs still on cores end at its last event`);
   for (const [gc, vm] of pairs) {
-    const own = gc.scan.endNs + vm.offsetNs!;
-    const stop = stopNs(own, gc.scan.startNs + vm.offsetNs!, gc.trace.rowCount);
+    const own = toHostNs(vm.clock!, gc.scan.endNs);
+    const stop = stopNs(own, toHostNs(vm.clock!, gc.scan.startNs), gc.trace.rowCount);
     if (stop !== allEndNs) notes.push(`${gc.trace.path}: the guest trace stops ${((allEndNs - stop) / 1e9).toFixed(3)} s before the others; its threads still running end at its last event`);
-    vm.guest = buildGuestLayer(vm, gc, vcpus, vm.offsetNs!, stop);
+    vm.guest = buildGuestLayer(vm, gc, vcpus, vm.clock!, stop);
   }
   phase('guest layers (placement, migrations, steal)');
   const spans = vmSpans(host.trace, vms);
@@ -560,28 +564,34 @@ function alignInput(vm: ModelVm, scan: LayerScan, vcpus: HostVcpus, hostScan: La
 function alignGuest(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, hostScan: LayerScan, opts: BuildModelOptions, notes: string[]): void {
   const scan = gc.scan;
   const ai = alignInput(vm, scan, vcpus, hostScan);
-  let offsetNs: number;
+  let clock: ClockMap;
   let alignment: AlignmentInfo;
   const rec = recordedOffsetNs(gc.trace);
   const userOffset = gc.offsetNs ?? opts.guestOffsetNs;
   if (rec !== undefined || userOffset !== undefined) {
-    offsetNs = rec ?? userOffset!;
-    const s = scoreOffset(ai, offsetNs);
+    clock = constantClock(rec ?? userOffset!);
+    const s = scoreOffset(ai, clock.offsetNs);
     alignment = { method: rec !== undefined ? 'recorded' : 'user', quality: s.checked ? s.consistent / s.checked : 0, eventsChecked: s.checked };
   } else {
     const r = autoAlign(ai, opts.align);
-    offsetNs = r.offsetNs;
+    clock = r.clock;
     alignment = r.info;
+    if (alignment.driftApplied) {
+      notes.push(
+        `${gc.trace.path}: clock drift ${alignment.driftNsPerS} ns/s applied (offset ${alignment.offsetAtStartNs} ns at the guest's start, ${alignment.offsetAtEndNs} ns at its end, through ${alignment.clockKnots?.length} per-window estimates)`,
+      );
+    }
   }
   if (scan.sampleStride > 1) notes.push(`${gc.trace.path}: alignment used every ${scan.sampleStride}th guest event`);
   vm.guestFile = gc.trace.path;
-  vm.offsetNs = offsetNs;
+  vm.clock = clock;
+  vm.offsetNs = offsetAt(clock, scan.startNs);
   vm.alignment = alignment;
   vm.alignInput = ai;
 }
 
 /** endNs: where runs still open at the end of the guest trace are closed (host clock). */
-function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, offsetNs: number, endNs: number): GuestLayer {
+function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, clock: ClockMap, endNs: number): GuestLayer {
   const src = gc.scan.runs;
   // threads: dense index in order of first appearance
   const indexOfTid = new Map<number, number>();
@@ -603,8 +613,8 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, offs
     length: src.length,
     tid: src.tid,
     cpu: src.cpu,
-    startNs: src.startNs.map((x) => x + offsetNs),
-    endNs: src.endNs.map((x) => x + offsetNs),
+    startNs: mapTimes(clock, src.startNs),
+    endNs: mapTimes(clock, src.endNs),
     endState: src.endState,
     openCount: src.openCount,
   };
@@ -886,7 +896,7 @@ function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate,
   for (const [gc, vm] of pairs) {
     const G = vm.guest;
     if (!G || vm.vcpuIds.length < 2) continue;
-    const off = vm.offsetNs ?? 0;
+    const clock = vm.clock ?? constantClock(vm.offsetNs ?? 0);
     const nv = vm.vcpuIds.length;
     // per sibling vCPU: a cursor into its on-core rows; a thread's gaps come in time order, so the
     // first row ending after the gap's start is found by galloping forward from the previous one
@@ -933,10 +943,10 @@ function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate,
         // wakeups by this thread from the gap's end to waitWindowNs later (guest clock -> host);
         // the thread's gaps come in time order, so the start pointer only moves forward
         const order = byWaker.order;
-        while (wq < wh && wk.wakeTsNs[order[wq]!]! + off < b) wq++;
+        while (wq < wh && toHostNs(clock, wk.wakeTsNs[order[wq]!]!) < b) wq++;
         for (let q = wq; q < wh && waiter < 0; q++) {
           const wi = order[q]!;
-          const wt = wk.wakeTsNs[wi]! + off;
+          const wt = toHostNs(clock, wk.wakeTsNs[wi]!);
           if (wt > b + p.waitWindowNs) break;
           const wIdx = G.indexOfTid.get(wk.wakeWoken[wi]!);
           if (wIdx === undefined) continue;
