@@ -174,18 +174,22 @@ export function EventTable(props: EventTableProps) {
         data-testid="event-table"
       >
         <div className="table-body" style={{ height: viewportPx }}>
+          {/* Rows sit at fixed offsets in the window; scrolling moves only this layer (a transform:
+              no row is restyled or laid out again unless it enters or leaves the view). */}
+          <div className="table-rows" style={{ transform: `translateY(${-offsetPx}px)` }}>
           {items.map((it) => {
             const row = base + it.index;
             if (row >= rowCount) return null;
             const r = pages.get(row);
             const top = it.start - offsetPx;
             if (top < -rowH || top > viewportPx + rowH) return null;
+            const at = it.start;
             const cells = r ? rowText(r, session, settings) : null;
             return (
               <div
                 key={row}
                 className={`table-row${row === selected ? ' selected' : row >= lo && row <= hi ? ' in-range' : ''}${row % 2 ? ' odd' : ''}`}
-                style={{ top, height: rowH }}
+                style={{ top: at, height: rowH }}
                 role="row"
                 aria-rowindex={row + 1}
                 data-row={row}
@@ -207,6 +211,7 @@ export function EventTable(props: EventTableProps) {
               </div>
             );
           })}
+          </div>
         </div>
         {/* after the sticky body: together they are as tall as the (capped) table */}
         <div className="table-spacer" style={{ height: Math.max(0, map.spacerPx - viewportPx) }} />

@@ -128,10 +128,15 @@ export function Timeline(p: TimelineProps) {
     if (!cv) return;
     const t = performance.now();
     const dpr = window.devicePixelRatio || 1;
-    cv.width = Math.floor(widthPx * dpr);
-    cv.height = Math.floor(heightPx * dpr);
-    cv.style.width = `${widthPx}px`;
-    cv.style.height = `${heightPx}px`;
+    // resizing reallocates (and clears) the backing store: only when the size changed
+    const bw = Math.floor(widthPx * dpr);
+    const bh0 = Math.floor(heightPx * dpr);
+    if (cv.width !== bw || cv.height !== bh0) {
+      cv.width = bw;
+      cv.height = bh0;
+      cv.style.width = `${widthPx}px`;
+      cv.style.height = `${heightPx}px`;
+    }
     const g = cv.getContext('2d');
     if (!g) return;
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
