@@ -9,6 +9,7 @@ import { TaskState } from '../../../shared/schema.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
 import { autoAlign, constantClock, mapTimes, offsetAt, scoreOffset, toHostNs, type AlignInput, type AutoAlignOptions, type ClockMap } from './align.ts';
 import { GrowF64, GrowI32, groupByKey, upperBound } from './grow.ts';
+import { splitInputs } from './inputs.ts';
 import { scanLayer, type LayerScan, type RunTable } from './runs.ts';
 import { hostTopology, looksLikeHost, VCPU_THREAD_RE, type TopoVm } from './topology.ts';
 
@@ -151,10 +152,29 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
   const phase = phaseTimer(opts.phases);
   const hosts: Array<{ trace: IndexedTrace; scan: LayerScan }> = [];
   const guests: GuestCandidate[] = [];
+  // A multi-input file (trace-cmd report -i host.dat -i guest.dat) counts as one file per input, each
+  // with its role detected (a role or VM given for the whole file cannot apply to both).
+  const expanded: ModelInputFile[] = [];
+  const split = new Set<ModelInputFile>();
+  for (const inp of inputs) {
+    const parts = splitInputs(inp.trace);
+    if (parts.length === 1) expanded.push(inp);
+    else {
+      for (const trace of parts) {
+        const part = { trace };
+        split.add(part);
+        expanded.push(part);
+      }
+      notes.push(`${inp.trace.path}: ${parts.length} inputs (${parts.map((p) => p.path).join(', ')}), each taken as its own trace`);
+      phase('split multi-input file');
+    }
+  }
+  inputs = expanded;
   for (const inp of inputs) {
     const xen = inp.trace.info.entity === 'xen-vcpu';
     // A host is usually recognisable from its comm table alone: skip what only guests need.
-    const likelyHost = inp.role === 'host' || (inp.role === undefined && (xen || inp.trace.comms.some((c) => VCPU_THREAD_RE.test(c))));
+    // (not for one input of a multi-input file: its comm table is the whole file's)
+    const likelyHost = inp.role === 'host' || (inp.role === undefined && (xen || (!split.has(inp) && inp.trace.comms.some((c) => VCPU_THREAD_RE.test(c)))));
     // kvm_entry..kvm_exit rows only matter when no vCPU thread is switched in (buildHostVcpus rescans then)
     const scan = scanLayer(inp.trace, { xen, collectWakeups: !likelyHost, guestModeRows: !likelyHost, ...(likelyHost ? { maxSampledEvents: ALIGN_SAMPLE_NONE } : {}) });
     const role = inp.role ?? (looksLikeHost(inp.trace, scan) ? 'host' : 'guest');

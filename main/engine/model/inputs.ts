@@ -1,0 +1,219 @@
+// Multi-input files (`trace-cmd report -i host.dat -i guest.dat` prints both, each line prefixed by
+// its input; the reader keeps that in the `input` column): one IndexedTrace view per input, so the
+// model detects each one's role (host or guest) as if the files had been given separately. A view
+// filters each batch of the underlying trace to its input's rows (copied into new columns); its
+// summary (events, CPUs, span) is counted in one pass when the view is made.
+
+import { UNKNOWN_CPU } from '../../../shared/schema.ts';
+import type { TraceSummary } from '../../../shared/summary.ts';
+import type { FormatInfo } from '../../formats/types.ts';
+import type { EventColumns } from '../index/event-columns.ts';
+import type { IndexedTrace } from '../index/indexed-trace.ts';
+
+/** The file's inputs as separate traces, or [trace] when it has fewer than two. */
+export function splitInputs(trace: IndexedTrace): IndexedTrace[] {
+  const names = trace.inputs ?? [];
+  if (names.length < 2) return [trace];
+  const counts = countInputs(trace, names.length);
+  return names.map((name, k) => new InputView(trace, k, name, counts));
+}
+
+interface InputCounts {
+  /** rows of input k in batch b at [b * inputs + k] */
+  perBatch: Uint32Array;
+  rows: Float64Array;
+  byEvent: Array<Map<number, number>>;
+  cpus: Array<Set<number>>;
+  startNs: Float64Array;
+  endNs: Float64Array;
+}
+
+function countInputs(trace: IndexedTrace, inputs: number): InputCounts {
+  const perBatch = new Uint32Array(trace.batchCount * inputs);
+  const rows = new Float64Array(inputs);
+  const byEvent = Array.from({ length: inputs }, () => new Map<number, number>());
+  const cpus = Array.from({ length: inputs }, () => new Set<number>());
+  const startNs = new Float64Array(inputs).fill(Infinity);
+  const endNs = new Float64Array(inputs).fill(-Infinity);
+  // per input: event id -> count and cpu seen, as dense tables
+  const evCount = Array.from({ length: inputs }, () => new Float64Array(trace.events.length + 1));
+  const cpuSeen = Array.from({ length: inputs }, () => new Uint8Array(65536));
+  for (let b = 0; b < trace.batchCount; b++) {
+    const c = trace.readBatchBorrow ? trace.readBatchBorrow(b) : trace.readBatch(b);
+    const { input, event, cpu, ts } = c;
+    for (let i = 0; i < c.length; i++) {
+      const k = input[i]!;
+      if (k >= inputs) continue;
+      perBatch[b * inputs + k]!++;
+      const e = event[i]!;
+      if (e < evCount[k]!.length) evCount[k]![e]!++;
+      cpuSeen[k]![cpu[i]!] = 1;
+      const t = ts[i]!;
+      if (t < startNs[k]!) startNs[k] = t;
+      if (t > endNs[k]!) endNs[k] = t;
+    }
+  }
+  for (let k = 0; k < inputs; k++) {
+    for (let b = 0; b < trace.batchCount; b++) rows[k]! += perBatch[b * inputs + k]!;
+    evCount[k]!.forEach((n, e) => {
+      if (n > 0) byEvent[k]!.set(e, n);
+    });
+    // the reader's "unknown CPU" marker is not a CPU (as in the file's own summary)
+    cpuSeen[k]!.forEach((seen, p) => {
+      if (seen && p !== UNKNOWN_CPU) cpus[k]!.add(p);
+    });
+  }
+  return { perBatch, rows, byEvent, cpus, startNs, endNs };
+}
+
+class InputView implements IndexedTrace {
+  readonly path: string;
+  readonly summary: TraceSummary;
+  readonly info: FormatInfo;
+  readonly rowCount: number;
+  readonly batchRows: number;
+  readonly batchCount: number;
+  readonly comms: readonly string[];
+  readonly events: readonly string[];
+  readonly inputs: readonly string[] = [];
+  /** The multi-input file and this view's input index in it. */
+  readonly splitOf: { path: string; input: number; name: string };
+  private readonly base: IndexedTrace;
+  private readonly k: number;
+  private readonly perBatch: Uint32Array;
+  private readonly nInputs: number;
+
+  constructor(base: IndexedTrace, k: number, name: string, counts: InputCounts) {
+    this.base = base;
+    this.k = k;
+    this.nInputs = base.inputs!.length;
+    this.perBatch = counts.perBatch;
+    this.path = `${base.path}#${name}`;
+    this.splitOf = { path: base.path, input: k, name };
+    this.rowCount = counts.rows[k]!;
+    this.batchRows = base.batchRows;
+    this.batchCount = base.batchCount;
+    this.comms = base.comms;
+    this.events = base.events;
+    const byEvent: Record<string, number> = {};
+    for (const [e, n] of counts.byEvent[k]!) {
+      const name = base.events[e] ?? `event ${e}`;
+      byEvent[name] = (byEvent[name] ?? 0) + n;
+    }
+    const extra = { ...(base.info.extra ?? {}) };
+    delete extra['inputs'];
+    this.info = { ...base.info, extra: { ...extra, input: name } };
+    const has = this.rowCount > 0;
+    this.summary = {
+      ...base.summary,
+      file: this.path,
+      events: this.rowCount,
+      byEvent,
+      cpus: [...counts.cpus[k]!].sort((a, b) => a - b),
+      startNs: has ? counts.startNs[k]! : null,
+      endNs: has ? counts.endNs[k]! : null,
+      extra: this.info.extra,
+    };
+  }
+
+  readBatch(i: number): EventColumns {
+    return this.filter(this.base.readBatch(i), i);
+  }
+
+  readBatchBorrow(i: number): EventColumns {
+    return this.filter(this.base.readBatchBorrow ? this.base.readBatchBorrow(i) : this.base.readBatch(i), i);
+  }
+
+  /** The rows of this input (copied: the source may be a borrowed batch). */
+  private filter(c: EventColumns, b: number): EventColumns {
+    const m = this.perBatch[b * this.nInputs + this.k]!;
+    const out = emptyColumns(c, m);
+    const k = this.k;
+    const input = c.input;
+    let o = 0;
+    for (let i = 0; i < c.length && o < m; i++) {
+      if (input[i] !== k) continue;
+      out.ts[o] = c.ts[i]!;
+      out.cpu[o] = c.cpu[i]!;
+      out.kind[o] = c.kind[i]!;
+      out.event[o] = c.event[i]!;
+      out.pid[o] = c.pid[i]!;
+      out.tid[o] = c.tid[i]!;
+      out.comm[o] = c.comm[i]!;
+      out.prevTid[o] = c.prevTid[i]!;
+      out.prevComm[o] = c.prevComm[i]!;
+      out.prevState[o] = c.prevState[i]!;
+      out.arg0[o] = c.arg0[i]!;
+      out.arg1[o] = c.arg1[i]!;
+      out.offset[o] = c.offset[i]!;
+      o++;
+    }
+    return out;
+  }
+
+  readRows(start: number, count: number): EventColumns {
+    // rows [start, start + count) of this input, batch by batch
+    const parts: EventColumns[] = [];
+    let skip = Math.max(0, start);
+    let want = Math.max(0, Math.min(count, this.rowCount - skip));
+    for (let b = 0; b < this.batchCount && want > 0; b++) {
+      const m = this.perBatch[b * this.nInputs + this.k]!;
+      if (skip >= m) {
+        skip -= m;
+        continue;
+      }
+      const c = this.readBatch(b);
+      const take = Math.min(want, m - skip);
+      parts.push(sliceColumns(c, skip, skip + take));
+      want -= take;
+      skip = 0;
+    }
+    return concatColumns(parts, this.base);
+  }
+
+  close(): void {
+    // the underlying trace belongs to the caller
+  }
+}
+
+function emptyColumns(like: Pick<EventColumns, 'comms' | 'events'>, n: number): EventColumns {
+  return {
+    length: n,
+    ts: new Float64Array(n),
+    cpu: new Uint16Array(n),
+    kind: new Uint8Array(n),
+    event: new Uint16Array(n),
+    pid: new Int32Array(n),
+    tid: new Int32Array(n),
+    comm: new Int32Array(n),
+    prevTid: new Int32Array(n),
+    prevComm: new Int32Array(n),
+    prevState: new Uint16Array(n),
+    arg0: new Int32Array(n),
+    arg1: new Int32Array(n),
+    offset: new Float64Array(n),
+    input: new Uint8Array(n),
+    inputs: [],
+    comms: like.comms,
+    events: like.events,
+  };
+}
+
+const COLS = ['ts', 'cpu', 'kind', 'event', 'pid', 'tid', 'comm', 'prevTid', 'prevComm', 'prevState', 'arg0', 'arg1', 'offset', 'input'] as const;
+
+function sliceColumns(c: EventColumns, a: number, b: number): EventColumns {
+  const out = emptyColumns(c, b - a);
+  for (const name of COLS) (out[name] as { set(x: ArrayLike<number>): void }).set(c[name].subarray(a, b));
+  return out;
+}
+
+function concatColumns(parts: EventColumns[], like: IndexedTrace): EventColumns {
+  const n = parts.reduce((s, p) => s + p.length, 0);
+  const out = emptyColumns({ comms: like.comms as string[], events: like.events as string[] }, n);
+  let o = 0;
+  for (const p of parts) {
+    for (const name of COLS) (out[name] as { set(x: ArrayLike<number>, at: number): void }).set(p[name], o);
+    o += p.length;
+  }
+  return out;
+}
