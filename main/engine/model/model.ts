@@ -610,6 +610,66 @@ function alignGuest(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, hostScan:
   vm.alignInput = ai;
 }
 
+/** Placement segment columns, appended to by buildGuestLayer (grown by doubling). */
+class SegCols {
+  n = 0;
+  start: Float64Array;
+  end: Float64Array;
+  vcpu: Int32Array;
+  core: Int32Array;
+  constructor(cap: number) {
+    this.start = new Float64Array(cap);
+    this.end = new Float64Array(cap);
+    this.vcpu = new Int32Array(cap);
+    this.core = new Int32Array(cap);
+  }
+  add(a: number, b: number, v: number, c: number): void {
+    const n = this.n;
+    if (n === this.start.length) {
+      const cap = n * 2;
+      const s = new Float64Array(cap); s.set(this.start); this.start = s;
+      const e = new Float64Array(cap); e.set(this.end); this.end = e;
+      const vv = new Int32Array(cap); vv.set(this.vcpu); this.vcpu = vv;
+      const cc = new Int32Array(cap); cc.set(this.core); this.core = cc;
+    }
+    this.start[n] = a;
+    this.end[n] = b;
+    this.vcpu[n] = v;
+    this.core[n] = c;
+    this.n = n + 1;
+  }
+}
+
+/** Migration event columns (layer 0 guest, 1 host, 2 physical). */
+class MigCols {
+  n = 0;
+  ts: Float64Array;
+  layer: Uint8Array;
+  from: Int32Array;
+  to: Int32Array;
+  constructor(cap: number) {
+    this.ts = new Float64Array(cap);
+    this.layer = new Uint8Array(cap);
+    this.from = new Int32Array(cap);
+    this.to = new Int32Array(cap);
+  }
+  add(t: number, layer: number, from: number, to: number): void {
+    const n = this.n;
+    if (n === this.ts.length) {
+      const cap = n * 2;
+      const a = new Float64Array(cap); a.set(this.ts); this.ts = a;
+      const l = new Uint8Array(cap); l.set(this.layer); this.layer = l;
+      const f = new Int32Array(cap); f.set(this.from); this.from = f;
+      const o = new Int32Array(cap); o.set(this.to); this.to = o;
+    }
+    this.ts[n] = t;
+    this.layer[n] = layer;
+    this.from[n] = from;
+    this.to[n] = to;
+    this.n = n + 1;
+  }
+}
+
 /** endNs: where runs still open at the end of the guest trace are closed (host clock). */
 function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, clock: ClockMap, endNs: number): GuestLayer {
   const src = gc.scan.runs;
@@ -642,10 +702,9 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, cloc
   const byThread = groupByKey(threadKey, nThreads);
   const byVcpu = groupByKey(src.cpu, Math.max(1, gc.scan.cpuCount));
   const segThreadStart = new Uint32Array(nThreads + 1);
-  const segS = new GrowF64(src.length * 2);
-  const segE = new GrowF64(src.length * 2);
-  const segV = new GrowI32(src.length * 2);
-  const segC = new GrowI32(src.length * 2);
+  // Segment and migration columns written directly (one capacity check per row, no call per row).
+  const seg = new SegCols(src.length + (src.length >> 1) + 16);
+  const mig = new MigCols(Math.max(256, src.length >> 1));
   const runNs = new Float64Array(nThreads);
   const stealNs = new Float64Array(nThreads);
   const coreCount = vcpus.coreCount;
@@ -655,99 +714,97 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, cloc
   const migHost = new Int32Array(nThreads);
   const migPhysical = new Int32Array(nThreads);
   const migThreadStart = new Uint32Array(nThreads + 1);
-  const mCap = Math.max(256, src.length >> 1);
-  const mTs = new GrowF64(mCap);
-  const mLayer = new GrowI32(mCap);
-  const mFrom = new GrowI32(mCap);
-  const mTo = new GrowI32(mCap);
   const { startNs: hS, endNs: hE, core: hC, groupStart: hG } = vcpus;
-  // Per-thread state, shared with emit() (one closure for all threads: none per interval).
-  let k = 0;
-  let v = 0;
-  let firstSeg = 0;
-  let lastPlacedCore = -1;
-  let lastPlacedVcpu = -1;
-  let steal = 0;
-  const emit = (a: number, b: number, c: number): void => {
-    if (b <= a) return;
-    // merge with the previous segment of this run interval when contiguous on the same core
-    if (segS.n > firstSeg && segC.a[segS.n - 1] === c && segE.a[segS.n - 1] === a) {
-      segE.a[segS.n - 1] = b;
-    } else {
-      segS.push(a);
-      segE.push(b);
-      segV.push(v);
-      segC.push(c);
-    }
-    if (c < 0) {
-      steal += b - a;
-      return;
-    }
-    if (coreNsFlat && c < coreCount) coreNsFlat[k * coreCount + c]! += b - a;
-    if (lastPlacedCore >= 0 && c !== lastPlacedCore) {
-      migPhysical[k]!++;
-      mTs.push(a);
-      mLayer.push(2);
-      mFrom.push(lastPlacedCore);
-      mTo.push(c);
-      if (lastPlacedVcpu === v) {
-        migHost[k]!++;
-        mTs.push(a);
-        mLayer.push(1);
-        mFrom.push(lastPlacedCore);
-        mTo.push(c);
-      }
-    }
-    lastPlacedCore = c;
-    lastPlacedVcpu = v;
-  };
-  for (k = 0; k < nThreads; k++) {
-    segThreadStart[k] = segS.n;
-    migThreadStart[k] = mTs.n;
+  const rStart = runs.startNs;
+  const rEnd = runs.endNs;
+  const rCpu = runs.cpu;
+  const order = byThread.order;
+  const localOf = vm.localOfVcpuId;
+  for (let k = 0; k < nThreads; k++) {
+    segThreadStart[k] = seg.n;
+    migThreadStart[k] = mig.n;
     let lastVcpu = -1;
-    lastPlacedCore = -1;
-    lastPlacedVcpu = -1;
+    let lastPlacedCore = -1;
+    let lastPlacedVcpu = -1;
     let run = 0;
-    steal = 0;
+    let steal = 0;
     for (let q = byThread.groupStart[k]!; q < byThread.groupStart[k + 1]!; q++) {
-      const r = byThread.order[q]!;
-      const s = runs.startNs[r]!;
-      const e = runs.endNs[r]!;
-      v = runs.cpu[r]!;
+      const r = order[q]!;
+      const s = rStart[r]!;
+      const e = rEnd[r]!;
+      const v = rCpu[r]!;
       run += e - s;
       if (lastVcpu >= 0 && v !== lastVcpu) {
         migGuest[k]!++;
-        mTs.push(s);
-        mLayer.push(0);
-        mFrom.push(lastVcpu);
-        mTo.push(v);
+        mig.add(s, 0, lastVcpu, v);
       }
       lastVcpu = v;
-      const local = v < vm.localOfVcpuId.length ? vm.localOfVcpuId[v]! : -1;
-      firstSeg = segS.n;
-      if (local < 0) {
-        emit(s, e, -1);
-        continue;
+      const local = v < localOf.length ? localOf[v]! : -1;
+      const firstSeg = seg.n;
+      // pieces of [s, e): (a, b, core) in time order, core -1 while the vCPU is on no core; a piece
+      // continues the previous one of this run interval when contiguous on the same core
+      let lo = 0;
+      let hi = 0;
+      let j = 0;
+      if (local >= 0) {
+        const gg = vm.firstGlobal + local;
+        lo = hG[gg]!;
+        hi = hG[gg + 1]!;
+        j = upperBound(hE, s, lo, hi);
       }
-      const gg = vm.firstGlobal + local;
-      const lo = hG[gg]!;
-      const hi = hG[gg + 1]!;
-      let j = upperBound(hE, s, lo, hi);
       let cursor = s;
-      for (; j < hi && hS[j]! < e; j++) {
-        const a = Math.max(hS[j]!, cursor);
-        if (a > cursor) emit(cursor, a, -1);
-        const b = Math.min(hE[j]!, e);
-        emit(a, b, hC[j]!);
-        cursor = Math.max(cursor, b);
+      // one extra step after the host rows: the steal tail [cursor, e)
+      for (;;) {
+        let a: number;
+        let b: number;
+        let c: number;
+        if (j < hi && hS[j]! < e) {
+          const hs = hS[j]!;
+          if (hs > cursor) {
+            // gap before this on-core row: steal, then the row next time round
+            a = cursor;
+            b = hs;
+            c = -1;
+            cursor = hs;
+          } else {
+            a = cursor;
+            b = Math.min(hE[j]!, e);
+            c = hC[j]!;
+            cursor = Math.max(cursor, b);
+            j++;
+          }
+        } else if (cursor < e) {
+          a = cursor;
+          b = e;
+          c = -1;
+          cursor = e;
+        } else break;
+        if (b <= a) continue;
+        const n = seg.n;
+        if (n > firstSeg && seg.core[n - 1] === c && seg.end[n - 1] === a) seg.end[n - 1] = b;
+        else seg.add(a, b, v, c);
+        if (c < 0) {
+          steal += b - a;
+          continue;
+        }
+        if (coreNsFlat && c < coreCount) coreNsFlat[k * coreCount + c]! += b - a;
+        if (lastPlacedCore >= 0 && c !== lastPlacedCore) {
+          migPhysical[k]!++;
+          mig.add(a, 2, lastPlacedCore, c);
+          if (lastPlacedVcpu === v) {
+            migHost[k]!++;
+            mig.add(a, 1, lastPlacedCore, c);
+          }
+        }
+        lastPlacedCore = c;
+        lastPlacedVcpu = v;
       }
-      if (cursor < e) emit(cursor, e, -1);
     }
     runNs[k] = run;
     stealNs[k] = steal;
   }
-  segThreadStart[nThreads] = segS.n;
-  migThreadStart[nThreads] = mTs.n;
+  segThreadStart[nThreads] = seg.n;
+  migThreadStart[nThreads] = mig.n;
   const comms: string[] = [];
   for (let k = 0; k < nThreads; k++) comms.push(gc.scan.commOf.get(tids[k]!) ?? '');
   return {
@@ -761,10 +818,10 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, cloc
     runByVcpu: byVcpu.order,
     runVcpuStart: byVcpu.groupStart,
     segThreadStart,
-    segStartNs: segS.finish(),
-    segEndNs: segE.finish(),
-    segVcpu: segV.finish(),
-    segCore: segC.finish(),
+    segStartNs: seg.start.slice(0, seg.n),
+    segEndNs: seg.end.slice(0, seg.n),
+    segVcpu: seg.vcpu.slice(0, seg.n),
+    segCore: seg.core.slice(0, seg.n),
     runNs,
     stealNs,
     coreNsFlat,
@@ -773,10 +830,10 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, cloc
     migHost,
     migPhysical,
     migThreadStart,
-    migTsNs: mTs.finish(),
-    migLayer: Uint8Array.from(mLayer.finish()),
-    migFrom: mFrom.finish(),
-    migTo: mTo.finish(),
+    migTsNs: mig.ts.slice(0, mig.n),
+    migLayer: mig.layer.slice(0, mig.n),
+    migFrom: mig.from.slice(0, mig.n),
+    migTo: mig.to.slice(0, mig.n),
     switchMismatches: gc.scan.switchMismatches,
   };
 }
