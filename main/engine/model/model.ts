@@ -8,7 +8,7 @@ import { LHP_DEFAULTS } from '../../../shared/model-contract.ts';
 import { TaskState } from '../../../shared/schema.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
 import { autoAlign, constantClock, mapTimes, offsetAt, scoreOffset, toHostNs, type AlignInput, type AutoAlignOptions, type ClockMap } from './align.ts';
-import { GrowF64, GrowI32, groupByKey, upperBound } from './grow.ts';
+import { fit, GrowF64, GrowI32, groupByKey, upperBound } from './grow.ts';
 import { splitInputs } from './inputs.ts';
 import { scanLayer, type LayerScan, type RunTable } from './runs.ts';
 import { hostTopology, looksLikeHost, VCPU_THREAD_RE, type TopoVm } from './topology.ts';
@@ -818,10 +818,10 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, cloc
     runByVcpu: byVcpu.order,
     runVcpuStart: byVcpu.groupStart,
     segThreadStart,
-    segStartNs: seg.start.slice(0, seg.n),
-    segEndNs: seg.end.slice(0, seg.n),
-    segVcpu: seg.vcpu.slice(0, seg.n),
-    segCore: seg.core.slice(0, seg.n),
+    segStartNs: fit(seg.start, seg.n),
+    segEndNs: fit(seg.end, seg.n),
+    segVcpu: fit(seg.vcpu, seg.n),
+    segCore: fit(seg.core, seg.n),
     runNs,
     stealNs,
     coreNsFlat,
@@ -830,10 +830,10 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, cloc
     migHost,
     migPhysical,
     migThreadStart,
-    migTsNs: mig.ts.slice(0, mig.n),
-    migLayer: mig.layer.slice(0, mig.n),
-    migFrom: mig.from.slice(0, mig.n),
-    migTo: mig.to.slice(0, mig.n),
+    migTsNs: fit(mig.ts, mig.n),
+    migLayer: fit(mig.layer, mig.n),
+    migFrom: fit(mig.from, mig.n),
+    migTo: fit(mig.to, mig.n),
     switchMismatches: gc.scan.switchMismatches,
   };
 }

@@ -4,7 +4,7 @@
 
 import { EventKind, NO_STATE, XEN_IDLE_DOMAIN } from '../../../shared/schema.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
-import { GrowI32 } from './grow.ts';
+import { fit, GrowI32 } from './grow.ts';
 
 /**
  * Run intervals as columns: `tid` ran on `cpu` from the switch that switched it in to the one that
@@ -185,15 +185,6 @@ class RunCols {
   }
 }
 
-/**
- * The first n values: a view when at least 3/4 of the array is used (a copy would touch as many
- * fresh pages again; page faults were a third of the scan's CPU time on the 2-core bench machine),
- * else a copy (the spare capacity is freed).
- */
-function fit<T extends Int32Array | Float64Array | Uint16Array>(a: T, n: number): T {
-  if (n === a.length) return a;
-  return (4 * n >= 3 * a.length ? a.subarray(0, n) : a.slice(0, n)) as T;
-}
 
 export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerScan {
   const maxCpu = trace.summary.cpus.length ? Math.max(...trace.summary.cpus) : 0;
