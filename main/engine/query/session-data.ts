@@ -146,7 +146,8 @@ export class FileSessionBuilder {
   private tidBits = new Uint32Array(64 * HASH_WORDS);
   /** Lane builders in order of the cpu's first switch. */
   private readonly lanes: LaneBuilder[] = [];
-  private readonly laneOfCpu = new Map<number, number>();
+  /** cpu (u16) -> index in lanes, -1 before its first switch. */
+  private readonly laneOfCpu = new Int32Array(65536).fill(-1);
   private readonly migTs = new GrowF64();
   private readonly migTid = new GrowI32();
   private readonly migFrom = new GrowI32();
@@ -191,40 +192,51 @@ export class FileSessionBuilder {
     const kinds = c.kind;
     const tids = c.tid;
     const comms = c.comm;
+    const cpus = c.cpu;
+    const ts = c.ts;
+    // The dense arrays sized for this batch's largest tid first, so the row loop keeps them in locals.
+    let maxTid = -1;
+    for (let i = 0; i < n; i++) {
+      const t = tids[i]!;
+      if (t > maxTid && t < DENSE_TIDS) maxTid = t;
+    }
+    if (maxTid >= this.tidCounts.length) this.growTids(maxTid);
+    const counts = this.tidCounts;
+    const tidComm = this.tidComm;
+    const laneOfCpu = this.laneOfCpu;
     for (let i = 0; i < n; i++) {
       const kind = kinds[i]!;
       const tid = tids[i]!;
       const dense = tid >= 0 && tid < DENSE_TIDS;
-      if (dense && tid >= this.tidCounts.length) this.growTids(tid);
-      if (dense) this.tidCounts[tid]!++;
+      if (dense) counts[tid]!++;
       else this.sparseCounts.set(tid, (this.sparseCounts.get(tid) ?? 0) + 1);
       const comm = comms[i]!;
       if (kind === EventKind.switch) {
-        const cpu = c.cpu[i]!;
-        let li = this.laneOfCpu.get(cpu);
-        if (li === undefined) {
+        const cpu = cpus[i]!;
+        let li = laneOfCpu[cpu]!;
+        if (li < 0) {
           li = this.lanes.length;
-          this.laneOfCpu.set(cpu, li);
+          laneOfCpu[cpu] = li;
           this.lanes.push({ cpu, start: new GrowF64(), tid: new GrowI32(), comm: new GrowI32(), endState: new GrowI32() });
         }
         const lb = this.lanes[li]!;
         if (lb.endState.n > 0) lb.endState.a[lb.endState.n - 1] = c.prevState[i]!;
-        lb.start.push(c.ts[i]! + off);
+        lb.start.push(ts[i]! + off);
         lb.tid.push(tid);
         lb.comm.push(comm);
         lb.endState.push(NO_STATE);
         if (comm >= 0) {
-          if (dense) this.tidComm[tid] = comm;
+          if (dense) tidComm[tid] = comm;
           else this.sparseComm.set(tid, comm);
         }
       } else if (kind === EventKind.migrate) {
-        this.migTs.push(c.ts[i]! + off);
+        this.migTs.push(ts[i]! + off);
         this.migTid.push(tid);
         this.migFrom.push(c.arg0[i]!);
         this.migTo.push(c.arg1[i]!);
       } else if (comm >= 0) {
         if (dense) {
-          if (this.tidComm[tid] === -1) this.tidComm[tid] = comm;
+          if (tidComm[tid] === -1) tidComm[tid] = comm;
         } else if (!this.sparseComm.has(tid)) this.sparseComm.set(tid, comm);
       }
     }

@@ -33,13 +33,25 @@ export interface TraceDatShared {
 
 /** Default unit size: large enough to amortise per-unit setup, small enough to spread over workers. */
 export const DEFAULT_UNIT_BYTES = 8 * 1024 * 1024;
+/**
+ * The first units of each CPU ramp up to the unit size: 1/8, 1/4, 1/2 of it, then whole. The
+ * indexer starts units in time order and emits rows once every CPU has read past them, so small
+ * first units give the first rows (the app's first screen) after a fraction of the work: on the
+ * real 1.1M-event trace.dat, 1 MiB units gave the first 16384-row batch after ~38K events parsed.
+ * It adds three units per CPU; the rows are the same for any split (reader tests).
+ */
+const RAMP_UNITS = 3;
+const MIN_UNIT_BYTES = 64 * 1024;
+function unitBudget(unitBytes: number, part: number): number {
+  return part >= RAMP_UNITS ? unitBytes : Math.max(MIN_UNIT_BYTES, Math.floor(unitBytes / 2 ** (RAMP_UNITS - part)));
+}
 /** Uncompressed data is read in blocks of this many bytes (whole pages). */
 const READ_BLOCK_BYTES = 1024 * 1024;
 
 export function planTraceDat(src: ByteSource, diag: DiagnosticSink, opts: ReadOptions): ReadPlan<TraceDatShared> {
   const h = readHeader(src, diag);
   const compiled = compileEvents(h.formats);
-  const unitBytes = Math.max(64 * 1024, opts.unitBytes ?? DEFAULT_UNIT_BYTES);
+  const unitBytes = Math.max(MIN_UNIT_BYTES, opts.unitBytes ?? DEFAULT_UNIT_BYTES);
   const units: UnitSpec[] = [];
   const readUnits: ReadUnit[] = [];
   const multi = h.buffers.length > 1;
@@ -49,11 +61,10 @@ export function planTraceDat(src: ByteSource, diag: DiagnosticSink, opts: ReadOp
       if (cd.sizeBytes <= 0) continue;
       if (!b.compressed) {
         // Whole pages per unit; a trailing partial page is read (and reported) by the last unit.
-        const pagesPerUnit = Math.max(1, Math.floor(unitBytes / b.pageSize));
-        const step = pagesPerUnit * b.pageSize;
         const end = cd.offsetBytes + cd.sizeBytes;
         let part = 0;
-        for (let s = cd.offsetBytes; s < end; s += step, part++) {
+        for (let s = cd.offsetBytes, step = 0; s < end; s += step, part++) {
+          step = Math.max(1, Math.floor(unitBudget(unitBytes, part) / b.pageSize)) * b.pageSize;
           const e = Math.min(end, s + step);
           units.push({ buffer: bi, cpu: cd.cpu, compressed: false, first: s, last: e });
           readUnits.push({ start: s, end: e, label: `${prefix}cpu ${cd.cpu}${part || e < end ? ` part ${part + 1}` : ''}` });
@@ -66,7 +77,8 @@ export function planTraceDat(src: ByteSource, diag: DiagnosticSink, opts: ReadOp
         while (i < stop) {
           const first = i;
           let bytes = 0;
-          while (i < stop && (i === first || bytes + t.uncompBytes[i]! <= unitBytes)) bytes += t.uncompBytes[i++]!;
+          const budget = unitBudget(unitBytes, part);
+          while (i < stop && (i === first || bytes + t.uncompBytes[i]! <= budget)) bytes += t.uncompBytes[i++]!;
           units.push({ buffer: bi, cpu: cd.cpu, compressed: true, first, last: i });
           const fs = t.fileOffset[first]!;
           const fe = t.fileOffset[i - 1]! + 8 + t.compBytes[i - 1]!;
