@@ -110,6 +110,46 @@ const FIRST_SCREEN = `(async () => {
   }
 })()`;
 
+/** Page init script: logs each RPC's method, send time and answer time (from the wire header). */
+const RPC_LOG = `(() => {
+  const log = (window.__rpcLog = []);
+  const head = (d) => {
+    try {
+      const u = d instanceof ArrayBuffer ? new Uint8Array(d) : new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+      const n = new DataView(u.buffer, u.byteOffset).getUint32(0, true);
+      return JSON.parse(new TextDecoder().decode(u.subarray(4, 4 + n)));
+    } catch { return null; }
+  };
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (d) {
+    const h = head(d);
+    if (h && h.method) log.push({ id: h.id, method: h.method, sent: performance.now(), answered: -1 });
+    if (!this.__rpcHooked) {
+      this.__rpcHooked = true;
+      this.addEventListener('message', (e) => {
+        const run = (buf) => { const r = head(buf); const x = r && log.find((l) => l.id === r.id && l.answered < 0); if (x) x.answered = performance.now(); };
+        if (e.data instanceof Blob) void e.data.arrayBuffer().then(run); else run(e.data);
+      });
+    }
+    return send.call(this, d);
+  };
+})()`;
+
+/** "method sent->answered" for the first call of each method (ms since navigation start). */
+async function rpcSummary(page: Page): Promise<string> {
+  const log = (await page.evaluate('window.__rpcLog || []')) as { method: string; sent: number; answered: number }[];
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const l of log) {
+    if (seen.has(l.method)) continue;
+    seen.add(l.method);
+    out.push(`${l.method} ${l.sent.toFixed(0)}->${l.answered.toFixed(0)}`);
+  }
+  const polls = log.filter((l) => l.method === 'loadStatus').length;
+  const dcl = (await page.evaluate(`performance.getEntriesByType('navigation')[0]?.domContentLoadedEventEnd ?? -1`)) as number;
+  return `DOMContentLoaded ${dcl.toFixed(0)}, ${out.join(', ')} (${polls} loadStatus polls)`;
+}
+
 async function heapMb(page: Page): Promise<{ used: number; afterGc: number }> {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
@@ -164,6 +204,7 @@ async function firstScreenCached(browser: Browser, big: BigTrace, log: Log): Pro
   for (let round = 0; round < 4; round++) {
     const s = await serve(big.path);
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.addInitScript(RPC_LOG);
     try {
       const g0 = performance.now();
       await page.goto(s.url);
@@ -174,7 +215,8 @@ async function firstScreenCached(browser: Browser, big: BigTrace, log: Log): Pro
       else
         log(
           `${label}: first screen (rows + timeline tile drawn) ${inPage.toFixed(0)} ms from navigation start, ${fromGoto.toFixed(0)} ms from page.goto; ` +
-            `${(s.urlAt - s.spawnedAt + fromGoto).toFixed(0)} ms from spawning serve; serve+engine peak RSS ${treePeakRssMb(s.child.pid!).toFixed(0)} MB`,
+            `${(s.urlAt - s.spawnedAt + fromGoto).toFixed(0)} ms from spawning serve; serve+engine peak RSS ${treePeakRssMb(s.child.pid!).toFixed(0)} MB; ` +
+            `RPCs (ms from navigation): ${await rpcSummary(page)}`,
         );
     } finally {
       await page.close();

@@ -18,7 +18,7 @@ import { openIndexed } from '../index/open.ts';
 import { SummaryAccumulator } from '../index/summary.ts';
 import { buildSessionLod, exactPixels, pickLevel, summarize, type PixelSummary } from './lod.ts';
 import { prepareSession, type Lane, type SessionData } from './session-data.ts';
-import { timelineTile } from './timeline.ts';
+import { sessionLod, timelineTile } from './timeline.ts';
 
 const FIXTURES = ['../../formats/ftrace-text/testdata/schedmix-1s/trace.dat', '../../formats/ftrace-text/testdata/tracefs-schedmix.txt'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
 
@@ -158,13 +158,12 @@ for (const file of FIXTURES) {
   });
 }
 
-test('short runs that sampling would hide are drawn with their share of the pixel', async () => {
-  // one lane: thread 7 runs 10 µs of every 1 ms (1% busy), idle the rest; 200k runs
+/** One lane: thread 7 runs 10 µs of every 1 ms (1% busy), idle the rest; 2 runs per cycle. */
+async function shortRuns(cycles: number): Promise<SessionData> {
   const b = new EventColumnsBuilder(1 << 16);
   const a = b.commId('short');
   const idle = b.commId('swapper/0');
   const ev = b.eventId('sched_switch');
-  const cycles = 100_000;
   for (let k = 0; k < cycles; k++) {
     const t = k * 1_000_000;
     b.append(EventKind.switch, ev, t, 0, 7, 7, a, 0, idle, 1, 120, 120, 2 * k);
@@ -175,7 +174,11 @@ test('short runs that sampling would hide are drawn with their share of the pixe
   acc.add(cols);
   const info = { format: 'test', entity: 'tid' as const };
   const tr = new MemoryIndexedTrace('short', cols, acc.finish('short', 1, 'test', info, cols.events, [], 0), info);
-  const d = await prepareSession([tr], { cancelled: false }, () => undefined);
+  return prepareSession([tr], { cancelled: false }, () => undefined);
+}
+
+test('short runs that sampling would hide are drawn with their share of the pixel', async () => {
+  const d = await shortRuns(100_000);
   const width = 800;
   const t = tableFromIPC(timelineTile(d, {}, d.startNs, d.endNs, width));
   const tid = t.getChild('tid')!.toArray() as Int32Array;
@@ -191,4 +194,28 @@ test('short runs that sampling would hide are drawn with their share of the pixe
   }
   // every pixel shows it (sampling the middle of each pixel would land on idle almost always)
   assert.ok(covered >= 0.99 * (d.endNs - d.startNs), `covered ${covered} of ${d.endNs - d.startNs}`);
+});
+
+test('one background LOD build at a time: a second session waits while the first is asked for, then builds', async () => {
+  // above the synchronous threshold: built in the background
+  const d1 = await shortRuns(150_000);
+  const d2 = await shortRuns(150_000);
+  const s1 = sessionLod(d1);
+  assert.equal(s1.building, true);
+  const s2 = sessionLod(d2);
+  assert.equal(s2.lod, null);
+  assert.equal(s2.building, true, 'the tile says approximate');
+  // 750 runs per pixel: too many to sum exactly, so sampled (and marked approximate) until the LOD is there
+  const tile = tableFromIPC(timelineTile(d2, {}, d2.startNs, d2.endNs, 400));
+  assert.equal(JSON.parse(tile.schema.metadata.get('approx')!), true);
+  for (let i = 0; i < 2000 && sessionLod(d1).building; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(sessionLod(d1).lod, 'the first build finished');
+  assert.equal(sessionLod(d2).building, true, 'the second starts once the first is done');
+  for (let i = 0; i < 2000 && sessionLod(d2).building; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(sessionLod(d2).lod, 'the second build finished');
+  assert.deepEqual(sessionLod(d2).lod!.lanes[0]!.levels[0]!.busy, buildSessionLod(d2).lanes[0]!.levels[0]!.busy, 'same LOD as a synchronous build');
+  const t2 = tableFromIPC(timelineTile(d2, {}, d2.startNs, d2.endNs, 400));
+  assert.equal(JSON.parse(t2.schema.metadata.get('approx')!), false);
+  const busy = t2.getChild('busy')!.toArray() as Float32Array;
+  assert.ok(busy.length > 0 && busy.every((b) => b > 0.008 && b < 0.012), 'drawn from the LOD: 1% busy everywhere');
 });

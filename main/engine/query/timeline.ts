@@ -16,38 +16,55 @@ const EXACT_PIXELS_RUNS_PER_PX = 64;
 /** Where the LOD has no level fine enough (a locally dense stretch), up to this many. */
 const EXACT_PIXELS_MAX_RUNS_PER_PX = 512;
 
-/** Sessions with at most this many runs get their LOD built synchronously (tens of ms). */
-const SYNC_LOD_RUNS = 1_000_000;
+/** Sessions with at most this many runs get their LOD built synchronously (~10 ms). */
+const SYNC_LOD_RUNS = 250_000;
 
 interface LodState {
   lod: SessionLod | null;
   building: boolean;
+  /** When a tile last asked for it (a build nobody asks for any more gives way to a newer one). */
+  askedMs: number;
 }
-/** Beside each session's data: its LOD, built once (the build holds the data until it ends). */
+/** Beside each session's data: its LOD, built once. */
 const lods = new WeakMap<SessionData, LodState>();
+/** At most one background build at a time: a partial (growing) session hands out a new data
+ * snapshot on each refresh, and a build per snapshot would pile up. */
+let inFlight: LodState | null = null;
+const STALE_MS = 1000;
 
 /** The session's LOD, or null while it is built in the background (the first call starts it). */
 export function sessionLod(d: SessionData): LodState {
+  const now = performance.now();
   let st = lods.get(d);
-  if (st) return st;
-  let runs = 0;
-  for (const L of d.lanes) runs += L.startNs.length;
-  if (runs <= SYNC_LOD_RUNS) {
-    st = { lod: buildSessionLod(d), building: false };
+  if (st?.lod) return st;
+  if (!st) {
+    let runs = 0;
+    for (const L of d.lanes) runs += L.startNs.length;
+    if (runs <= SYNC_LOD_RUNS) {
+      st = { lod: buildSessionLod(d), building: false, askedMs: now };
+      lods.set(d, st);
+      return st;
+    }
+    st = { lod: null, building: false, askedMs: now };
     lods.set(d, st);
-    return st;
   }
-  const state: LodState = { lod: null, building: true };
-  lods.set(d, state);
-  void buildSessionLodAsync(d, () => false).then(
-    (l) => {
-      state.lod = l;
-      state.building = false;
-    },
-    () => {
-      state.building = false;
-    },
-  );
+  st.askedMs = now;
+  if (st.building) return st;
+  // Another session's build runs and was asked for lately: wait for it (tiles are sampled meanwhile).
+  if (inFlight && inFlight !== st && now - inFlight.askedMs < STALE_MS) {
+    st.building = false;
+    return { lod: null, building: true, askedMs: now };
+  }
+  const state = st;
+  state.building = true;
+  inFlight = state;
+  const done = (l: SessionLod | null): void => {
+    state.lod = l;
+    state.building = false;
+    if (inFlight === state) inFlight = null;
+  };
+  // cancelled when a newer build took over; it restarts if its data is asked for again
+  void buildSessionLodAsync(d, () => inFlight !== state).then(done, () => done(null));
   return state;
 }
 
