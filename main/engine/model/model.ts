@@ -677,13 +677,31 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, cloc
   const indexOfTid = new Map<number, number>();
   const tidList = new GrowI32();
   const threadKey = new Int32Array(src.length);
+  // tid -> index through a dense table for tids below PID_MAX_LIMIT (a Map.get per run otherwise)
+  let dense = new Int32Array(1024).fill(-1);
   for (let i = 0; i < src.length; i++) {
     const t = src.tid[i]!;
-    let k = indexOfTid.get(t);
-    if (k === undefined) {
-      k = tidList.n;
-      indexOfTid.set(t, k);
-      tidList.push(t);
+    let k: number;
+    if (t >= 0 && t < 1 << 22) {
+      if (t >= dense.length) {
+        const grown = new Int32Array(Math.min(1 << 22, Math.max(t + 1, dense.length * 2))).fill(-1);
+        grown.set(dense);
+        dense = grown;
+      }
+      k = dense[t]!;
+      if (k < 0) {
+        k = tidList.n;
+        dense[t] = k;
+        indexOfTid.set(t, k);
+        tidList.push(t);
+      }
+    } else {
+      const known = indexOfTid.get(t);
+      if (known === undefined) {
+        k = tidList.n;
+        indexOfTid.set(t, k);
+        tidList.push(t);
+      } else k = known;
     }
     threadKey[i] = k;
   }
@@ -986,8 +1004,12 @@ function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate,
     const eA = scratchE.a;
     // wakeups grouped by waker thread index
     const wk = gc.scan;
+    const threadOf = denseThreadIndex(G);
     const wKeys = new Int32Array(wk.wakeTsNs.length);
-    for (let i = 0; i < wKeys.length; i++) wKeys[i] = G.indexOfTid.get(wk.wakeWaker[i]!) ?? G.tids.length;
+    for (let i = 0; i < wKeys.length; i++) {
+      const t = threadOf(wk.wakeWaker[i]!);
+      wKeys[i] = t >= 0 ? t : G.tids.length;
+    }
     const byWaker = groupByKey(wKeys, G.tids.length + 1);
     for (let k = 0; k < G.tids.length; k++) {
       let wq = byWaker.groupStart[k]!;
@@ -1025,8 +1047,8 @@ function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate,
           const wi = order[q]!;
           const wt = toHostNs(clock, wk.wakeTsNs[wi]!);
           if (wt > b + p.waitWindowNs) break;
-          const wIdx = G.indexOfTid.get(wk.wakeWoken[wi]!);
-          if (wIdx === undefined) continue;
+          const wIdx = threadOf(wk.wakeWoken[wi]!);
+          if (wIdx < 0) continue;
           // the woken thread's last run interval before the wakeup must have ended (blocked) inside the gap on a sibling vCPU
           const rl = G.runThreadStart[wIdx]!;
           const rh = G.runThreadStart[wIdx + 1]!;
@@ -1067,6 +1089,20 @@ function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate,
     siblingsOnCoreNs: oSib.finish(),
     waiterTid: oWait.finish(),
   };
+}
+
+/** tid -> thread index of a guest layer (-1 absent): a dense table when the tids are small, else the Map. */
+function denseThreadIndex(G: GuestLayer): (tid: number) => number {
+  let max = -1;
+  let min = 0;
+  for (let k = 0; k < G.tids.length; k++) {
+    max = Math.max(max, G.tids[k]!);
+    min = Math.min(min, G.tids[k]!);
+  }
+  if (min < 0 || max >= 1 << 22) return (t) => G.indexOfTid.get(t) ?? -1;
+  const dense = new Int32Array(max + 1).fill(-1);
+  for (let k = 0; k < G.tids.length; k++) dense[G.tids[k]!] = k;
+  return (t) => (t >= 0 && t <= max ? dense[t]! : -1);
 }
 
 /** upperBound(a, x, lo, hi) when the answer is known to be >= lo: exponential steps from lo, then a binary search. */
