@@ -3,7 +3,7 @@
 // (10M rows: ~2.5 s of the first screen). Written to a temp name and renamed; read back only when
 // the version, row and batch counts, length and a word sum all match — else recomputed.
 
-import { closeSync, existsSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
 import { BatchSummaries, type Lane, type SessionData } from './session-data.ts';
 
@@ -104,18 +104,33 @@ const isNum = (n: unknown): n is number => typeof n === 'number' && !Number.isNa
 
 function readSideCacheChecked(path: string, tr: IndexedTrace): SessionData | null {
   if (!existsSync(path)) return null;
-  let buf: Buffer;
+  // Read into an array of our own (offset 0): the body starts at a multiple of 8, so the columns
+  // are views of it (a pooled Buffer from readFileSync needed a copy of the whole body first).
+  let buf: Uint8Array<ArrayBuffer>;
   try {
-    buf = readFileSync(path);
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      buf = new Uint8Array(size);
+      let got = 0;
+      while (got < size) {
+        const n = readSync(fd, buf, got, size - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      if (got !== size) return null;
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return null;
   }
   if (buf.length < 8) return null;
-  const jsonLen = buf.readUInt32LE(0);
+  const jsonLen = new DataView(buf.buffer).getUint32(0, true);
   if (jsonLen > MAX_HEADER_BYTES || 8 + jsonLen > buf.length) return null;
   let h: Header;
   try {
-    h = JSON.parse(buf.subarray(8, 8 + jsonLen).toString('utf8')) as Header;
+    h = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + jsonLen))) as Header;
   } catch {
     return null;
   }
@@ -124,10 +139,9 @@ function readSideCacheChecked(path: string, tr: IndexedTrace): SessionData | nul
   if (!isCount(h.migrations) || !isNum(h.startNs) || !isNum(h.endNs)) return null;
   if (!h.lanes.every((l) => l && isCount(l.cpu) && l.cpu <= 0xffff && isCount(l.n) && isNum(l.endNs))) return null;
   if (!h.threads.every((t) => Array.isArray(t) && t.length === 3 && t.every((x) => typeof x === 'number' && Number.isInteger(x)))) return null;
-  // Copy into one aligned buffer, then take views.
   const start = 8 + jsonLen + ((8 - ((8 + jsonLen) % 8)) % 8);
-  const body = new Uint8Array(buf.length - start);
-  body.set(buf.subarray(start));
+  if (start > buf.length) return null;
+  const body = buf.subarray(start);
   let off = 0;
   let bad = false;
   const take = <T extends Float64Array | Int32Array | Uint32Array>(Ctor: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }, n: number): T => {
@@ -136,7 +150,7 @@ function readSideCacheChecked(path: string, tr: IndexedTrace): SessionData | nul
       bad = true;
       return new Ctor(new ArrayBuffer(0), 0, 0);
     }
-    const v = new Ctor(body.buffer, off, n);
+    const v = new Ctor(body.buffer, body.byteOffset + off, n);
     off += bytes + ((8 - (bytes % 8)) % 8);
     return v;
   };
