@@ -251,3 +251,61 @@ test('closing a partial session cancels its load', async () => {
   assert.equal(st.state, 'cancelled');
   svc.close();
 });
+
+test('two files: the first file shows while it is indexed, then the merged session replaces it', async () => {
+  const ref = await reference();
+  const { ctl, open } = gatedIndexer(ref);
+  let second = false;
+  // The second file is the same fixture under another name, opened without a gate.
+  const svc = new TraceService({
+    cacheDir,
+    pathAllowed: () => true,
+    openTrace: async (p, opts) => {
+      if (!second) {
+        second = true;
+        return open(p, opts);
+      }
+      const info = { format: 'test', entity: 'tid' as const };
+      const summary = { file: p, sizeBytes: 1, formatId: 'ftrace-text', format: 'test', entity: 'tid' as const, events: ref.length, byEvent: {}, cpus: [0, 1], threads: 0, startNs: ref.ts[0]!, endNs: ref.ts[ref.length - 1]!, sorted: true, diagnostics: [], diagnosticsTotal: 0 };
+      return new MemoryIndexedTrace(p, ref, summary, info, BATCH);
+    },
+  });
+  const copy = join(mkdtempSync(join(tmpdir(), 'vcpuscope-partial2-')), 'other.txt');
+  const { writeFileSync, readFileSync } = await import('node:fs');
+  writeFileSync(copy, readFileSync(FIXTURE));
+  const { loadId } = value(await svc.open({ paths: [FIXTURE, copy] }));
+  await ctl.step(3);
+  const sessionId = value(await svc.loadStatus({ loadId })).sessionId!;
+  let info = value(await svc.sessionInfo({ sessionId }));
+  assert.equal(info.complete, false);
+  assert.equal(info.files.length, 1);
+  assert.equal(info.rowCount, 3 * BATCH);
+  const cpu1 = { cpus: [{ file: 0, cpu: 1 }] };
+  assert.equal((await countNow(svc, sessionId, cpu1)).matched, countRef(ref, 3 * BATCH, (i) => ref.cpu[i] === 1));
+  await ctl.step(Math.ceil(ref.length / BATCH) - 3);
+  let st = value(await svc.loadStatus({ loadId }));
+  for (let i = 0; i < 400 && st.state === 'loading'; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+    st = value(await svc.loadStatus({ loadId }));
+  }
+  assert.equal(st.state, 'ready', st.error);
+  assert.equal(st.sessionId, sessionId);
+  info = value(await svc.sessionInfo({ sessionId }));
+  assert.equal(info.complete, true);
+  assert.equal(info.files.length, 2);
+  assert.equal(info.rowCount, 2 * ref.length);
+  // the merged table: rows of both files in time order; the earlier job was dropped, not extended
+  const w = tableFromIPC(value(await svc.rows({ sessionId, filter: {}, start: 0, count: 4 })));
+  assert.deepEqual(Array.from(w.getChild('file')!.toArray() as Uint8Array), [0, 1, 0, 1]);
+  for (;;) {
+    const d = value(await svc.count({ sessionId, filter: cpu1 }));
+    if (!d.done) {
+      await new Promise((r) => setTimeout(r, 2));
+      continue;
+    }
+    assert.equal(d.matched, countRef(ref, ref.length, (i) => ref.cpu[i] === 1));
+    assert.equal(d.totalRows, 2 * ref.length);
+    break;
+  }
+  svc.close();
+});
