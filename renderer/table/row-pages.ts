@@ -7,6 +7,15 @@ import { decodeWindow, type DecodedWindow } from '../api/arrow.ts';
 
 export const PAGE_ROWS = 256;
 const MAX_PAGES = 48;
+/**
+ * Page requests in flight at once. A fast scroll over a 100M-row table asks for a new page every
+ * frame; sent as asked, they queued in the engine (each may decode a 65,536-row batch) and a jump
+ * made after waited behind hundreds of pages nobody looked at any more (1.7 s). Pages wait here
+ * instead, newest first, and the ones asked for long ago are dropped.
+ */
+const MAX_INFLIGHT = 3;
+/** A wanted page not asked for again within this many asks is no longer on screen. */
+const STALE_ASKS = 256;
 
 export interface RowData {
   row: number;
@@ -35,6 +44,9 @@ interface Page {
 export class RowPages {
   private readonly pages = new Map<number, Page>();
   private readonly inflight = new Set<number>();
+  /** page -> sequence number of the last ask for it (not yet requested) */
+  private readonly wanted = new Map<number, number>();
+  private asks = 0;
   private generation = 0;
   error: string | null = null;
 
@@ -54,6 +66,7 @@ export class RowPages {
   clear(): void {
     this.pages.clear();
     this.inflight.clear();
+    this.wanted.clear();
     this.generation++;
   }
 
@@ -76,7 +89,7 @@ export class RowPages {
     const p = Math.floor(row / PAGE_ROWS);
     const page = this.pages.get(p);
     if (!page) {
-      this.fetch(p);
+      this.want(p);
       return null;
     }
     const i = row - p * PAGE_ROWS;
@@ -84,11 +97,40 @@ export class RowPages {
       // A page read while a filter was still growing is short: read it again.
       if (page.w.length < PAGE_ROWS) {
         this.pages.delete(p);
-        this.fetch(p);
+        this.want(p);
       }
       return null;
     }
     return rowOf(page, i, row);
+  }
+
+  private want(p: number): void {
+    if (this.inflight.has(p)) return;
+    this.wanted.set(p, ++this.asks);
+    this.pump();
+  }
+
+  /** Sends the most recently asked-for pages while fewer than MAX_INFLIGHT are out. */
+  private pump(): void {
+    while (this.inflight.size < MAX_INFLIGHT && this.wanted.size > 0) {
+      let best = -1;
+      let bestAsk = -1;
+      for (const [p, a] of this.wanted) {
+        if (a < this.asks - STALE_ASKS) this.wanted.delete(p);
+        else if (a > bestAsk) {
+          best = p;
+          bestAsk = a;
+        }
+      }
+      if (best < 0) return;
+      this.wanted.delete(best);
+      if (!this.pages.has(best)) this.fetch(best);
+    }
+  }
+
+  /** Pages asked for and not yet sent (tests). */
+  get waiting(): number {
+    return this.wanted.size;
   }
 
   private fetch(p: number): void {
@@ -98,6 +140,7 @@ export class RowPages {
     void this.api.rows({ sessionId: this.sessionId, filter: this.filter, start: p * PAGE_ROWS, count: PAGE_ROWS }).then((r) => {
       if (gen !== this.generation) return;
       this.inflight.delete(p);
+      this.pump();
       if (!r.ok) {
         this.error = r.error.message;
         this.onChange();
