@@ -66,10 +66,11 @@ export interface TraceServiceOptions {
 
 /**
  * Rows per batch when the app indexes: the first screen waits for the first whole batch (and the
- * table grows a batch at a time), and the indexer's per-unit column buffers are this size. 16384
- * rows: the first batch of the real 1.1M-event trace.dat comes after 0.13 MB of 7.1 MB instead of
- * 0.39 MB, and every buffer is 0.85 MB instead of 3.4 MB; the indexing rate was the same within
- * noise (test/bench/app.bench.ts prints both).
+ * table grows a batch at a time), and the indexer's per-unit column buffers are this size. On the
+ * real 1.1M-event trace.dat (test/bench/app.bench.ts; APP_BENCH_BATCH_ROWS=65536 adds the other
+ * size): engine peak RSS 86 MB at the first screen and 112 MB complete, against 98 and 139 MB with
+ * 65536-row batches, for the same CPU time to complete (1340 vs 1350 ms). VCPUSCOPE_BATCH_ROWS
+ * overrides it (benchmarks).
  */
 export const APP_BATCH_ROWS = Number(process.env.VCPUSCOPE_BATCH_ROWS) || 16384;
 
