@@ -48,6 +48,12 @@ test('scroll to the end of a 10M-event trace and see the last event; jump to a t
     const total = big.events.toLocaleString('en-US');
     await expect(page.getByTestId('count')).toHaveText(`${total} events`);
     expect(big.events).toBeGreaterThanOrEqual(10_000_000);
+    // the whole-trace timeline is drawn from a tile of the current view (level-of-detail pixels)
+    const canvas = page.locator('.timeline canvas');
+    await expect
+      .poll(async () => canvas.evaluate((c: HTMLCanvasElement) => c.dataset.tile !== '' && c.dataset.tile === c.dataset.view && Number(c.dataset.segments) > 0), { timeout: 30_000 })
+      .toBe(true);
+    await page.locator('.timeline').screenshot({ path: join(ARTIFACTS, 'big-timeline-whole.png') });
     // the spacer stays under Chromium's element-height cap
     const scrollHeight = await table.evaluate((el) => el.scrollHeight);
     expect(scrollHeight).toBeLessThan(33_554_428);
