@@ -289,8 +289,9 @@ export function autoAlign(inp: AlignInput, opts: AutoAlignOptions = {}): { offse
   if (guestStart === Infinity) return { offsetNs: 0, clock: constantClock(0), info: { method: 'auto', quality: 0, eventsChecked: 0 } };
   let total = 0;
   for (const v of inp.vcpus) total += v.guestTs.length;
-  // Bins: at most 2^18, and not many more than 8 per guest event (finer bins only add FFT time).
-  const maxBins = opts.maxBins ?? Math.min(1 << 18, Math.max(1 << 12, nextPow2(8 * total)));
+  // Bins: at most 2^18, and not many more than 2 per guest event (finer bins only add FFT time; the
+  // exact search around each coarse peak covers +-2 bins).
+  const maxBins = opts.maxBins ?? Math.min(1 << 18, Math.max(1 << 12, nextPow2(2 * total)));
   const { offsets, binNs } = coarsePeaks(inp, guestStart, guestEnd, opts.peaks ?? 16, maxBins);
   // Rank the coarse peaks by an exact search on a subsample (<= 20k events), then refine the best two.
   const stride = Math.max(1, Math.floor(total / 20_000));
