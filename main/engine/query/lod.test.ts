@@ -200,6 +200,12 @@ test('one background LOD build at a time: a second session waits while the first
   // above the synchronous threshold: built in the background
   const d1 = await shortRuns(150_000);
   const d2 = await shortRuns(150_000);
+  assert.equal(sessionLod(d1).lod, null);
+  assert.equal(sessionLod(d2).lod, null);
+  // nothing is built for data asked for once (a partial session's passing snapshot)
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(sessionLod(d1).lod, null, 'not built before it settles');
+  await new Promise((r) => setTimeout(r, 300));
   const s1 = sessionLod(d1);
   assert.equal(s1.building, true);
   const s2 = sessionLod(d2);

@@ -24,6 +24,8 @@ interface LodState {
   building: boolean;
   /** When a tile last asked for it (a build nobody asks for any more gives way to a newer one). */
   askedMs: number;
+  /** When a tile first asked for it. */
+  firstMs: number;
 }
 /** Beside each session's data: its LOD, built once. */
 const lods = new WeakMap<SessionData, LodState>();
@@ -31,6 +33,13 @@ const lods = new WeakMap<SessionData, LodState>();
  * snapshot on each refresh, and a build per snapshot would pile up. */
 let inFlight: LodState | null = null;
 const STALE_MS = 1000;
+/**
+ * A build starts once the same data is asked for again this long after its first tile: while a
+ * trace is indexed, each refresh of the partial session is a new snapshot, and building for each
+ * would take CPU from the indexing for summaries nobody sees (the view asks again within ~300 ms
+ * while its tile is approximate, so a settled session starts its build then).
+ */
+const SETTLE_MS = 250;
 
 /** The session's LOD, or null while it is built in the background (the first call starts it). */
 export function sessionLod(d: SessionData): LodState {
@@ -41,19 +50,19 @@ export function sessionLod(d: SessionData): LodState {
     let runs = 0;
     for (const L of d.lanes) runs += L.startNs.length;
     if (runs <= SYNC_LOD_RUNS) {
-      st = { lod: buildSessionLod(d), building: false, askedMs: now };
+      st = { lod: buildSessionLod(d), building: false, askedMs: now, firstMs: now };
       lods.set(d, st);
       return st;
     }
-    st = { lod: null, building: false, askedMs: now };
+    st = { lod: null, building: false, askedMs: now, firstMs: now };
     lods.set(d, st);
   }
   st.askedMs = now;
   if (st.building) return st;
+  if (now - st.firstMs < SETTLE_MS) return { lod: null, building: true, askedMs: now, firstMs: st.firstMs };
   // Another session's build runs and was asked for lately: wait for it (tiles are sampled meanwhile).
   if (inFlight && inFlight !== st && now - inFlight.askedMs < STALE_MS) {
-    st.building = false;
-    return { lod: null, building: true, askedMs: now };
+    return { lod: null, building: true, askedMs: now, firstMs: st.firstMs };
   }
   const state = st;
   state.building = true;
