@@ -1,17 +1,28 @@
-// Benchmark of the xentrace reader (no index, no cache). Builds a ~500 MB xentrace file in tmpDir by
-// repeating the real recording's windows with TSCs shifted past the previous copy (not committed),
-// then prints MB/s and records/s for: the planning pass alone; plan + every unit into a column sink
-// reset after each window (the streaming indexer's shape); readInline (columns + sort) on 64 MB.
-// Target (issue 7): >= 300 MB/s. Numbers are noisy on the shared 2-core machine.
+// Benchmark of xentrace ingest. Builds a ~500 MB xentrace file in tmpDir by repeating the real
+// recording's windows with TSCs shifted past the previous copy (not committed), then prints:
+//   1. end to end: `vcpuscope index FILE --cache-dir DIR` of the bundled CLI (dist/cli.js) in fresh
+//      child processes (plan, worker parse, merge, Arrow cache write + commit): wall MB/s, CPU time
+//      of all the process's threads, peak RSS, and the sha256 of the .arrow file (equality check
+//      across changes: the same rows in the same order give the same bytes);
+//   2. a stage breakdown in one child process running an esbuild bundle of this module (the code
+//      users run, not tsx), each stage on one thread by CPU time: plan; every unit parsed into a
+//      column sink; ingest inline = parse + merge/re-chunk/summary + cache write (timed inside the
+//      consumer: checksum + Arrow encode + write), the merge being the rest;
+//   3. the reader under tsx as before: plan alone, plan + every unit, readInline (columns + sort).
+// Target (issue 7): >= 300 MB/s end to end. Wall times are noisy on the shared 2-core machine.
 // Standalone: npx tsx test/bench/xentrace.bench.ts [SOURCE.bin] [TARGET_MB]
 
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FileSource } from '../../main/engine/io/byte-source.ts';
+import { ArrowStreamFileWriter } from '../../main/engine/index/arrow-cache.ts';
 import { DiagnosticCollector } from '../../main/engine/index/diagnostics.ts';
 import { EventColumnsBuilder } from '../../main/engine/index/event-columns.ts';
+import { ingest } from '../../main/engine/index/ingest.ts';
 import { readInline } from '../../main/engine/index/read-inline.ts';
 import { xentrace } from '../../main/formats/xentrace/index.ts';
 import type { BenchContext } from './bench-types.ts';
@@ -20,7 +31,7 @@ const DEFAULT_SOURCE = path.resolve(path.dirname(new URL(import.meta.url).pathna
 const FALLBACK_SOURCE = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../main/formats/xentrace/testdata/xentrace-head.bin');
 
 /** Write `targetBytes` of copies of `source` (whole windows), each copy's TSCs shifted past the last. */
-function generate(source: Uint8Array, out: string, targetBytes: number): void {
+export function generate(source: Uint8Array, out: string, targetBytes: number): void {
   const dv = new DataView(source.buffer, source.byteOffset, source.byteLength);
   // TSC span of the source, to shift each copy after the previous one.
   let minTsc = Infinity;
@@ -97,6 +108,129 @@ function streamingPass(file: string): { plannedMs: number; totalMs: number; plan
   }
 }
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+interface IndexRun {
+  ms: number;
+  cpuMs: number;
+  maxRssKiB: number;
+  arrowSha256: string;
+  arrowBytes: number;
+}
+
+/** `vcpuscope index FILE` of the bundled CLI in a fresh process with an empty cache folder. */
+function indexChild(file: string, cacheDir: string): IndexRun {
+  fs.rmSync(cacheDir, { recursive: true, force: true });
+  const cli = pathToFileURL(path.join(ROOT, 'dist', 'cli.js')).href;
+  const script = `
+const { runCli } = await import(${JSON.stringify(cli)});
+const stdout = { write() { return true; }, isTTY: false };
+const u0 = process.resourceUsage();
+const t0 = performance.now();
+const code = await runCli(${JSON.stringify(['index', file, '--cache-dir', cacheDir, '--quiet'])}, { stdout, stderr: process.stderr, env: process.env });
+const ms = performance.now() - t0;
+const u1 = process.resourceUsage();
+process.stdout.write(JSON.stringify({ code, ms, cpuMs: (u1.userCPUTime - u0.userCPUTime + u1.systemCPUTime - u0.systemCPUTime) / 1000, maxRssKiB: u1.maxRSS }));
+`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`index child failed (${r.status}): ${r.stderr}`);
+  const o = JSON.parse(r.stdout) as { code: number; ms: number; cpuMs: number; maxRssKiB: number };
+  if (o.code !== 0) throw new Error(`vcpuscope index exited ${o.code}: ${r.stderr}`);
+  const arrow = fs.readdirSync(cacheDir).find((n) => n.endsWith('.arrow'));
+  if (!arrow) throw new Error(`no .arrow file in ${cacheDir}`);
+  const h = crypto.createHash('sha256');
+  const fd = fs.openSync(path.join(cacheDir, arrow), 'r');
+  const buf = Buffer.allocUnsafe(16 << 20);
+  let arrowBytes = 0;
+  try {
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, arrowBytes)) > 0; arrowBytes += n) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { ...o, arrowSha256: h.digest('hex'), arrowBytes };
+}
+
+export interface StageTimes {
+  planCpuMs: number;
+  parseCpuMs: number;
+  ingestCpuMs: number;
+  writeCpuMs: number;
+  rows: number;
+  units: number;
+}
+
+/**
+ * One thread, CPU time per stage: plan; every unit into a sink (reset per chunk); ingest inline
+ * (parse + merge + cache write into cacheDir). Run from the esbuild bundle made by bench().
+ */
+export async function stageTimes(file: string, cacheDir: string): Promise<StageTimes> {
+  const src = new FileSource(file);
+  try {
+    const diag = new DiagnosticCollector(file);
+    let c0 = cpuMs();
+    // The unit size openIndexed picks for 2 workers (open.ts defaultUnitBytes).
+    const unitBytes = Math.min(32 << 20, Math.max(1 << 20, Math.ceil(src.sizeBytes / 16)));
+    const plan = xentrace.plan(src, diag, { unitBytes });
+    const planCpuMs = cpuMs() - c0;
+    c0 = cpuMs();
+    const sink = new EventColumnsBuilder(1 << 16);
+    sink.onFull = () => sink.reset();
+    for (let u = 0; u < plan.units.length; u++) xentrace.readUnit(src, plan, u, sink, diag, { cancelled: false });
+    const parseCpuMs = cpuMs() - c0;
+    fs.mkdirSync(cacheDir, { recursive: true });
+    const fd = fs.openSync(path.join(cacheDir, 'stages.arrow'), 'w');
+    let writeCpuMs = 0;
+    try {
+      const writer = new ArrowStreamFileWriter(fd);
+      c0 = cpuMs();
+      const r = await ingest(src, {
+        format: xentrace,
+        plan,
+        diagnostics: diag,
+        workers: 0,
+        consumer: {
+          batch(c, rows) {
+            const w0 = cpuMs();
+            writer.writeBatch(c, rows);
+            writeCpuMs += cpuMs() - w0;
+          },
+        },
+      });
+      const w0 = cpuMs();
+      writer.finish();
+      writeCpuMs += cpuMs() - w0;
+      return { planCpuMs, parseCpuMs, ingestCpuMs: cpuMs() - c0, writeCpuMs, rows: r.rowCount, units: plan.units.length };
+    } finally {
+      fs.closeSync(fd);
+    }
+  } finally {
+    src.close();
+  }
+}
+
+/** stageTimes() in a child process running an esbuild bundle of this module. */
+async function stagesChild(tmpDir: string, file: string): Promise<StageTimes> {
+  const { build } = await import('esbuild');
+  const dir = path.join(tmpDir, 'stages-bundle');
+  fs.mkdirSync(dir, { recursive: true });
+  const me = fileURLToPath(import.meta.url);
+  await build({
+    stdin: { contents: `import { stageTimes } from ${JSON.stringify(me)};\nconst r = await stageTimes(process.argv[2], process.argv[3]);\nprocess.stdout.write(JSON.stringify(r));\n`, resolveDir: path.dirname(me), loader: 'ts' },
+    outfile: path.join(dir, 'stages.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    external: ['electron', 'esbuild'],
+    logLevel: 'error',
+  });
+  const r = spawnSync(process.execPath, [path.join(dir, 'stages.mjs'), file, path.join(tmpDir, 'stages-cache')], { encoding: 'utf8' });
+  fs.rmSync(path.join(tmpDir, 'stages-cache'), { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`stages child failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as StageTimes;
+}
+
 export default async function bench(ctx: BenchContext, sourcePath?: string, targetMb = 500): Promise<void> {
   const sourceFile = sourcePath ?? (fs.existsSync(DEFAULT_SOURCE) ? DEFAULT_SOURCE : FALLBACK_SOURCE);
   const source = fs.readFileSync(sourceFile);
@@ -108,6 +242,27 @@ export default async function bench(ctx: BenchContext, sourcePath?: string, targ
   ctx.log(`generated ${(fs.statSync(big).size / 1e6).toFixed(0)} MB and ${(fs.statSync(small).size / 1e6).toFixed(0)} MB from ${path.basename(sourceFile)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const mb = fs.statSync(big).size / 1e6;
   ctx.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: npm run build (npm run bench builds it)');
+  const cacheDir = path.join(ctx.tmpDir, 'cache');
+  for (let round = 0; round < 3; round++) {
+    const r = indexChild(big, cacheDir);
+    ctx.log(
+      `index round ${round + 1}: ${mb.toFixed(0)} MB in ${(r.ms / 1000).toFixed(2)} s -> ${(mb / (r.ms / 1000)).toFixed(0)} MB/s wall (target >= 300); ` +
+        `CPU ${(r.cpuMs / 1000).toFixed(2)} s (all threads) -> ${(mb / (r.cpuMs / 1000)).toFixed(0)} MB per CPU-s; peak RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB; ` +
+        `arrow ${(r.arrowBytes / 1e6).toFixed(0)} MB sha256 ${r.arrowSha256.slice(0, 16)}; load ${os.loadavg()[0]!.toFixed(1)}`,
+    );
+  }
+  fs.rmSync(cacheDir, { recursive: true, force: true });
+  for (let round = 0; round < 2; round++) {
+    const s = await stagesChild(ctx.tmpDir, big);
+    const mergeCpuMs = s.ingestCpuMs - s.parseCpuMs - s.writeCpuMs;
+    const per = (ms: number): string => `${(ms / 1000).toFixed(2)} s (${(mb / (ms / 1000)).toFixed(0)} MB/s)`;
+    ctx.log(
+      `stages (bundle, one thread, CPU time) round ${round + 1}: ${(s.rows / 1e6).toFixed(2)} M rows, ${s.units} units: plan ${per(s.planCpuMs)}; ` +
+        `parse ${per(s.parseCpuMs)}; merge + re-chunk + summary ${per(mergeCpuMs)}; cache write (checksum + Arrow + write) ${per(s.writeCpuMs)}; ` +
+        `sum ${per(s.planCpuMs + s.ingestCpuMs)}`,
+    );
+  }
   for (let round = 0; round < 3; round++) {
     const s = streamingPass(big);
     ctx.log(
@@ -128,7 +283,8 @@ export default async function bench(ctx: BenchContext, sourcePath?: string, targ
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+// (Not when bundled into the stage child, whose own file is then argv[1].)
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && import.meta.url.endsWith('.ts')) {
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcpuscope-bench-xentrace-'));
   try {
     await bench({ tmpDir, log: (l) => console.log(l) }, process.argv[2], Number(process.argv[3] ?? 500));

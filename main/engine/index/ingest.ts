@@ -101,8 +101,9 @@ export interface IngestResult {
 interface SpillRef {
   spillOffset: number;
   rows: number;
-  /** ts of its first row: the merge compares heads without reading the chunk back. */
+  /** ts and tie rank of its first row: the merge compares heads without reading the chunk back. */
   firstTs: number;
+  firstRank: number;
 }
 
 /**
@@ -138,7 +139,7 @@ class SpillFile {
     this.dir = dir;
   }
 
-  write(c: EventColumns): SpillRef {
+  write(c: EventColumns, firstRank: number): SpillRef {
     if (this.fd < 0) {
       const name = `vcpuscope-spill-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}.tmp`;
       let p = path.join(this.dir, name);
@@ -157,7 +158,7 @@ class SpillFile {
     }
     const n = c.length;
     const views = SPILL_COLUMNS.map(([k, T]) => new Uint8Array(c[k].buffer, c[k].byteOffset, n * T.BYTES_PER_ELEMENT));
-    const ref = { spillOffset: this.end, rows: n, firstTs: c.ts[0]! };
+    const ref = { spillOffset: this.end, rows: n, firstTs: c.ts[0]!, firstRank };
     let total = 0;
     for (const v of views) total += v.byteLength;
     let done = 0;
@@ -367,8 +368,21 @@ function growMap(a: Int32Array, need: number): Int32Array {
   return b;
 }
 
+/**
+ * Optional member of a 'merge-by-time' plan (xentrace's units span several CPUs): rows of equal time
+ * from different units are ordered by cpuTieRank[row's cpu] first, then by unit order. Each unit
+ * must then be in (ts, rank) order itself. Without it, ties go by unit order.
+ */
+export interface TieRankedPlan {
+  cpuTieRank?: readonly number[];
+}
+
 export async function ingest(src: FileSource, opts: IngestOptions): Promise<IngestResult> {
   const { format, plan } = opts;
+  const tieRankList = (plan as TieRankedPlan).cpuTieRank;
+  const tieRank: Int32Array | null = Array.isArray(tieRankList) && tieRankList.length > 0 ? Int32Array.from(tieRankList, (r) => r | 0) : null;
+  /** Tie rank of row i of c (0 without cpuTieRank). */
+  const rankOf = (c: EventColumns, i: number): number => (tieRank === null ? 0 : tieRank[c.cpu[i]!] ?? 0);
   const file = src.path;
   const batchRows = opts.batchRows ?? BATCH_ROWS;
   const nUnits = plan.units.length;
@@ -408,6 +422,11 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
   let doneBytes = 0;
   const rechunker = new Rechunker(batchRows, (c, rows) => {
     summary.add(c);
+    // The global string tables as of this batch (they only grow): consumers that show rows while
+    // indexing goes on (the app's first screen) resolve comm / event ids with them.
+    c.comms = comms;
+    c.events = events;
+    c.inputs = inputs;
     opts.consumer.batch(c, rows);
   });
 
@@ -473,7 +492,7 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
       recycle(st, c);
     } else if (plan.order === 'merge-by-time' && queuedRows + n > spillAbove) {
       spill ??= new SpillFile(opts.spillDir ?? os.tmpdir());
-      st.queue.push(spill.write(c));
+      st.queue.push(spill.write(c, rankOf(c, 0)));
       if (st.queue.length === 1) heapFix(m.unit);
       spilledRows += n;
       recycle(st, c);
@@ -488,6 +507,10 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
   const headTs = (st: UnitState): number => {
     const h = st.queue[0]!;
     return 'spillOffset' in h ? h.firstTs : h.ts[st.pos]!;
+  };
+  const headRank = (st: UnitState): number => {
+    const h = st.queue[0]!;
+    return 'spillOffset' in h ? h.firstRank : rankOf(h, st.pos);
   };
   /** The head chunk of a unit's queue, read back from the spill file if it was parked there. */
   const head = (st: UnitState): EventColumns => {
@@ -528,16 +551,22 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
   // the unit just emitted from and for units that receive a chunk or finish: O(log k) per run
   // instead of scanning every unit (1M rows in 32 interleaved units: 1.5 -> 1.0 s of CPU; with 4
   // units the same as the scan).
+  // With tie ranks the key is (time, rank, unit); a bound's rank is unknown (-1: before any row).
   const keyOf = (u: number): number => (units[u]!.queue.length > 0 ? headTs(units[u]!) : boundOf(u));
+  const rankKeyOf = (u: number): number => (units[u]!.queue.length > 0 ? headRank(units[u]!) : tieRank === null ? 0 : -1);
   const heap = new Int32Array(nUnits);
   const heapPos = new Int32Array(nUnits).fill(-1);
   // keyOf(u) as of the unit's last heapFix (keys change only where heapFix is called).
   const heapKey = new Float64Array(nUnits);
+  const heapRank = new Int32Array(nUnits);
   let heapSize = 0;
   const less = (a: number, b: number): boolean => {
     const ka = heapKey[a]!;
     const kb = heapKey[b]!;
-    return ka < kb || (ka === kb && a < b);
+    if (ka !== kb) return ka < kb;
+    const ra = heapRank[a]!;
+    const rb = heapRank[b]!;
+    return ra < rb || (ra === rb && a < b);
   };
   const place = (i: number, u: number): void => {
     heap[i] = u;
@@ -573,6 +602,7 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
     if (i < 0) return;
     const st = units[u]!;
     heapKey[u] = keyOf(u);
+    heapRank[u] = rankKeyOf(u);
     if (st.done && st.queue.length === 0) {
       // remove: move the last element here and restore the order
       heapPos[u] = -1;
@@ -588,6 +618,7 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
   if (plan.order === 'merge-by-time') {
     for (let u = 0; u < nUnits; u++) {
       heapKey[u] = keyOf(u);
+      heapRank[u] = rankKeyOf(u);
       place(heapSize++, u);
     }
     for (let i = (heapSize >> 1) - 1; i >= 0; i--) siftDown(i); // keys differ when units have minTsNs
@@ -607,11 +638,23 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
       let u2 = nUnits;
       if (heapSize > 1) u2 = heapSize > 2 && less(heap[2]!, heap[1]!) ? heap[2]! : heap[1]!;
       const k2 = u2 < nUnits ? heapKey[u2]! : Infinity;
+      const r2 = u2 < nUnits ? heapRank[u2]! : 0;
       const c = head(st);
       const ts = c.ts;
       let e = st.pos;
-      if (best < u2) while (e < c.length && ts[e]! <= k2) e++;
-      else while (e < c.length && ts[e]! < k2) e++;
+      if (tieRank === null) {
+        if (best < u2) while (e < c.length && ts[e]! <= k2) e++;
+        else while (e < c.length && ts[e]! < k2) e++;
+      } else {
+        // Rows at exactly k2 go first when their (rank, unit) is smaller than u2's.
+        for (; e < c.length; e++) {
+          const t = ts[e]!;
+          if (t < k2) continue;
+          if (t > k2) break;
+          const r = rankOf(c, e);
+          if (!(r < r2 || (r === r2 && best < u2))) break;
+        }
+      }
       if (e === st.pos) return; // cannot happen with a consistent heap; never spin
       rechunker.append(c, st.pos, e);
       queuedRows -= e - st.pos;
@@ -624,6 +667,7 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
         // Still inside its chunk: the key only grew (units are sorted), and best is at the root.
         st.pos = e;
         heapKey[best] = ts[e]!;
+        heapRank[best] = rankOf(c, e);
         siftDown(0);
       }
     }
@@ -652,6 +696,8 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
     if (inline) {
       const signal = opts.signal ?? { cancelled: false };
       for (const u of dispatch) {
+        // Let the event loop run between units (a service answers queries while indexing goes on).
+        await new Promise((r) => setImmediate(r));
         if (signal.cancelled) throw new CancelledError(file);
         let failure: IngestError | null = null;
         runUnit(format, src, plan, u, batchRows, signal, (m: UnitMessage) => {

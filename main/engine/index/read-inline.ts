@@ -6,7 +6,9 @@ import type { ByteSource } from '../io/byte-source.ts';
 import type { CancelSignal, FormatInfo, ReadOptions, TraceFormat } from '../../formats/types.ts';
 import { DiagnosticCollector } from './diagnostics.ts';
 import { EventColumnsBuilder, type EventColumns } from './event-columns.ts';
-import { sortColumnsByTime } from './sort.ts';
+import { permuteColumns, sortColumnsByTime } from './sort.ts';
+import type { TieRankedPlan } from './ingest.ts';
+import { timeRankOrder } from './ingest-unit.ts';
 
 export interface InlineReadResult {
   columns: EventColumns;
@@ -31,6 +33,18 @@ export function readInline(
     format.readUnit(src, plan, u, sink, diagnostics, signal);
   }
   let columns = sink.finishCopy();
-  if (plan.order === 'merge-by-time') columns = sortColumnsByTime(columns, runStarts);
+  const ranks = (plan as TieRankedPlan).cpuTieRank;
+  if (plan.order === 'merge-by-time') {
+    columns = Array.isArray(ranks) && ranks.length > 0 ? mergeRankedRuns(columns, ranks) : sortColumnsByTime(columns, runStarts);
+  }
   return { columns, info: plan.info, diagnostics };
+}
+
+/**
+ * The indexer's order for plans with cpuTieRank (see ingest.ts): every row by (ts, cpuTieRank[cpu]),
+ * each CPU's rows keeping their order (the units continue each CPU's sequence).
+ */
+function mergeRankedRuns(c: EventColumns, ranks: readonly number[]): EventColumns {
+  const order = timeRankOrder(c.ts, c.cpu, c.length, ranks);
+  return permuteColumns(c, new Uint32Array(order.buffer, order.byteOffset, order.length));
 }

@@ -9,7 +9,8 @@ import type { ByteSource } from '../../engine/io/byte-source.ts';
 import { TraceFormatError, type DiagnosticSink, type FormatInfo, type ReadPlan } from '../types.ts';
 import {
   CLASS_NAMES, CLASS_UNKNOWN, CPU_CHANGE_BYTES, CPU_CHANGE_HEADER, EVENT_MASK, TRC_LOST_RECORDS,
-  TRC_SCHED_RUNSTATE_CHANGE, TRC_SCHED_SWITCH, TRC_TRACE_WRAP_BUFFER, classIndex, entityName,
+  TRC_SCHED_RUNSTATE_CHANGE, TRC_SCHED_SWITCH, TRC_SCHED_SWITCH_INFNEXT, TRC_SCHED_SWITCH_INFPREV,
+  TRC_TRACE_WRAP_BUFFER, classIndex, entityName,
 } from './records.ts';
 import { WordWindow } from './word-window.ts';
 
@@ -17,8 +18,13 @@ import { WordWindow } from './word-window.ts';
 export const DEFAULT_CPU_HZ = 2_400_000_000;
 /** Xen's NR_CPUS tops out at 4096 on x86; anything larger in a CPU_CHANGE record is corruption. */
 export const MAX_PCPUS = 4096;
-/** A pCPU's windows are split into several units past this many bytes (parallel reading). */
-export const DEFAULT_UNIT_BYTES = 64 << 20;
+/** A unit (a contiguous range of windows, all pCPUs) ends past this many bytes of the file. */
+export const DEFAULT_UNIT_BYTES = 16 << 20;
+/**
+ * Upper bound on a unit's bytes whatever ReadOptions.unitBytes says: the reader holds a whole unit's
+ * rows (~46 B of input -> 52 B of columns + 4 B of merge order per record) before it merges them.
+ */
+export const MAX_UNIT_BYTES = 4 << 20;
 /** Bound on reported diagnostics of one kind (the rest are counted in info.extra). */
 const MAX_DIAG_PER_KIND = 20;
 /** Bound on distinct (domain, vCPU) pairs remembered for info.extra (corrupt files invent many). */
@@ -29,6 +35,8 @@ const MAX_ENTITIES = 1 << 16;
 const CPU_CHANGE_HDR = CPU_CHANGE_HEADER;
 const ID_MASK = EVENT_MASK;
 const SWITCH = TRC_SCHED_SWITCH;
+const INFPREV = TRC_SCHED_SWITCH_INFPREV;
+const INFNEXT = TRC_SCHED_SWITCH_INFNEXT;
 const LOST = TRC_LOST_RECORDS;
 const WRAP = TRC_TRACE_WRAP_BUFFER;
 const RUNSTATE_CHANGE = TRC_SCHED_RUNSTATE_CHANGE;
@@ -39,16 +47,42 @@ const HVM_CLASS = CLASS_NAMES.findIndex(([, name]) => name === 'HVM');
 const CLASS_OF_MAIN = new Uint8Array(4096).map((_, main) => classIndex(main << 16));
 const entity = (dom: number, vcpu: number): number => ((dom & 0x7fff) << 16) | (vcpu & 0xffff);
 
+/**
+ * A contiguous range of the file's windows (of any pCPUs), with the reader state of each pCPU in it
+ * as the previous windows of that pCPU left it, so a unit reads exactly the rows the pCPU's whole
+ * sequence of windows gives there, wherever the unit boundaries fall. Per-pCPU fields are arrays
+ * indexed by the pCPU's slot in `cpus`.
+ */
 export interface XenUnit {
-  cpu: number;
   /** File offsets of the CPU_CHANGE records that open this unit's windows, in file order. */
   windowStarts: number[];
   /** End of the whole records of each window (clipped where the window is truncated or corrupt). */
   windowEnds: number[];
+  /** Slot (index into cpus) of each window's pCPU. */
+  windowSlots: number[];
+  /** The pCPUs with windows in this unit, in order of their first window in it. */
+  cpus: number[];
   /** Entity (xenEntity) running on the pCPU when the unit starts; -1 when unknown. */
-  enteringEntity: number;
-  /** TSC (cycles after the time base) to give records without a TSC before the unit's first one. */
-  enteringCycles: number;
+  enteringEntity: number[];
+  /** TSC (cycles after the time base) the pCPU's clock is at when the unit starts. */
+  enteringCycles: number[];
+  /** SWITCH_INFPREV / INFNEXT seen since the pCPU's last switch: entity (-1 none) and µs. */
+  infPrevEntity: number[];
+  infPrevUs: number[];
+  infNextEntity: number[];
+  infNextUs: number[];
+  /**
+   * A switch that was the pCPU's last record before this unit (its row waits for the next record,
+   * which gives prev's state): its offset (-1: none), prev, next, run and wait µs. Its time is the
+   * entering time.
+   */
+  pendingOffset: number[];
+  pendingPrev: number[];
+  pendingNext: number[];
+  pendingRunUs: number[];
+  pendingWaitUs: number[];
+  /** 1 when no later unit has windows of the pCPU: a switch still pending at the end is written then. */
+  lastOfCpu: number[];
 }
 
 export interface XenShared {
@@ -57,6 +91,22 @@ export interface XenShared {
   baseTscLo: number;
   cpuHz: number;
   units: XenUnit[];
+  /**
+   * pCPU -> order of its first window in the file: rows of equal time are ordered by it (then by
+   * file order within the pCPU), in the unit reader's merge and in the indexer's (plan.cpuTieRank).
+   */
+  cpuTieRank: number[];
+}
+
+/** Marker for an entering entity that is "the prev of the pCPU's first switch" (resolved at the end). */
+const FIRST_SWITCH_PREV = -2;
+
+interface EnterSnapshot {
+  unit: XenUnit;
+  slot: number;
+  hi: number;
+  lo: number;
+  hasTsc: boolean;
 }
 
 interface PcpuState {
@@ -73,10 +123,23 @@ interface PcpuState {
   currentSince: number;
   firstSwitchPrev: number;
   sawSwitch: boolean;
+  /** A LOST_RECORDS marker before the first switch (the reader's vCPU is then unknown, -1). */
+  lostBeforeSwitch: boolean;
+  rank: number;
+  /** Unit that last had a window of this pCPU, and the pCPU's slot in it. */
   unit: XenUnit | undefined;
-  unitBytes: number;
-  /** Units whose entering TSC is the pCPU's state at their start: [unit, hi, lo, hasTsc]. */
-  pendingEnter: Array<{ unit: XenUnit; hi: number; lo: number; hasTsc: boolean }>;
+  slot: number;
+  infPrevEntity: number;
+  infPrevUs: number;
+  infNextEntity: number;
+  infNextUs: number;
+  pendingOffset: number;
+  pendingPrev: number;
+  pendingNext: number;
+  pendingRunUs: number;
+  pendingWaitUs: number;
+  /** Units whose entering TSC is the pCPU's state at their start (resolved once the base is known). */
+  pendingEnter: EnterSnapshot[];
 }
 
 class Bounded {
@@ -101,12 +164,12 @@ class Bounded {
 /** 1.5 x 2^52: adding and subtracting it rounds a double to an integer (the same as reader.ts). */
 const ROUND_MAGIC = 6755399441055744;
 
-export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuHz?: number; unitBytes?: number }): ReadPlan<XenShared> {
+export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuHz?: number; unitBytes?: number }): XenPlan {
   const cpuHzGiven = opts.cpuHz !== undefined;
   const cpuHz = opts.cpuHz ?? DEFAULT_CPU_HZ;
   // Outside 1 MHz..1 THz the ns of a long trace stop being finite or meaningful: refuse, naming it.
   if (!(cpuHz >= 1e6 && cpuHz <= 1e12)) throw new TraceFormatError(`--cpu-hz ${cpuHz} is outside 1e6..1e12 Hz (a TSC frequency, e.g. 2.4e9)`, 0);
-  const unitBytesMax = Math.max(1 << 16, opts.unitBytes ?? DEFAULT_UNIT_BYTES);
+  const unitBytesMax = Math.min(MAX_UNIT_BYTES, Math.max(1 << 16, opts.unitBytes ?? DEFAULT_UNIT_BYTES));
   const size = src.sizeBytes;
   const win = new WordWindow(src);
   const problems = new Bounded(diag);
@@ -163,6 +226,8 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
   };
 
   const lastTsc = new Float64Array(2);
+  let unit: XenUnit | undefined;
+  let unitStart = 0;
   let pos = 0;
   while (pos + CPU_CHANGE_BYTES <= size) {
     win.load(pos, pos + CPU_CHANGE_BYTES);
@@ -189,20 +254,43 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
     if (p === undefined) {
       p = {
         cpu, windows: 0, records: 0, bytes: 0, hasTsc: false, firstHi: 0, firstLo: 0, lastHi: 0, lastLo: 0,
-        current: -1, currentSince: -1, firstSwitchPrev: -1, sawSwitch: false, unit: undefined, unitBytes: 0, pendingEnter: [],
+        current: -1, currentSince: -1, firstSwitchPrev: -1, sawSwitch: false, lostBeforeSwitch: false, rank: pcpus.size,
+        unit: undefined, slot: -1, infPrevEntity: -1, infPrevUs: -1, infNextEntity: -1, infNextUs: -1,
+        pendingOffset: -1, pendingPrev: -1, pendingNext: -1, pendingRunUs: -1, pendingWaitUs: -1, pendingEnter: [],
       };
       pcpus.set(cpu, p);
     }
-    // A unit also ends once its windows span unitBytesMax of the FILE: the pCPUs' windows interleave,
-    // so a unit bounded only by its own bytes spans the whole trace, and the merge had to hold (and
-    // spill) everything the first units read until every pCPU's unit had started (300 MB of the
-    // public recording copied, 8 pCPUs, 2 workers: 950 MB peak RSS). Units that cover one slice of
-    // the file each, started in time order (minTsNs), let the merge emit as they arrive.
-    if (p.unit === undefined || p.unitBytes >= unitBytesMax || pos - p.unit.windowStarts[0]! >= unitBytesMax) {
-      p.unit = { cpu, windowStarts: [], windowEnds: [], enteringEntity: p.current, enteringCycles: 0 };
-      p.unitBytes = 0;
-      p.pendingEnter.push({ unit: p.unit, hi: p.lastHi, lo: p.lastLo, hasTsc: p.hasTsc });
-      units.push(p.unit);
+    // Units are contiguous ranges of the file (every pCPU's windows in it): the unit reader merges
+    // its pCPUs by time itself, so the indexer merges a few long sorted runs instead of runs of 1-2
+    // rows from per-pCPU units (the coordinator thread's merge was ~1/3 of the index CPU time).
+    if (unit === undefined || pos - unitStart >= unitBytesMax) {
+      unit = {
+        windowStarts: [], windowEnds: [], windowSlots: [], cpus: [], enteringEntity: [], enteringCycles: [],
+        infPrevEntity: [], infPrevUs: [], infNextEntity: [], infNextUs: [],
+        pendingOffset: [], pendingPrev: [], pendingNext: [], pendingRunUs: [], pendingWaitUs: [], lastOfCpu: [],
+      };
+      unitStart = pos;
+      units.push(unit);
+    }
+    if (p.unit !== unit) {
+      // The pCPU's first window in this unit: snapshot the reader state its earlier windows left.
+      if (p.unit !== undefined) p.unit.lastOfCpu[p.slot] = 0;
+      p.unit = unit;
+      p.slot = unit.cpus.length;
+      unit.cpus.push(cpu);
+      unit.enteringEntity.push(p.sawSwitch ? p.current : p.lostBeforeSwitch ? -1 : FIRST_SWITCH_PREV);
+      unit.enteringCycles.push(0);
+      unit.infPrevEntity.push(p.infPrevEntity);
+      unit.infPrevUs.push(p.infPrevUs);
+      unit.infNextEntity.push(p.infNextEntity);
+      unit.infNextUs.push(p.infNextUs);
+      unit.pendingOffset.push(p.pendingOffset);
+      unit.pendingPrev.push(p.pendingPrev);
+      unit.pendingNext.push(p.pendingNext);
+      unit.pendingRunUs.push(p.pendingRunUs);
+      unit.pendingWaitUs.push(p.pendingWaitUs);
+      unit.lastOfCpu.push(1);
+      p.pendingEnter.push({ unit, slot: p.slot, hi: p.lastHi, lo: p.lastLo, hasTsc: p.hasTsc });
     }
     p.windows++;
     const recordsBefore = records;
@@ -222,6 +310,10 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
     last[1] = p.lastLo;
     let hasTsc = p.hasTsc;
     let hvmDomain = -1;
+    // Where the window's last switch ends: when the window's records end there, the switch stays
+    // pending (no per-record bookkeeping: this loop is the plan's whole cost).
+    let lastSwitch = -1;
+    let lastSwitchEnd = -1;
     while (r < dataEnd) {
       if (r + 4 > loadedEnd) {
         win.load(r, dataEnd);
@@ -277,6 +369,14 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
           p.sawSwitch = true;
           p.firstSwitchPrev = prev;
         }
+        // As reader.ts fills the switch row: INFPREV/INFNEXT of the same vCPUs just before it.
+        p.pendingPrev = prev;
+        p.pendingNext = next;
+        p.pendingRunUs = p.infPrevEntity === prev ? p.infPrevUs : -1;
+        p.pendingWaitUs = p.infNextEntity === next ? p.infNextUs : -1;
+        p.infPrevEntity = p.infNextEntity = -1;
+        lastSwitch = r;
+        lastSwitchEnd = r + bytes;
         if (current !== -1 && current !== prev) {
           if (problems.allow('run sequence', 'warning', r)) diag.warning(r, `pCPU ${cpu}: switch at offset ${r} switches out ${entityName(prev)}, but ${entityName(current)} was running (switched in at offset ${p.currentSince})`);
         }
@@ -291,7 +391,16 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
           hvmDomain = current >>> 16;
           hvmDomains.add(hvmDomain);
         }
+      } else if ((ev === INFPREV || ev === INFNEXT) && extra >= 3) {
+        if (ev === INFPREV) {
+          p.infPrevEntity = entity(words[d]!, words[d + 1]!);
+          p.infPrevUs = Math.floor(words[d + 2]! / 1000);
+        } else {
+          p.infNextEntity = entity(words[d]!, words[d + 1]!);
+          p.infNextUs = Math.floor(words[d + 2]! / 1000);
+        }
       } else if (ev === LOST) {
+        if (!p.sawSwitch) p.lostBeforeSwitch = true;
         lostMarkers++;
         const n = extra >= 1 ? words[d]! : 0;
         lostRecords += n;
@@ -303,15 +412,16 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
       }
       r += bytes;
     }
+    if (r > dataStart) p.pendingOffset = lastSwitchEnd === r ? lastSwitch : -1;
     p.current = current;
     p.lastHi = last[0]!;
     p.lastLo = last[1]!;
     p.hasTsc = hasTsc;
     p.records += records - recordsBefore;
     p.bytes += r - pos;
-    p.unitBytes += r - pos;
-    p.unit.windowStarts.push(pos);
-    p.unit.windowEnds.push(r);
+    unit.windowStarts.push(pos);
+    unit.windowEnds.push(r);
+    unit.windowSlots.push(p.slot);
     pos = dataStart + declared;
   }
   if (pos < size) {
@@ -332,15 +442,18 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
     }
   }
   const rel = (hi: number, lo: number): number => (hi - baseHi) * 4294967296 + (lo - baseLo);
+  const cpuTieRank: number[] = [];
   for (const p of pcpus.values()) {
+    cpuTieRank[p.cpu] = p.rank;
     for (const e of p.pendingEnter) {
-      e.unit.enteringCycles = e.hasTsc ? rel(e.hi, e.lo) : p.hasTsc ? rel(p.firstHi, p.firstLo) : 0;
+      e.unit.enteringCycles[e.slot] = e.hasTsc ? rel(e.hi, e.lo) : p.hasTsc ? rel(p.firstHi, p.firstLo) : 0;
       // Before a pCPU's first switch, the vCPU it switches out is the one that was running.
-      if (e === p.pendingEnter[0] && e.unit.enteringEntity === -1 && p.sawSwitch) e.unit.enteringEntity = p.firstSwitchPrev;
+      if (e.unit.enteringEntity[e.slot] === FIRST_SWITCH_PREV) e.unit.enteringEntity[e.slot] = p.sawSwitch ? p.firstSwitchPrev : -1;
     }
     p.pendingEnter.length = 0;
     p.unit = undefined;
   }
+  for (let c = 0; c < cpuTieRank.length; c++) cpuTieRank[c] ??= 0;
 
   // Domains and vCPUs for the model (vms named dom<ID>); the idle domain separately.
   const byDomain = new Map<number, number[]>();
@@ -395,20 +508,27 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
       },
     },
   };
-  const partOfCpu = new Map<number, number>();
   const nsPerCycle = 1e9 / cpuHz;
-  return {
-    units: units.map((u) => {
-      const part = (partOfCpu.get(u.cpu) ?? 0) + 1;
-      partOfCpu.set(u.cpu, part);
-      // The reader starts the unit's clock at enteringCycles and only moves it forward, so this is a
-      // lower bound on its rows' times (rounded as reader.ts rounds them): the merge can start the
-      // units in time order and emit while later ones are unread.
-      const minTsNs = u.enteringCycles * nsPerCycle + ROUND_MAGIC - ROUND_MAGIC;
-      return { start: u.windowStarts[0] ?? 0, end: u.windowEnds[u.windowEnds.length - 1] ?? 0, label: `pCPU ${u.cpu} part ${part}`, minTsNs };
+  const plan: XenPlan = {
+    units: units.map((u, k) => {
+      // The reader starts each pCPU's clock at its enteringCycles and only moves it forward, so the
+      // smallest is a lower bound on the unit's rows' times (rounded as reader.ts rounds them): the
+      // indexer can start the units in time order and merge while later ones are unread.
+      let minCycles = Infinity;
+      for (const c of u.enteringCycles) if (c < minCycles) minCycles = c;
+      const minTsNs = (minCycles === Infinity ? 0 : minCycles) * nsPerCycle + ROUND_MAGIC - ROUND_MAGIC;
+      return { start: u.windowStarts[0] ?? 0, end: u.windowEnds[u.windowEnds.length - 1] ?? 0, label: `part ${k + 1} (${u.cpus.length} pCPUs)`, minTsNs };
     }),
-    shared: { baseTscHi: baseHi, baseTscLo: baseLo, cpuHz, units },
+    shared: { baseTscHi: baseHi, baseTscLo: baseLo, cpuHz, units, cpuTieRank },
     info,
     order: 'merge-by-time',
+    cpuTieRank,
   };
+  return plan;
 }
+
+/**
+ * The plan, plus the tie order for the indexer's merge: rows of equal time from different units
+ * are ordered by cpuTieRank[row's cpu] before unit order (ingest.ts reads it when present).
+ */
+export type XenPlan = ReadPlan<XenShared> & { cpuTieRank: number[] };

@@ -13,7 +13,7 @@ import {
   TRC_SCHED_SWITCH_INFPREV, TRC_SCHED_WAKE, TRC_SCHED_YIELD, TRC_SNULL_MIGRATE, TRC_TRACE_CPU_CHANGE,
   TRC_SCHED_RUNSTATE_CHANGE, entityName, eventName,
 } from './records.ts';
-import { WordWindow } from './word-window.ts';
+import { WINDOW_BYTES, WordWindow } from './word-window.ts';
 
 // Module-local copies of imported constants: under tsx (tests, benchmarks) every imported binding
 // is a getter call, which cost ~45% of the hot loop (profiled on 100 MB of the public recording).
@@ -67,6 +67,14 @@ const PREV_STATE_OF_RUNSTATE: readonly number[] = [
 
 const clampI32 = (v: number): number => (v > 0x7fffffff ? 0x7fffffff : v);
 
+let readBuffer: Uint8Array | null = null;
+
+/**
+ * Read unit `unitIndex`: its windows in file order, each pCPU continuing from the state its earlier
+ * windows left (plan.ts snapshots it at the unit start). The rows are those of reading each pCPU's
+ * windows as one sequence, whatever the unit boundaries; each pCPU's rows are in time order, the
+ * pCPUs interleave window by window (the indexer merges them by (ts, cpuTieRank): ingest-unit.ts).
+ */
 export function readXenUnit(
   src: ByteSource,
   shared: XenShared,
@@ -78,11 +86,15 @@ export function readXenUnit(
 ): void {
   const unit = shared.units[unitIndex];
   if (unit === undefined) throw new RangeError(`xentrace: no unit ${unitIndex}`);
-  const cpu = unit.cpu;
   const baseHi = shared.baseTscHi;
   const baseLo = shared.baseTscLo;
   const nsPerCycle = 1e9 / shared.cpuHz;
-  const win = new WordWindow(src);
+  // One read buffer per thread: a fresh 4 MiB per unit was zeroed for every unit (~0.5 s of CPU
+  // per 500 MB with 1 MiB units).
+  readBuffer ??= new Uint8Array(WINDOW_BYTES);
+  const win = new WordWindow(src, WINDOW_BYTES, readBuffer);
+  const nSlots = unit.cpus.length;
+  const nWindows = unit.windowStarts.length;
 
   const eventIds = new Map<number, number>();
   // Direct-mapped cache in front of the map: a unit sees a few dozen ids, most records hit here.
@@ -120,39 +132,61 @@ export function readXenUnit(
     return id;
   };
   const evSwitch = eventIdOf(SWITCH);
+  const evCpuChange = eventIdOf(CPU_CHANGE);
 
-  let current = unit.enteringEntity;
-  let currentComm = commOf(current);
+  // Per-pCPU reader state (slot = index in unit.cpus), loaded into locals for each window.
+  const sCurrent = new Int32Array(nSlots);
+  const sCurrentComm = new Int32Array(nSlots);
+  const sCycles = new Float64Array(nSlots);
+  const sNs = new Float64Array(nSlots);
+  const sPending = new Uint8Array(nSlots);
+  const sPNs = new Float64Array(nSlots);
+  const sPPrev = new Int32Array(nSlots);
+  const sPNext = new Int32Array(nSlots);
+  const sPRun = new Int32Array(nSlots);
+  const sPWait = new Int32Array(nSlots);
+  const sPOffset = new Float64Array(nSlots);
+  const sPPrevComm = new Int32Array(nSlots);
+  const sPNextComm = new Int32Array(nSlots);
+  const sInfPrevE = new Int32Array(nSlots);
+  const sInfPrevUs = new Int32Array(nSlots);
+  const sInfNextE = new Int32Array(nSlots);
+  const sInfNextUs = new Int32Array(nSlots);
+  for (let s = 0; s < nSlots; s++) {
+    sCurrent[s] = unit.enteringEntity[s]!;
+    sCurrentComm[s] = commOf(unit.enteringEntity[s]!);
+    sCycles[s] = unit.enteringCycles[s]!;
+    sNs[s] = unit.enteringCycles[s]! * nsPerCycle + ROUND_MAGIC - ROUND_MAGIC;
+    sInfPrevE[s] = unit.infPrevEntity[s]!;
+    sInfPrevUs[s] = unit.infPrevUs[s]!;
+    sInfNextE[s] = unit.infNextEntity[s]!;
+    sInfNextUs[s] = unit.infNextUs[s]!;
+    if (unit.pendingOffset[s]! >= 0) {
+      // A switch that ended the pCPU's previous window (in an earlier unit): its row is written here,
+      // after the record that follows it, as one reader of the whole pCPU would.
+      sPending[s] = 1;
+      sPNs[s] = sNs[s]!;
+      sPPrev[s] = unit.pendingPrev[s]!;
+      sPNext[s] = unit.pendingNext[s]!;
+      sPRun[s] = unit.pendingRunUs[s]!;
+      sPWait[s] = unit.pendingWaitUs[s]!;
+      sPOffset[s] = unit.pendingOffset[s]!;
+      sPPrevComm[s] = commOf(unit.pendingPrev[s]!);
+      sPNextComm[s] = commOf(unit.pendingNext[s]!);
+    }
+  }
+
   // Time state in a typed array, as plan.ts keeps its TSC halves (there double locals were boxed per
   // record and this doubled the pass; here it measured neutral, kept for the same reason).
   const time = new Float64Array(2); // [last cycles, last ns]
-  time[0] = unit.enteringCycles;
-  time[1] = unit.enteringCycles * nsPerCycle + ROUND_MAGIC - ROUND_MAGIC;
-
-  // A switch row waits for the record after it: Xen traces prev's runstate change right after the
-  // switch (sched_switch_units in core.c), which gives the state prev was left in.
-  let pending = false;
-  let pNs = 0;
-  let pPrev = -1;
-  let pNext = -1;
-  let pRuntimeUs = -1;
-  let pWaitUs = -1;
-  let pOffset = 0;
-  // INFPREV / INFNEXT come just before their switch; kept to fill its arg0/arg1.
-  let infPrevEntity = -1;
-  let infPrevUs = -1;
-  let infNextEntity = -1;
-  let infNextUs = -1;
-  let pPrevComm = -1;
-  let pNextComm = -1;
-  // (No closure over the pending fields: captured doubles are boxed on every write.)
 
   let bytesDone = 0;
-  const nWindows = unit.windowStarts.length;
   for (let w = 0; w < nWindows; w++) {
     if (signal.cancelled) return;
     const start = unit.windowStarts[w]!;
     const end = unit.windowEnds[w]!;
+    const slot = unit.windowSlots[w]!;
+    const cpu = unit.cpus[slot]!;
     let n = win.load(start, end);
     let words = win.words;
     let base = start;
@@ -161,8 +195,27 @@ export function readXenUnit(
       diag.error(start, `pCPU ${cpu}: window record at offset ${start} could not be read`);
       continue;
     }
+    let current = sCurrent[slot]!;
+    let currentComm = sCurrentComm[slot]!;
+    time[0] = sCycles[slot]!;
+    time[1] = sNs[slot]!;
+    let pending = sPending[slot] === 1;
+    let pNs = sPNs[slot]!;
+    let pPrev = sPPrev[slot]!;
+    let pNext = sPNext[slot]!;
+    let pRuntimeUs = sPRun[slot]!;
+    let pWaitUs = sPWait[slot]!;
+    let pOffset = sPOffset[slot]!;
+    let pPrevComm = sPPrevComm[slot]!;
+    let pNextComm = sPNextComm[slot]!;
+    // INFPREV / INFNEXT come just before their switch; kept to fill its arg0/arg1.
+    let infPrevEntity = sInfPrevE[slot]!;
+    let infPrevUs = sInfPrevUs[slot]!;
+    let infNextEntity = sInfNextE[slot]!;
+    let infNextUs = sInfNextUs[slot]!;
+
     // A switch still pending keeps waiting: its runstate record may open this window.
-    sink.append(K_OTHER, eventIdOf(CPU_CHANGE), time[1]!, cpu, current, current, currentComm, -1, -1, NONE,
+    sink.append(K_OTHER, evCpuChange, time[1]!, cpu, current, current, currentComm, -1, -1, NONE,
       words[1]! & 0xffff, clampI32(words[2]!), start);
 
     let r = start + CPU_CHANGE_BYTES;
@@ -191,7 +244,7 @@ export function readXenUnit(
       if (tscFlag) {
         const cycles = (words[i + 2]! - baseHi) * 4294967296 + (words[i + 1]! - baseLo);
         d = i + 3;
-        // Keep each unit in time order for the merge (plan.ts reported any regression).
+        // Keep each pCPU in time order for the merge (plan.ts reported any regression).
         if (cycles > time[0]!) {
           time[0] = cycles;
           time[1] = cycles * nsPerCycle + ROUND_MAGIC - ROUND_MAGIC;
@@ -326,9 +379,29 @@ export function readXenUnit(
       }
       r += bytes;
     }
+    sCurrent[slot] = current;
+    sCurrentComm[slot] = currentComm;
+    sCycles[slot] = time[0]!;
+    sNs[slot] = time[1]!;
+    sPending[slot] = pending ? 1 : 0;
+    sPNs[slot] = pNs;
+    sPPrev[slot] = pPrev;
+    sPNext[slot] = pNext;
+    sPRun[slot] = pRuntimeUs;
+    sPWait[slot] = pWaitUs;
+    sPOffset[slot] = pOffset;
+    sPPrevComm[slot] = pPrevComm;
+    sPNextComm[slot] = pNextComm;
+    sInfPrevE[slot] = infPrevEntity;
+    sInfPrevUs[slot] = infPrevUs;
+    sInfNextE[slot] = infNextEntity;
+    sInfNextUs[slot] = infNextUs;
     bytesDone += end - start;
     if (progress) progress(bytesDone);
   }
-  if (pending) sink.append(K_SWITCH, evSwitch, pNs, cpu, pPrev, pNext, pNextComm, pPrev, pPrevComm, NONE, pRuntimeUs, pWaitUs, pOffset);
+  // A switch that ends the pCPU's last window of the file has no record after it.
+  for (let s = 0; s < nSlots; s++) {
+    if (sPending[s] !== 1 || unit.lastOfCpu[s] !== 1) continue;
+    sink.append(K_SWITCH, evSwitch, sPNs[s]!, unit.cpus[s]!, sPPrev[s]!, sPNext[s]!, sPNextComm[s]!, sPPrev[s]!, sPPrevComm[s]!, NONE, sPRun[s]!, sPWait[s]!, sPOffset[s]!);
+  }
 }
-

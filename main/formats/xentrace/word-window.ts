@@ -14,10 +14,11 @@ export class WordWindow {
   startOffset = 0;
   endOffset = 0;
 
-  constructor(src: ByteSource, capacityBytes = WINDOW_BYTES) {
+  /** `buffer`: reuse this one (its whole length, a multiple of 4) instead of allocating capacityBytes. */
+  constructor(src: ByteSource, capacityBytes = WINDOW_BYTES, buffer?: Uint8Array) {
     this.src = src;
-    this.bytes = new Uint8Array(capacityBytes);
-    this.words = new Uint32Array(this.bytes.buffer);
+    this.bytes = buffer ?? new Uint8Array(capacityBytes);
+    this.words = new Uint32Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length >>> 2);
   }
 
   /**

@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { EVENT_KIND_NAMES, EventKind, NO_STATE, TaskState, formatTaskState, xenEntity } from '../../../shared/schema.ts';
 import { MemorySource } from '../../engine/io/byte-source.ts';
 import { readInline, type InlineReadResult } from '../../engine/index/read-inline.ts';
+import { openIndexed } from '../../engine/index/open.ts';
+import type { EventColumns } from '../../engine/index/event-columns.ts';
+import * as os from 'node:os';
 import { detectFormat } from '../registry.ts';
 import { SNIFF_BYTES } from '../types.ts';
 import { xentrace } from './index.ts';
@@ -506,28 +509,57 @@ test('truncated and mutated copies of the real prefix never crash or hang', () =
   }
 });
 
-test('a pCPU split into several units reads the same rows (entering vCPU and time carried over)', () => {
+test('the rows do not depend on where units end (pCPU state, pending switch and ties carried over)', () => {
   const bytes = fs.readFileSync(HEAD);
   const whole = read(bytes, 'whole');
-  const split = readInline(xentrace, new MemorySource('split', bytes), { unitBytes: 1 });
-  const wholeUnits = xentrace.plan(new MemorySource('w', bytes), { error() {}, warning() {}, info() {} }, {}).units.length;
-  const splitUnits = xentrace.plan(new MemorySource('s', bytes), { error() {}, warning() {}, info() {} }, { unitBytes: 1 }).units.length;
-  assert.equal(wholeUnits, 8);
-  assert.ok(splitUnits > wholeUnits, `${splitUnits} units`);
-  const a = whole.columns;
-  const b = split.columns;
-  assert.equal(b.length, a.length);
-  let stateDiffs = 0;
-  for (let i = 0; i < a.length; i++) {
-    for (const col of ['ts', 'cpu', 'kind', 'pid', 'tid', 'prevTid', 'arg0', 'arg1', 'offset'] as const) {
-      assert.equal(b[col][i], a[col][i], `row ${i} ${col}`);
+  const planOf = (unitBytes: number): number => xentrace.plan(new MemorySource('p', bytes), { error() {}, warning() {}, info() {} }, { unitBytes }).units.length;
+  assert.equal(planOf(1 << 30), 1);
+  for (const unitBytes of [1, 100_000]) {
+    const units = planOf(unitBytes);
+    assert.ok(units > 1, `${units} units`);
+    const split = readInline(xentrace, new MemorySource('split', bytes), { unitBytes });
+    const a = whole.columns;
+    const b = split.columns;
+    assert.equal(b.length, a.length);
+    for (let i = 0; i < a.length; i++) {
+      for (const col of ['ts', 'cpu', 'kind', 'pid', 'tid', 'prevTid', 'prevState', 'arg0', 'arg1', 'offset'] as const) {
+        assert.equal(b[col][i], a[col][i], `unitBytes ${unitBytes}: row ${i} ${col}`);
+      }
+      assert.equal(b.comms[b.comm[i]!], a.comms[a.comm[i]!]);
+      assert.equal(b.prevComm[i]! >= 0 ? b.comms[b.prevComm[i]!] : b.prevComm[i], a.prevComm[i]! >= 0 ? a.comms[a.prevComm[i]!] : a.prevComm[i]);
+      assert.equal(b.events[b.event[i]!], a.events[a.event[i]!]);
     }
-    assert.equal(b.comms[b.comm[i]!], a.comms[a.comm[i]!]);
-    assert.equal(b.events[b.event[i]!], a.events[a.event[i]!]);
-    if (b.prevState[i] !== a.prevState[i]) stateDiffs++;
   }
-  // Only a switch that ends a unit loses the runstate record that follows it.
-  assert.ok(stateDiffs <= splitUnits - wholeUnits, `${stateDiffs} prev-state differences`);
+});
+
+/** Every column of every row, string ids resolved (ids differ between runs of the indexer). */
+function rowKeys(c: EventColumns): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < c.length; i++) {
+    const comm = c.comm[i]! >= 0 ? c.comms[c.comm[i]!] : c.comm[i];
+    const prevComm = c.prevComm[i]! >= 0 ? c.comms[c.prevComm[i]!] : c.prevComm[i];
+    out.push(`${c.ts[i]}|${c.cpu[i]}|${c.kind[i]}|${c.events[c.event[i]!]}|${c.pid[i]}|${c.tid[i]}|${comm}|${c.prevTid[i]}|${prevComm}|${c.prevState[i]}|${c.arg0[i]}|${c.arg1[i]}|${c.offset[i]}|${c.input[i]}`);
+  }
+  return out;
+}
+
+test('real trace: workers + unit merge + indexer merge + cache give the rows of one pass per pCPU, for any unit size', { skip: realAbsent }, async () => {
+  const bytes = fs.readFileSync(REAL);
+  // One unit: each pCPU's windows read as one sequence and merged by (ts, first-window order of the pCPU).
+  const want = rowKeys(readInline(xentrace, new MemorySource('whole', bytes), { unitBytes: 1 << 30 }).columns);
+  assert.equal(want.length, 180680);
+  for (const unitBytes of [1 << 16, 1 << 20]) {
+    const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcpuscope-xentrace-ingest-'));
+    try {
+      const t = await openIndexed(REAL, { cacheDir, workers: 2, inlineBelowBytes: 0, unitBytes, batchRows: 7000 });
+      const got = rowKeys(t.readRows(0, t.rowCount));
+      t.close();
+      assert.equal(got.length, want.length);
+      for (let i = 0; i < want.length; i++) if (got[i] !== want[i]) assert.fail(`unitBytes ${unitBytes}: row ${i}: ${got[i]} != ${want[i]}`);
+    } finally {
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+    }
+  }
 });
 
 test('sniff claims no other format\'s fixture, and every xentrace fixture', () => {
