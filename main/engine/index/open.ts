@@ -21,8 +21,8 @@ import { loadFormatModule } from './ingest-unit.ts';
 import { SummaryAccumulator } from './summary.ts';
 import { BATCH_ROWS, CancelledError, INLINE_BELOW_BYTES, IngestError, ingest, type BatchConsumer, type IngestResult } from './ingest.ts';
 
-/** Background fdatasync of the events file every this many batches (16 x 3.4 MB). */
-const SYNC_EVERY_BATCHES = 16;
+/** Background fdatasync of the events file every this many bytes (16 batches of 65536 rows). */
+const SYNC_EVERY_BYTES = 16 * 65536 * 52;
 
 export { CancelledError } from './ingest.ts';
 export { CacheCorruptError } from './cached-trace.ts';
@@ -244,7 +244,7 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
         // libuv thread; the commit still fsyncs (after waiting for this) before its rename.
         const syncFd = pending.fd;
         let syncing: Promise<void> | null = null;
-        let sinceSync = 0;
+        let syncedBytes = 0;
         const fileConsumer: BatchConsumer = {
           batch(c, rows) {
             try {
@@ -252,8 +252,8 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
             } catch (e) {
               throw new CacheWriteError((e as Error).message);
             }
-            if (++sinceSync >= SYNC_EVERY_BATCHES && syncing === null) {
-              sinceSync = 0;
+            if (writer.bytesWritten - syncedBytes >= SYNC_EVERY_BYTES && syncing === null) {
+              syncedBytes = writer.bytesWritten;
               syncing = new Promise<void>((resolve) => fs.fdatasync(syncFd, () => resolve())).then(() => {
                 syncing = null;
               });
