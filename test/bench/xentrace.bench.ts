@@ -2,11 +2,14 @@
 // recording's windows with TSCs shifted past the previous copy (not committed), then prints:
 //   1. end to end: `vcpuscope index FILE --cache-dir DIR` of the bundled CLI (dist/cli.js) in fresh
 //      child processes (plan, worker parse, merge, Arrow cache write + commit): wall MB/s, CPU time
-//      of all the process's threads, peak RSS, and the sha256 of the .arrow file (equality check
-//      across changes: the same rows in the same order give the same bytes);
+//      of all the process's threads, peak RSS; after the first round, the sha256 of every column of
+//      every row read back from that cache with string ids replaced by the strings' ranks (the .arrow
+//      bytes differ between runs: global string ids follow the order chunks arrive in). The equality
+//      check across changes: 2eee0b2f... for the default 503 MB file (old and new readers);
 //   2. a stage breakdown in one child process running an esbuild bundle of this module (the code
 //      users run, not tsx), each stage on one thread by CPU time: plan; every unit parsed into a
-//      column sink; ingest inline = parse + merge/re-chunk/summary + cache write (timed inside the
+//      column sink; ingest inline = parse + merge (the unit's order by time and column gather in
+//      ingest-unit.ts, the coordinator's merge, re-chunk, summary) + cache write (timed inside the
 //      consumer: checksum + Arrow encode + write), the merge being the rest;
 //   3. the reader under tsx as before: plan alone, plan + every unit, readInline (columns + sort).
 // Target (issue 7): >= 300 MB/s end to end. Wall times are noisy on the shared 2-core machine.
@@ -23,6 +26,7 @@ import { ArrowStreamFileWriter } from '../../main/engine/index/arrow-cache.ts';
 import { DiagnosticCollector } from '../../main/engine/index/diagnostics.ts';
 import { EventColumnsBuilder } from '../../main/engine/index/event-columns.ts';
 import { ingest } from '../../main/engine/index/ingest.ts';
+import { openIndexed } from '../../main/engine/index/open.ts';
 import { readInline } from '../../main/engine/index/read-inline.ts';
 import { xentrace } from '../../main/formats/xentrace/index.ts';
 import type { BenchContext } from './bench-types.ts';
@@ -114,8 +118,40 @@ interface IndexRun {
   ms: number;
   cpuMs: number;
   maxRssKiB: number;
-  arrowSha256: string;
   arrowBytes: number;
+}
+
+/** sha256 of all columns of the cached trace, comm/event ids replaced by the strings' sorted ranks. */
+async function canonicalRowsSha256(file: string, cacheDir: string): Promise<{ sha: string; rows: number }> {
+  const t = await openIndexed(file, { cacheDir });
+  try {
+    const h = crypto.createHash('sha256');
+    const rank = (tab: string[]): Int32Array => {
+      const r = new Int32Array(tab.length);
+      [...tab.keys()].sort((a, b) => (tab[a]! < tab[b]! ? -1 : tab[a]! > tab[b]! ? 1 : 0)).forEach((id, k) => (r[id] = k));
+      return r;
+    };
+    for (let s = 0; s < t.rowCount; s += 1 << 20) {
+      const c = t.readRows(s, Math.min(1 << 20, t.rowCount - s));
+      const commRank = rank(c.comms);
+      const eventRank = rank(c.events);
+      const n = c.length;
+      const comm = new Int32Array(n);
+      const prevComm = new Int32Array(n);
+      const ev = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        comm[i] = c.comm[i]! >= 0 ? commRank[c.comm[i]!]! : c.comm[i]!;
+        prevComm[i] = c.prevComm[i]! >= 0 ? commRank[c.prevComm[i]!]! : c.prevComm[i]!;
+        ev[i] = eventRank[c.event[i]!]!;
+      }
+      for (const a of [c.ts, c.cpu, c.kind, ev, c.pid, c.tid, comm, c.prevTid, prevComm, c.prevState, c.arg0, c.arg1, c.offset, c.input]) {
+        h.update(new Uint8Array(a.buffer, a.byteOffset, n * a.BYTES_PER_ELEMENT));
+      }
+    }
+    return { sha: h.digest('hex'), rows: t.rowCount };
+  } finally {
+    t.close();
+  }
 }
 
 /** `vcpuscope index FILE` of the bundled CLI in a fresh process with an empty cache folder. */
@@ -138,16 +174,7 @@ process.stdout.write(JSON.stringify({ code, ms, cpuMs: (u1.userCPUTime - u0.user
   if (o.code !== 0) throw new Error(`vcpuscope index exited ${o.code}: ${r.stderr}`);
   const arrow = fs.readdirSync(cacheDir).find((n) => n.endsWith('.arrow'));
   if (!arrow) throw new Error(`no .arrow file in ${cacheDir}`);
-  const h = crypto.createHash('sha256');
-  const fd = fs.openSync(path.join(cacheDir, arrow), 'r');
-  const buf = Buffer.allocUnsafe(16 << 20);
-  let arrowBytes = 0;
-  try {
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, arrowBytes)) > 0; arrowBytes += n) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return { ...o, arrowSha256: h.digest('hex'), arrowBytes };
+  return { ...o, arrowBytes: fs.statSync(path.join(cacheDir, arrow)).size };
 }
 
 export interface StageTimes {
@@ -249,8 +276,12 @@ export default async function bench(ctx: BenchContext, sourcePath?: string, targ
     ctx.log(
       `index round ${round + 1}: ${mb.toFixed(0)} MB in ${(r.ms / 1000).toFixed(2)} s -> ${(mb / (r.ms / 1000)).toFixed(0)} MB/s wall (target >= 300); ` +
         `CPU ${(r.cpuMs / 1000).toFixed(2)} s (all threads) -> ${(mb / (r.cpuMs / 1000)).toFixed(0)} MB per CPU-s; peak RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB; ` +
-        `arrow ${(r.arrowBytes / 1e6).toFixed(0)} MB sha256 ${r.arrowSha256.slice(0, 16)}; load ${os.loadavg()[0]!.toFixed(1)}`,
+        `arrow ${(r.arrowBytes / 1e6).toFixed(0)} MB; load ${os.loadavg()[0]!.toFixed(1)}`,
     );
+    if (round === 0) {
+      const h = await canonicalRowsSha256(big, cacheDir);
+      ctx.log(`rows read back from the cache: ${h.rows}, canonical sha256 ${h.sha}`);
+    }
   }
   fs.rmSync(cacheDir, { recursive: true, force: true });
   for (let round = 0; round < 2; round++) {
@@ -259,7 +290,7 @@ export default async function bench(ctx: BenchContext, sourcePath?: string, targ
     const per = (ms: number): string => `${(ms / 1000).toFixed(2)} s (${(mb / (ms / 1000)).toFixed(0)} MB/s)`;
     ctx.log(
       `stages (bundle, one thread, CPU time) round ${round + 1}: ${(s.rows / 1e6).toFixed(2)} M rows, ${s.units} units: plan ${per(s.planCpuMs)}; ` +
-        `parse ${per(s.parseCpuMs)}; merge + re-chunk + summary ${per(mergeCpuMs)}; cache write (checksum + Arrow + write) ${per(s.writeCpuMs)}; ` +
+        `parse ${per(s.parseCpuMs)}; merge (unit order + gather, coordinator merge, re-chunk, summary) ${per(mergeCpuMs)}; cache write (checksum + Arrow + write) ${per(s.writeCpuMs)}; ` +
         `sum ${per(s.planCpuMs + s.ingestCpuMs)}`,
     );
   }

@@ -226,6 +226,7 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
   };
 
   const lastTsc = new Float64Array(2);
+  const swState = new Int32Array(8);
   let unit: XenUnit | undefined;
   let unitStart = 0;
   let pos = 0;
@@ -314,6 +315,17 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
     // pending (no per-record bookkeeping: this loop is the plan's whole cost).
     let lastSwitch = -1;
     let lastSwitchEnd = -1;
+    // The pCPU's INFPREV/INFNEXT (entity, µs) and last switch (prev, next, run µs, wait µs), as
+    // Int32 slots: as object fields or locals, entities past 2^30 were boxed per switch.
+    const sw = swState;
+    sw[0] = p.infPrevEntity;
+    sw[1] = p.infPrevUs;
+    sw[2] = p.infNextEntity;
+    sw[3] = p.infNextUs;
+    sw[4] = p.pendingPrev;
+    sw[5] = p.pendingNext;
+    sw[6] = p.pendingRunUs;
+    sw[7] = p.pendingWaitUs;
     while (r < dataEnd) {
       if (r + 4 > loadedEnd) {
         win.load(r, dataEnd);
@@ -370,11 +382,11 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
           p.firstSwitchPrev = prev;
         }
         // As reader.ts fills the switch row: INFPREV/INFNEXT of the same vCPUs just before it.
-        p.pendingPrev = prev;
-        p.pendingNext = next;
-        p.pendingRunUs = p.infPrevEntity === prev ? p.infPrevUs : -1;
-        p.pendingWaitUs = p.infNextEntity === next ? p.infNextUs : -1;
-        p.infPrevEntity = p.infNextEntity = -1;
+        sw[4] = prev;
+        sw[5] = next;
+        sw[6] = sw[0] === prev ? sw[1]! : -1;
+        sw[7] = sw[2] === next ? sw[3]! : -1;
+        sw[0] = sw[2] = -1;
         lastSwitch = r;
         lastSwitchEnd = r + bytes;
         if (current !== -1 && current !== prev) {
@@ -392,13 +404,9 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
           hvmDomains.add(hvmDomain);
         }
       } else if ((ev === INFPREV || ev === INFNEXT) && extra >= 3) {
-        if (ev === INFPREV) {
-          p.infPrevEntity = entity(words[d]!, words[d + 1]!);
-          p.infPrevUs = Math.floor(words[d + 2]! / 1000);
-        } else {
-          p.infNextEntity = entity(words[d]!, words[d + 1]!);
-          p.infNextUs = Math.floor(words[d + 2]! / 1000);
-        }
+        const k = ev === INFPREV ? 0 : 2;
+        sw[k] = entity(words[d]!, words[d + 1]!);
+        sw[k + 1] = Math.floor(words[d + 2]! / 1000);
       } else if (ev === LOST) {
         if (!p.sawSwitch) p.lostBeforeSwitch = true;
         lostMarkers++;
@@ -413,6 +421,14 @@ export function planXentrace(src: ByteSource, diag: DiagnosticSink, opts: { cpuH
       r += bytes;
     }
     if (r > dataStart) p.pendingOffset = lastSwitchEnd === r ? lastSwitch : -1;
+    p.infPrevEntity = sw[0]!;
+    p.infPrevUs = sw[1]!;
+    p.infNextEntity = sw[2]!;
+    p.infNextUs = sw[3]!;
+    p.pendingPrev = sw[4]!;
+    p.pendingNext = sw[5]!;
+    p.pendingRunUs = sw[6]!;
+    p.pendingWaitUs = sw[7]!;
     p.current = current;
     p.lastHi = last[0]!;
     p.lastLo = last[1]!;
