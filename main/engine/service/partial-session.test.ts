@@ -121,7 +121,7 @@ test('partial session while indexing: rows so far, growing filters and tiles, th
   const ref = await reference();
   assert.ok(ref.length > 6 * BATCH, 'the fixture spans several batches');
   const { ctl, open } = gatedIndexer(ref);
-  const svc = new TraceService({ cacheDir, openTrace: open, pathAllowed: (p) => p === FIXTURE });
+  const svc = new TraceService({ cacheDir, openTrace: open, pathAllowed: (p) => p === FIXTURE, partialRefreshMs: 0 });
   const { loadId } = value(await svc.open({ paths: [FIXTURE] }));
   while (!ctl.started) await new Promise((r) => setTimeout(r, 1));
   await new Promise((r) => setTimeout(r, 5));
@@ -215,7 +215,7 @@ test('partial session while indexing: rows so far, growing filters and tiles, th
 test('cancel while a partial session is shown: the session goes away, the load says cancelled', async () => {
   const ref = await reference();
   const { ctl, open } = gatedIndexer(ref);
-  const svc = new TraceService({ cacheDir, openTrace: open, pathAllowed: () => true });
+  const svc = new TraceService({ cacheDir, openTrace: open, pathAllowed: () => true, partialRefreshMs: 0 });
   const { loadId } = value(await svc.open({ paths: [FIXTURE] }));
   await ctl.step(1);
   const sessionId = value(await svc.loadStatus({ loadId })).sessionId!;
@@ -237,7 +237,7 @@ test('cancel while a partial session is shown: the session goes away, the load s
 test('closing a partial session cancels its load', async () => {
   const ref = await reference();
   const { ctl, open } = gatedIndexer(ref);
-  const svc = new TraceService({ cacheDir, openTrace: open, pathAllowed: () => true });
+  const svc = new TraceService({ cacheDir, openTrace: open, pathAllowed: () => true, partialRefreshMs: 0 });
   const { loadId } = value(await svc.open({ paths: [FIXTURE] }));
   await ctl.step(1);
   const sessionId = value(await svc.loadStatus({ loadId })).sessionId!;
@@ -260,6 +260,7 @@ test('two files: the first file shows while it is indexed, then the merged sessi
   const svc = new TraceService({
     cacheDir,
     pathAllowed: () => true,
+    partialRefreshMs: 0,
     openTrace: async (p, opts) => {
       if (!second) {
         second = true;
@@ -307,5 +308,29 @@ test('two files: the first file shows while it is indexed, then the merged sessi
     assert.equal(d.totalRows, 2 * ref.length);
     break;
   }
+  svc.close();
+});
+
+test('a partial session is rebuilt at a bounded rate; completion shows every row at once', async () => {
+  const ref = await reference();
+  const { ctl, open } = gatedIndexer(ref);
+  const svc = new TraceService({ cacheDir, openTrace: open, pathAllowed: () => true, partialRefreshMs: 60_000 });
+  const { loadId } = value(await svc.open({ paths: [FIXTURE] }));
+  await ctl.step(2);
+  const sessionId = value(await svc.loadStatus({ loadId })).sessionId!;
+  assert.equal(value(await svc.sessionInfo({ sessionId })).rowCount, 2 * BATCH);
+  await ctl.step(2);
+  // within the refresh interval: the rows of the last rebuild
+  assert.equal(value(await svc.sessionInfo({ sessionId })).rowCount, 2 * BATCH);
+  await ctl.step(Math.ceil(ref.length / BATCH) - 4);
+  let st = value(await svc.loadStatus({ loadId }));
+  for (let i = 0; i < 200 && st.state === 'loading'; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+    st = value(await svc.loadStatus({ loadId }));
+  }
+  assert.equal(st.state, 'ready');
+  const info = value(await svc.sessionInfo({ sessionId }));
+  assert.equal(info.complete, true);
+  assert.equal(info.rowCount, ref.length);
   svc.close();
 });

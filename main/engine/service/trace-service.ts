@@ -62,6 +62,12 @@ export interface TraceServiceOptions {
   stepBudgetMs?: number;
   /** Rows per record batch of the traces this service indexes (default APP_BATCH_ROWS). */
   batchRows?: number;
+  /**
+   * A partial session's data is rebuilt at most this often (ms, default 200) while batches arrive:
+   * each rebuild makes new SessionData, which per-session caches (timeline levels of detail) then
+   * recompute over the rows so far. 0 = on every request after a batch (tests).
+   */
+  partialRefreshMs?: number;
 }
 
 /**
@@ -93,6 +99,8 @@ interface Partial {
   /** Batches arrived since `data` was made. */
   dirty: boolean;
   loadId: string;
+  /** performance.now() when `data` was last rebuilt. */
+  madeMs?: number;
 }
 
 interface Session {
@@ -360,8 +368,11 @@ export class TraceService implements TraceApi {
   /** The session's data, a partial session's rebuilt first when batches arrived since. */
   private dataOf(s: Session): SessionData {
     const p = s.partial;
-    if (p?.dirty) {
+    // A new trace (the finished file, or a restarted pass) is taken at once; new rows at a bounded rate.
+    const fresh = p && (p.madeMs === undefined || s.data.files[0] !== p.trace || performance.now() - p.madeMs >= (this.opts.partialRefreshMs ?? 200));
+    if (p?.dirty && fresh) {
       p.dirty = false;
+      p.madeMs = performance.now();
       const old = s.data;
       s.data = sessionFromBuilders([p.trace], [p.builder], false);
       if (old.files[0] !== p.trace) s.cache = new BatchCache(s.data.files, 16);
