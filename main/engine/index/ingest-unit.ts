@@ -198,10 +198,18 @@ function mergeSink(): EventColumnsBuilder {
   return s;
 }
 
-type AnyColumn = Float64Array | Int32Array | Uint16Array | Uint8Array;
-
-/** out[k] = src[order[from + k]] for k < count. */
-function gather<T extends AnyColumn>(src: T, out: T, order: Int32Array, from: number, count: number): void {
+// out[k] = src[order[from + k]] for k < count. One function per array type: a generic one saw four
+// types and its element accesses went megamorphic (~1 s of CPU per 23M rows in the profile).
+function gatherF64(src: Float64Array, out: Float64Array, order: Int32Array, from: number, count: number): void {
+  for (let k = 0; k < count; k++) out[k] = src[order[from + k]!]!;
+}
+function gatherI32(src: Int32Array, out: Int32Array, order: Int32Array, from: number, count: number): void {
+  for (let k = 0; k < count; k++) out[k] = src[order[from + k]!]!;
+}
+function gatherU16(src: Uint16Array, out: Uint16Array, order: Int32Array, from: number, count: number): void {
+  for (let k = 0; k < count; k++) out[k] = src[order[from + k]!]!;
+}
+function gatherU8(src: Uint8Array, out: Uint8Array, order: Int32Array, from: number, count: number): void {
   for (let k = 0; k < count; k++) out[k] = src[order[from + k]!]!;
 }
 
@@ -282,20 +290,20 @@ export function runUnit(
       const count = Math.min(chunkRows, n - from);
       const free = takeFree?.();
       const a = free && free.ts.length >= chunkRows ? free : freshArrays(chunkRows);
-      gather(sink.ts, a.ts, order, from, count);
-      gather(sink.cpu, a.cpu, order, from, count);
-      gather(sink.kind, a.kind, order, from, count);
-      gather(sink.event, a.event, order, from, count);
-      gather(sink.pid, a.pid, order, from, count);
-      gather(sink.tid, a.tid, order, from, count);
-      gather(sink.comm, a.comm, order, from, count);
-      gather(sink.prevTid, a.prevTid, order, from, count);
-      gather(sink.prevComm, a.prevComm, order, from, count);
-      gather(sink.prevState, a.prevState, order, from, count);
-      gather(sink.arg0, a.arg0, order, from, count);
-      gather(sink.arg1, a.arg1, order, from, count);
-      gather(sink.offset, a.offset, order, from, count);
-      gather(sink.input, a.input, order, from, count);
+      gatherF64(sink.ts, a.ts, order, from, count);
+      gatherU16(sink.cpu, a.cpu, order, from, count);
+      gatherU8(sink.kind, a.kind, order, from, count);
+      gatherU16(sink.event, a.event, order, from, count);
+      gatherI32(sink.pid, a.pid, order, from, count);
+      gatherI32(sink.tid, a.tid, order, from, count);
+      gatherI32(sink.comm, a.comm, order, from, count);
+      gatherI32(sink.prevTid, a.prevTid, order, from, count);
+      gatherI32(sink.prevComm, a.prevComm, order, from, count);
+      gatherU16(sink.prevState, a.prevState, order, from, count);
+      gatherI32(sink.arg0, a.arg0, order, from, count);
+      gatherI32(sink.arg1, a.arg1, order, from, count);
+      gatherF64(sink.offset, a.offset, order, from, count);
+      gatherU8(sink.input, a.input, order, from, count);
       const comms = sink.comms.valuesBorrow();
       const events = sink.events.valuesBorrow();
       const newComms = comms.slice(sentComms);
