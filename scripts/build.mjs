@@ -15,6 +15,7 @@ void watch;
 const nodeEntries = [
   ['main/cli/main.ts', 'dist/cli.js'],
   ['main/engine/index/ingest-worker.ts', 'dist/ingest-worker.js'],
+  ['main/engine/model/model-worker.ts', 'dist/model-worker.js'],
   ['main/engine/service/engine-process.ts', 'dist/engine-process.js'],
 ];
 const requireShim =

@@ -10,7 +10,7 @@ import type { IndexedTrace } from '../index/indexed-trace.ts';
 import { autoAlign, constantClock, mapTimes, offsetAt, scoreOffset, toHostNs, type AlignInput, type AutoAlignOptions, type ClockMap } from './align.ts';
 import { fit, GrowF64, GrowI32, groupByKey, upperBound } from './grow.ts';
 import { splitInputs } from './inputs.ts';
-import { scanLayer, type LayerScan, type RunTable } from './runs.ts';
+import { scanLayer, type LayerScan, type RunTable, type ScanOptions } from './runs.ts';
 import { hostTopology, looksLikeHost, VCPU_THREAD_RE, type TopoVm } from './topology.ts';
 
 /** maxSampledEvents for a trace that needs no sampled event times (a host). */
@@ -147,7 +147,109 @@ interface GuestCandidate {
   offsetNs?: number;
 }
 
+/** Host on-core rows as the per-VM steps read them (the whole table, or one VM's rows with firstGlobal 0). */
+export type VcpuRows = Pick<HostVcpus, 'startNs' | 'endNs' | 'core' | 'groupStart' | 'coreCount'>;
+/** What the per-VM steps need of a VM. */
+export type VmRef = Pick<ModelVm, 'index' | 'vcpuIds' | 'localOfVcpuId' | 'firstGlobal'>;
+
+/** Scan one trace (scanLayer). */
+export interface ScanJob {
+  trace: IndexedTrace;
+  opts: ScanOptions;
+}
+
+/** Align one guest to its VM: a recorded/user offset scored, or the automatic search. */
+export interface AlignJob {
+  /** Pair index (the same in the layer step). */
+  id: number;
+  vm: VmRef;
+  scan: LayerScan;
+  rows: VcpuRows;
+  hostSpan: { startNs: number; endNs: number };
+  fixed: { method: 'recorded' | 'user'; offsetNs: number } | null;
+  align: AutoAlignOptions | undefined;
+}
+export interface AlignResult {
+  clock: ClockMap;
+  alignment: AlignmentInfo;
+}
+
+/** One VM's guest layer (placement, migrations, steal) and its LHP candidates. */
+export interface LayerJob {
+  id: number;
+  vm: VmRef;
+  /** The same scan object as the pair's align job (a parallel driver may still hold it elsewhere). */
+  scan: LayerScan;
+  file: string;
+  rows: VcpuRows;
+  clock: ClockMap;
+  /** Where runs still open at the end of the guest trace are closed (host clock). */
+  stopNs: number;
+  lhp: LhpParams;
+}
+export interface LayerResult {
+  guest: GuestLayer;
+  lhp: LhpColumns;
+  /** The job's scan (handed back: a worker may have held it). */
+  scan: LayerScan;
+}
+
+/**
+ * The build as a sequence of steps whose jobs are independent of each other (scans of the input
+ * traces; per-VM alignment; per-VM guest layers + LHP, with `alongside` = the host-side per-VM
+ * tables to compute meanwhile). buildModel runs every job inline; buildModelParallel
+ * (parallel.ts) runs some on a worker thread. The results are the same either way.
+ */
+export type BuildStep =
+  | { kind: 'scan'; jobs: ScanJob[]; phase: (name: string) => void }
+  | { kind: 'align'; jobs: AlignJob[]; phase: (name: string) => void }
+  | { kind: 'layers'; jobs: LayerJob[]; alongside: () => void; hostOpenRows: Int32Array; phase: (name: string) => void };
+export type StepResult = LayerScan[] | AlignResult[] | LayerResult[];
+
 export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOptions = {}): TwoLayerModel {
+  const it = buildSteps(inputs, opts);
+  let r = it.next();
+  while (!r.done) r = it.next(runStepInline(r.value));
+  return r.value;
+}
+
+/** Run every job of a step on this thread, in order. */
+export function runStepInline(step: BuildStep): StepResult {
+  switch (step.kind) {
+    case 'scan':
+      return step.jobs.map((j) => scanLayer(j.trace, j.opts));
+    case 'align':
+      return step.jobs.map(runAlignJob);
+    case 'layers': {
+      const out = step.jobs.map((j) => runLayerJob(j, step.phase));
+      step.alongside();
+      step.phase('VM spans, host migrations, co-scheduling');
+      return out;
+    }
+  }
+}
+
+export function runAlignJob(j: AlignJob): AlignResult {
+  const ai = alignInput(j.vm, j.scan, j.rows, j.hostSpan);
+  if (j.fixed) {
+    const clock = constantClock(j.fixed.offsetNs);
+    const s = scoreOffset(ai, clock.offsetNs);
+    return { clock, alignment: { method: j.fixed.method, quality: s.checked ? s.consistent / s.checked : 0, eventsChecked: s.checked } };
+  }
+  const r = autoAlign(ai, j.align);
+  return { clock: r.clock, alignment: r.info };
+}
+
+export function runLayerJob(j: LayerJob, phase?: (name: string) => void): LayerResult {
+  const guest = buildGuestLayer(j.vm, j.scan, j.file, j.rows, j.clock, j.stopNs);
+  phase?.('guest layers (placement, migrations, steal)');
+  const out = new LhpOut();
+  lhpOfVm(j.vm, guest, j.scan, j.clock, j.rows, j.lhp, out);
+  phase?.('lock-holder preemption');
+  return { guest, lhp: out.finish(), scan: j.scan };
+}
+
+export function* buildSteps(inputs: readonly ModelInputFile[], opts: BuildModelOptions): Generator<BuildStep, TwoLayerModel, StepResult> {
   const notes: string[] = [];
   const phase = phaseTimer(opts.phases);
   const hosts: Array<{ trace: IndexedTrace; scan: LayerScan }> = [];
@@ -170,18 +272,22 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
     }
   }
   inputs = expanded;
-  for (const inp of inputs) {
+  const scanJobs: ScanJob[] = inputs.map((inp) => {
     const xen = inp.trace.info.entity === 'xen-vcpu';
     // A host is usually recognisable from its comm table alone: skip what only guests need.
     // (not for one input of a multi-input file: its comm table is the whole file's)
     const likelyHost = inp.role === 'host' || (inp.role === undefined && (xen || (!split.has(inp) && inp.trace.comms.some((c) => VCPU_THREAD_RE.test(c)))));
     // kvm_entry..kvm_exit rows only matter when no vCPU thread is switched in (buildHostVcpus rescans then)
-    const scan = scanLayer(inp.trace, { xen, collectWakeups: !likelyHost, guestModeRows: !likelyHost, ...(likelyHost ? { maxSampledEvents: ALIGN_SAMPLE_NONE } : {}) });
+    return { trace: inp.trace, opts: { xen, collectWakeups: !likelyHost, guestModeRows: !likelyHost, ...(likelyHost ? { maxSampledEvents: ALIGN_SAMPLE_NONE } : {}) } };
+  });
+  const scans = (yield { kind: 'scan', jobs: scanJobs, phase }) as LayerScan[];
+  inputs.forEach((inp, i) => {
+    const scan = scans[i]!;
     const role = inp.role ?? (looksLikeHost(inp.trace, scan) ? 'host' : 'guest');
     if (role === 'host') hosts.push({ trace: inp.trace, scan });
     else guests.push({ trace: inp.trace, scan, ...(inp.vm !== undefined ? { vm: inp.vm } : {}), ...(inp.offsetNs !== undefined ? { offsetNs: inp.offsetNs } : {}) });
-    phase(`scan ${role}`);
-  }
+  });
+  phase('layer scans');
   if (hosts.length === 0) {
     throw new ModelError(
       `no host trace among ${inputs.map((i) => i.trace.path).join(', ')}: none has QEMU vCPU threads ('CPU <n>/KVM' or '/TCG'), kvm_entry/kvm_exit or Xen records; name it with --host FILE`,
@@ -219,7 +325,27 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
   }
   if (topo.length) notes.push(`vCPU grouping: ${topo.map((t) => `${t.name} by ${t.grouping}`).join(', ')}; on-core from ${vcpus.source}`);
   const pairs = pairGuests(guests, vms, options, (gc, vm) => alignmentQuality(vm, gc, vcpus, host.scan, opts));
-  for (const [gc, vm] of pairs) alignGuest(vm, gc, vcpus, host.scan, opts, notes);
+  const hostSpan = { startNs: host.scan.startNs, endNs: host.scan.endNs };
+  const alignJobs: AlignJob[] = pairs.map(([gc, vm], id) => {
+    const rec = recordedOffsetNs(gc.trace);
+    const userOffset = gc.offsetNs ?? opts.guestOffsetNs;
+    const fixed = rec !== undefined ? { method: 'recorded' as const, offsetNs: rec } : userOffset !== undefined ? { method: 'user' as const, offsetNs: userOffset } : null;
+    return { id, vm, scan: gc.scan, rows: vcpus, hostSpan, fixed, align: opts.align };
+  });
+  const aligned = (yield { kind: 'align', jobs: alignJobs, phase }) as AlignResult[];
+  pairs.forEach(([gc, vm], i) => {
+    const { clock, alignment } = aligned[i]!;
+    if (alignment.driftApplied) {
+      notes.push(
+        `${gc.trace.path}: clock drift ${alignment.driftNsPerS} ns/s applied (offset ${alignment.offsetAtStartNs} ns at the guest's start, ${alignment.offsetAtEndNs} ns at its end, through ${alignment.clockKnots?.length} per-window estimates)`,
+      );
+    }
+    if (gc.scan.sampleStride > 1) notes.push(`${gc.trace.path}: alignment used every ${gc.scan.sampleStride}th guest event`);
+    vm.guestFile = gc.trace.path;
+    vm.clock = clock;
+    vm.offsetNs = offsetAt(clock, gc.scan.startNs);
+    vm.alignment = alignment;
+  });
   phase('pairing + clock alignment');
   // What still runs at the end of a trace runs until the recording stopped. Taken as the last event
   // of all inputs (host clock), unless this trace went silent much earlier than that (more than
@@ -231,32 +357,38 @@ export function buildModel(inputs: readonly ModelInputFile[], opts: BuildModelOp
   const hostStop = stopNs(host.scan.endNs, host.scan.startNs, host.trace.rowCount);
   for (let i = 0; i < vcpus.openRows.length; i++) vcpus.endNs[vcpus.openRows[i]!] = hostStop;
   if (hostStop !== allEndNs) notes.push(`${host.trace.path}: the host trace stops ${((allEndNs - hostStop) / 1e9).toFixed(3)} s before a guest trace; vCPUs still on cores end at its last event`);
-  for (const [gc, vm] of pairs) {
+  const lhpParams = { ...LHP_DEFAULTS, ...opts.lhp };
+  const layerJobs: LayerJob[] = pairs.map(([gc, vm], id) => {
     const own = toHostNs(vm.clock!, gc.scan.endNs);
     const stop = stopNs(own, toHostNs(vm.clock!, gc.scan.startNs), gc.trace.rowCount);
     if (stop !== allEndNs) notes.push(`${gc.trace.path}: the guest trace stops ${((allEndNs - stop) / 1e9).toFixed(3)} s before the others; its threads still running end at its last event`);
-    vm.guest = buildGuestLayer(vm, gc, vcpus, vm.clock!, stop);
-  }
-  phase('guest layers (placement, migrations, steal)');
-  const spans = vmSpans(host.trace, vms);
-  for (const vm of vms) {
-    vm.migrations.host = hostMigrations(vm, vcpus);
-    const span = spans[vm.index]!;
-    vm.coScheduling = coScheduling(vm, vcpus, span[0], span[1]);
-    if (vm.guest) {
-      let gm = 0, pm = 0;
-      for (let k = 0; k < vm.guest.tids.length; k++) {
-        gm += vm.guest.migGuest[k]!;
-        pm += vm.guest.migPhysical[k]!;
-      }
-      vm.migrations.guest = gm;
-      vm.migrations.physical = pm;
+    return { id, vm, scan: gc.scan, file: gc.trace.path, rows: vcpus, clock: vm.clock!, stopNs: stop, lhp: lhpParams };
+  });
+  const alongside = (): void => {
+    const spans = vmSpans(host.trace, vms);
+    for (const vm of vms) {
+      vm.migrations.host = hostMigrations(vm, vcpus);
+      const span = spans[vm.index]!;
+      vm.coScheduling = coScheduling(vm, vcpus, span[0], span[1]);
     }
-  }
-  phase('VM spans, host migrations, co-scheduling');
-  const lhpParams = { ...LHP_DEFAULTS, ...opts.lhp };
-  const lhp = findLhp(vms, vcpus, pairs, lhpParams);
-  phase('lock-holder preemption');
+  };
+  const layers = (yield { kind: 'layers', jobs: layerJobs, alongside, hostOpenRows: vcpus.openRows, phase }) as LayerResult[];
+  const lhpParts: LhpColumns[] = [];
+  pairs.forEach(([gc, vm], i) => {
+    const r = layers[i]!;
+    gc.scan = r.scan;
+    vm.guest = r.guest;
+    vm.alignInput = alignInput(vm, r.scan, vcpus, hostSpan);
+    let gm = 0, pm = 0;
+    for (let k = 0; k < r.guest.tids.length; k++) {
+      gm += r.guest.migGuest[k]!;
+      pm += r.guest.migPhysical[k]!;
+    }
+    vm.migrations.guest = gm;
+    vm.migrations.physical = pm;
+    lhpParts.push(r.lhp);
+  });
+  const lhp = concatLhp(lhpParts);
   return { hostFile: host.trace.path, hostStartNs: host.scan.startNs, hostEndNs: host.scan.endNs, coreCount: host.scan.cpuCount, vcpus, vms, lhp, lhpParams, notes };
 }
 
@@ -568,7 +700,7 @@ function recordedOffsetNs(trace: IndexedTrace): number | undefined {
   return typeof o === 'number' && Number.isFinite(o) ? o : undefined;
 }
 
-function alignInput(vm: ModelVm, scan: LayerScan, vcpus: HostVcpus, hostScan: LayerScan): AlignInput {
+function alignInput(vm: VmRef, scan: LayerScan, vcpus: VcpuRows, hostSpan: { startNs: number; endNs: number }): AlignInput {
   const list = [];
   for (let p = 0; p < scan.eventTsByCpu.length; p++) {
     const local = p < vm.localOfVcpuId.length ? vm.localOfVcpuId[p]! : -1;
@@ -578,36 +710,7 @@ function alignInput(vm: ModelVm, scan: LayerScan, vcpus: HostVcpus, hostScan: La
     const b = vcpus.groupStart[gg + 1]!;
     list.push({ guestTs: scan.eventTsByCpu[p]!, hostStart: vcpus.startNs.subarray(a, b), hostEnd: vcpus.endNs.subarray(a, b) });
   }
-  return { vcpus: list, hostStartNs: hostScan.startNs, hostEndNs: hostScan.endNs };
-}
-
-function alignGuest(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, hostScan: LayerScan, opts: BuildModelOptions, notes: string[]): void {
-  const scan = gc.scan;
-  const ai = alignInput(vm, scan, vcpus, hostScan);
-  let clock: ClockMap;
-  let alignment: AlignmentInfo;
-  const rec = recordedOffsetNs(gc.trace);
-  const userOffset = gc.offsetNs ?? opts.guestOffsetNs;
-  if (rec !== undefined || userOffset !== undefined) {
-    clock = constantClock(rec ?? userOffset!);
-    const s = scoreOffset(ai, clock.offsetNs);
-    alignment = { method: rec !== undefined ? 'recorded' : 'user', quality: s.checked ? s.consistent / s.checked : 0, eventsChecked: s.checked };
-  } else {
-    const r = autoAlign(ai, opts.align);
-    clock = r.clock;
-    alignment = r.info;
-    if (alignment.driftApplied) {
-      notes.push(
-        `${gc.trace.path}: clock drift ${alignment.driftNsPerS} ns/s applied (offset ${alignment.offsetAtStartNs} ns at the guest's start, ${alignment.offsetAtEndNs} ns at its end, through ${alignment.clockKnots?.length} per-window estimates)`,
-      );
-    }
-  }
-  if (scan.sampleStride > 1) notes.push(`${gc.trace.path}: alignment used every ${scan.sampleStride}th guest event`);
-  vm.guestFile = gc.trace.path;
-  vm.clock = clock;
-  vm.offsetNs = offsetAt(clock, scan.startNs);
-  vm.alignment = alignment;
-  vm.alignInput = ai;
+  return { vcpus: list, hostStartNs: hostSpan.startNs, hostEndNs: hostSpan.endNs };
 }
 
 /** Placement segment columns, appended to by buildGuestLayer (grown by doubling). */
@@ -671,8 +774,8 @@ class MigCols {
 }
 
 /** endNs: where runs still open at the end of the guest trace are closed (host clock). */
-function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, clock: ClockMap, endNs: number): GuestLayer {
-  const src = gc.scan.runs;
+function buildGuestLayer(vm: VmRef, scan: LayerScan, file: string, vcpus: VcpuRows, clock: ClockMap, endNs: number): GuestLayer {
+  const src = scan.runs;
   // threads: dense index in order of first appearance
   const indexOfTid = new Map<number, number>();
   const tidList = new GrowI32();
@@ -718,7 +821,7 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, cloc
   };
   for (let r = src.length - src.openCount; r < src.length; r++) runs.endNs[r] = endNs;
   const byThread = groupByKey(threadKey, nThreads);
-  const byVcpu = groupByKey(src.cpu, Math.max(1, gc.scan.cpuCount));
+  const byVcpu = groupByKey(src.cpu, Math.max(1, scan.cpuCount));
   const segThreadStart = new Uint32Array(nThreads + 1);
   // Segment and migration columns written directly (one capacity check per row, no call per row).
   const seg = new SegCols(src.length + (src.length >> 1) + 16);
@@ -824,9 +927,9 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, cloc
   segThreadStart[nThreads] = seg.n;
   migThreadStart[nThreads] = mig.n;
   const comms: string[] = [];
-  for (let k = 0; k < nThreads; k++) comms.push(gc.scan.commOf.get(tids[k]!) ?? '');
+  for (let k = 0; k < nThreads; k++) comms.push(scan.commOf.get(tids[k]!) ?? '');
   return {
-    file: gc.trace.path,
+    file,
     tids,
     comms,
     indexOfTid,
@@ -852,7 +955,7 @@ function buildGuestLayer(vm: ModelVm, gc: GuestCandidate, vcpus: HostVcpus, cloc
     migLayer: fit(mig.layer, mig.n),
     migFrom: fit(mig.from, mig.n),
     migTo: fit(mig.to, mig.n),
-    switchMismatches: gc.scan.switchMismatches,
+    switchMismatches: scan.switchMismatches,
   };
 }
 
@@ -976,119 +1079,150 @@ function mergeSorted(values: Float64Array, groupStart: Uint32Array, first: numbe
 }
 
 /** See LHP_HEURISTIC in shared/model-contract.ts. */
-function findLhp(vms: ModelVm[], vcpus: HostVcpus, pairs: Array<[GuestCandidate, ModelVm]>, p: LhpParams): LhpColumns {
-  const oVm = new GrowI32();
-  const oTid = new GrowI32();
-  const oVcpu = new GrowI32();
-  const oS = new GrowF64();
-  const oE = new GrowF64();
-  const oSib = new GrowF64();
-  const oWait = new GrowI32();
-  const scratchS = new GrowF64();
-  const scratchE = new GrowF64();
+/** LHP candidate columns being appended to (one VM after another), and the scratch room of the search. */
+class LhpOut {
+  readonly oVm = new GrowI32();
+  readonly oTid = new GrowI32();
+  readonly oVcpu = new GrowI32();
+  readonly oS = new GrowF64();
+  readonly oE = new GrowF64();
+  readonly oSib = new GrowF64();
+  readonly oWait = new GrowI32();
+  readonly scratchS = new GrowF64();
+  readonly scratchE = new GrowF64();
+  finish(): LhpColumns {
+    return {
+      length: this.oVm.n,
+      vm: this.oVm.finish(),
+      tid: this.oTid.finish(),
+      vcpu: this.oVcpu.finish(),
+      startNs: this.oS.finish(),
+      endNs: this.oE.finish(),
+      siblingsOnCoreNs: this.oSib.finish(),
+      waiterTid: this.oWait.finish(),
+    };
+  }
+}
+
+/** The VMs' LHP columns one after another (in VM pair order, as one search over all pairs appends them). */
+function concatLhp(parts: LhpColumns[]): LhpColumns {
+  if (parts.length === 1) return parts[0]!;
+  const n = parts.reduce((s, p) => s + p.length, 0);
+  const out: LhpColumns = {
+    length: n,
+    vm: new Int32Array(n),
+    tid: new Int32Array(n),
+    vcpu: new Int32Array(n),
+    startNs: new Float64Array(n),
+    endNs: new Float64Array(n),
+    siblingsOnCoreNs: new Float64Array(n),
+    waiterTid: new Int32Array(n),
+  };
+  let o = 0;
+  for (const p of parts) {
+    out.vm.set(p.vm.subarray(0, p.length), o);
+    out.tid.set(p.tid.subarray(0, p.length), o);
+    out.vcpu.set(p.vcpu.subarray(0, p.length), o);
+    out.startNs.set(p.startNs.subarray(0, p.length), o);
+    out.endNs.set(p.endNs.subarray(0, p.length), o);
+    out.siblingsOnCoreNs.set(p.siblingsOnCoreNs.subarray(0, p.length), o);
+    out.waiterTid.set(p.waiterTid.subarray(0, p.length), o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** See LHP_HEURISTIC in shared/model-contract.ts. Appends one VM's candidates to `out`. */
+function lhpOfVm(vm: VmRef, G: GuestLayer, wk: LayerScan, clock: ClockMap, vcpus: VcpuRows, p: LhpParams, out: LhpOut): void {
+  const { oVm, oTid, oVcpu, oS, oE, oSib, oWait, scratchS, scratchE } = out;
   const vStart = vcpus.startNs;
   const vEnd = vcpus.endNs;
-  for (const [gc, vm] of pairs) {
-    const G = vm.guest;
-    if (!G || vm.vcpuIds.length < 2) continue;
-    const clock = vm.clock ?? constantClock(vm.offsetNs ?? 0);
-    const nv = vm.vcpuIds.length;
-    // per sibling vCPU: a cursor into its on-core rows; a thread's gaps come in time order, so the
-    // first row ending after the gap's start is found by galloping forward from the previous one
-    const cursor = new Uint32Array(nv);
-    // scratch room for every sibling row (a gap can overlap at most all of them)
-    const rowsOfVm = vcpus.groupStart[vm.firstGlobal + nv]! - vcpus.groupStart[vm.firstGlobal]!;
-    scratchS.reserve(rowsOfVm);
-    scratchE.reserve(rowsOfVm);
-    const sA = scratchS.a;
-    const eA = scratchE.a;
-    // wakeups grouped by waker thread index
-    const wk = gc.scan;
-    const threadOf = denseThreadIndex(G);
-    const wKeys = new Int32Array(wk.wakeTsNs.length);
-    for (let i = 0; i < wKeys.length; i++) {
-      const t = threadOf(wk.wakeWaker[i]!);
-      wKeys[i] = t >= 0 ? t : G.tids.length;
-    }
-    const byWaker = groupByKey(wKeys, G.tids.length + 1);
-    for (let k = 0; k < G.tids.length; k++) {
-      let wq = byWaker.groupStart[k]!;
-      for (let i = 0; i < nv; i++) cursor[i] = vcpus.groupStart[vm.firstGlobal + i]!;
-      for (let s = G.segThreadStart[k]!; s < G.segThreadStart[k + 1]!; s++) {
-        if (G.segCore[s] !== -1) continue;
-        const a = G.segStartNs[s]!;
-        const b = G.segEndNs[s]!;
-        if (b - a < p.minGapNs) continue;
-        const v = G.segVcpu[s]!;
-        // union of sibling on-core time within [a, b]
-        let n = 0;
-        for (let i = 0; i < nv; i++) {
-          if (vm.vcpuIds[i] === v) continue;
-          const hi = vcpus.groupStart[vm.firstGlobal + i + 1]!;
-          const j0 = gallopUpper(vEnd, a, cursor[i]!, hi);
-          cursor[i] = j0;
-          for (let j = j0; j < hi && vStart[j]! < b; j++) {
-            sA[n] = Math.max(a, vStart[j]!);
-            eA[n] = Math.min(b, vEnd[j]!);
-            n++;
-          }
+  if (vm.vcpuIds.length < 2) return;
+  const nv = vm.vcpuIds.length;
+  // per sibling vCPU: a cursor into its on-core rows; a thread's gaps come in time order, so the
+  // first row ending after the gap's start is found by galloping forward from the previous one
+  const cursor = new Uint32Array(nv);
+  // scratch room for every sibling row (a gap can overlap at most all of them)
+  const rowsOfVm = vcpus.groupStart[vm.firstGlobal + nv]! - vcpus.groupStart[vm.firstGlobal]!;
+  scratchS.reserve(rowsOfVm);
+  scratchE.reserve(rowsOfVm);
+  const sA = scratchS.a;
+  const eA = scratchE.a;
+  // wakeups grouped by waker thread index
+  const threadOf = denseThreadIndex(G);
+  const wKeys = new Int32Array(wk.wakeTsNs.length);
+  for (let i = 0; i < wKeys.length; i++) {
+    const t = threadOf(wk.wakeWaker[i]!);
+    wKeys[i] = t >= 0 ? t : G.tids.length;
+  }
+  const byWaker = groupByKey(wKeys, G.tids.length + 1);
+  for (let k = 0; k < G.tids.length; k++) {
+    let wq = byWaker.groupStart[k]!;
+    for (let i = 0; i < nv; i++) cursor[i] = vcpus.groupStart[vm.firstGlobal + i]!;
+    for (let s = G.segThreadStart[k]!; s < G.segThreadStart[k + 1]!; s++) {
+      if (G.segCore[s] !== -1) continue;
+      const a = G.segStartNs[s]!;
+      const b = G.segEndNs[s]!;
+      if (b - a < p.minGapNs) continue;
+      const v = G.segVcpu[s]!;
+      // union of sibling on-core time within [a, b]
+      let n = 0;
+      for (let i = 0; i < nv; i++) {
+        if (vm.vcpuIds[i] === v) continue;
+        const hi = vcpus.groupStart[vm.firstGlobal + i + 1]!;
+        const j0 = gallopUpper(vEnd, a, cursor[i]!, hi);
+        cursor[i] = j0;
+        for (let j = j0; j < hi && vStart[j]! < b; j++) {
+          sA[n] = Math.max(a, vStart[j]!);
+          eA[n] = Math.min(b, vEnd[j]!);
+          n++;
         }
-        scratchS.n = n;
-        scratchE.n = n;
-        const sib = unionLength(scratchS, scratchE);
-        if (sib < p.minSiblingFraction * (b - a)) continue;
-        let waiter = -1;
-        const wh = byWaker.groupStart[k + 1]!;
-        // wakeups by this thread from the gap's end to waitWindowNs later (guest clock -> host);
-        // the thread's gaps come in time order, so the start pointer only moves forward
-        const order = byWaker.order;
-        while (wq < wh && toHostNs(clock, wk.wakeTsNs[order[wq]!]!) < b) wq++;
-        for (let q = wq; q < wh && waiter < 0; q++) {
-          const wi = order[q]!;
-          const wt = toHostNs(clock, wk.wakeTsNs[wi]!);
-          if (wt > b + p.waitWindowNs) break;
-          const wIdx = threadOf(wk.wakeWoken[wi]!);
-          if (wIdx < 0) continue;
-          // the woken thread's last run interval before the wakeup must have ended (blocked) inside the gap on a sibling vCPU
-          const rl = G.runThreadStart[wIdx]!;
-          const rh = G.runThreadStart[wIdx + 1]!;
-          let lo = rl;
-          let hi = rh;
-          while (lo < hi) {
-            const mid = (lo + hi) >>> 1;
-            if (G.runs.endNs[G.runByThread[mid]!]! <= wt) lo = mid + 1;
-            else hi = mid;
-          }
-          if (lo === rl) continue;
-          const r = G.runByThread[lo - 1]!;
-          const endT = G.runs.endNs[r]!;
-          const st = G.runs.endState[r]!;
-          if (endT >= a && endT <= b && G.runs.cpu[r] !== v && st !== TaskState.running && (st & TaskState.preempted) === 0) waiter = G.tids[wIdx]!;
-        }
-        // all seven columns have the same length: one capacity check, then direct writes
-        const o = oVm.n;
-        if (o === oVm.a.length) for (const c of [oVm, oTid, oVcpu, oS, oE, oSib, oWait]) c.reserve(o);
-        oVm.a[o] = vm.index;
-        oTid.a[o] = G.tids[k]!;
-        oVcpu.a[o] = v;
-        oS.a[o] = a;
-        oE.a[o] = b;
-        oSib.a[o] = sib;
-        oWait.a[o] = waiter;
-        oVm.n = oTid.n = oVcpu.n = oS.n = oE.n = oSib.n = oWait.n = o + 1;
       }
+      scratchS.n = n;
+      scratchE.n = n;
+      const sib = unionLength(scratchS, scratchE);
+      if (sib < p.minSiblingFraction * (b - a)) continue;
+      let waiter = -1;
+      const wh = byWaker.groupStart[k + 1]!;
+      // wakeups by this thread from the gap's end to waitWindowNs later (guest clock -> host);
+      // the thread's gaps come in time order, so the start pointer only moves forward
+      const order = byWaker.order;
+      while (wq < wh && toHostNs(clock, wk.wakeTsNs[order[wq]!]!) < b) wq++;
+      for (let q = wq; q < wh && waiter < 0; q++) {
+        const wi = order[q]!;
+        const wt = toHostNs(clock, wk.wakeTsNs[wi]!);
+        if (wt > b + p.waitWindowNs) break;
+        const wIdx = threadOf(wk.wakeWoken[wi]!);
+        if (wIdx < 0) continue;
+        // the woken thread's last run interval before the wakeup must have ended (blocked) inside the gap on a sibling vCPU
+        const rl = G.runThreadStart[wIdx]!;
+        const rh = G.runThreadStart[wIdx + 1]!;
+        let lo = rl;
+        let hi = rh;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (G.runs.endNs[G.runByThread[mid]!]! <= wt) lo = mid + 1;
+          else hi = mid;
+        }
+        if (lo === rl) continue;
+        const r = G.runByThread[lo - 1]!;
+        const endT = G.runs.endNs[r]!;
+        const st = G.runs.endState[r]!;
+        if (endT >= a && endT <= b && G.runs.cpu[r] !== v && st !== TaskState.running && (st & TaskState.preempted) === 0) waiter = G.tids[wIdx]!;
+      }
+      // all seven columns have the same length: one capacity check, then direct writes
+      const o = oVm.n;
+      if (o === oVm.a.length) for (const c of [oVm, oTid, oVcpu, oS, oE, oSib, oWait]) c.reserve(o);
+      oVm.a[o] = vm.index;
+      oTid.a[o] = G.tids[k]!;
+      oVcpu.a[o] = v;
+      oS.a[o] = a;
+      oE.a[o] = b;
+      oSib.a[o] = sib;
+      oWait.a[o] = waiter;
+      oVm.n = oTid.n = oVcpu.n = oS.n = oE.n = oSib.n = oWait.n = o + 1;
     }
   }
-  return {
-    length: oVm.n,
-    vm: oVm.finish(),
-    tid: oTid.finish(),
-    vcpu: oVcpu.finish(),
-    startNs: oS.finish(),
-    endNs: oE.finish(),
-    siblingsOnCoreNs: oSib.finish(),
-    waiterTid: oWait.finish(),
-  };
 }
 
 /** tid -> thread index of a guest layer (-1 absent): a dense table when the tids are small, else the Map. */
