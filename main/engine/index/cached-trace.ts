@@ -4,6 +4,8 @@
 // GrowingTrace: the batches indexed so far while indexing goes on (the app's early first screen).
 
 import * as fs from 'node:fs';
+import { Message } from 'apache-arrow';
+import { EVENT_COLUMNS } from '../../../shared/schema.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
 import { batchMessageFrame, checksumColumns, decodeBatchFrame, type BatchBlock } from './arrow-cache.ts';
@@ -13,6 +15,19 @@ import type { IndexedTrace } from './indexed-trace.ts';
 
 /** Decoded batches kept per trace (4 x 3.4 MB): enough for a window straddling two batches twice. */
 const LRU_BATCHES = 4;
+
+/**
+ * A batch read in part (readBatchRows, a page of the table) is checksummed later, whole, once the
+ * trace has had no page read for this long: a jump costs ~14 small reads instead of reading,
+ * decoding and checksumming 3.4 MB (8-15 ms CPU+IO on the 10M-event trace), and a damaged batch
+ * still makes the entry invalid and every later read of it fail.
+ */
+export const LAZY_VERIFY_DELAY_MS = 400;
+
+const BYTES_PER: Record<string, number> = { f64: 8, i32: 4, u16: 2, u8: 1 };
+const COLUMN_BYTES = EVENT_COLUMNS.map((c) => BYTES_PER[c.type]!);
+type ColumnCtor = Float64ArrayConstructor | Int32ArrayConstructor | Uint16ArrayConstructor | Uint8ArrayConstructor;
+const COLUMN_CTORS: ColumnCtor[] = EVENT_COLUMNS.map((c) => (c.type === 'f64' ? Float64Array : c.type === 'i32' ? Int32Array : c.type === 'u16' ? Uint16Array : Uint8Array));
 
 export class CacheCorruptError extends Error {
   constructor(message: string) {
@@ -80,10 +95,15 @@ export class ArrowCacheTrace implements IndexedTrace {
   private readonly cacheDir: string;
   private readonly key: string;
   private readonly lru = new Map<number, EventColumns>();
-  /** Batches whose checksum matched once in this open (re-reads after LRU eviction skip it). */
+  /** Per batch: 1 = checksum matched once in this open (re-reads after LRU eviction skip it), 2 = damaged. */
   private readonly verified: Uint8Array;
   /** readBatchBorrow's reused frame buffer. */
   private scanFrame: Uint8Array | null = null;
+  /** Per batch: file offset of each column's values (from the message header), once read. */
+  private readonly layouts = new Map<number, Float64Array>();
+  /** Batches read in part and not yet checksummed (oldest first). */
+  private readonly unverified = new Set<number>();
+  private verifyTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(arrowPath: string, meta: CacheMeta, where: { cacheDir: string; key: string; fromCache: boolean; fd?: number }) {
     this.arrowPath = arrowPath;
@@ -128,6 +148,118 @@ export class ArrowCacheTrace implements IndexedTrace {
     return this.load(i, this.scanFrame);
   }
 
+  /**
+   * Rows [from, from + count) of batch i (clipped to it) as columns of their own, read column by
+   * column from the file without the rest of the batch (a page of the table after a jump). From the
+   * LRU when the batch is there; a batch not yet checksummed is checksummed whole later (see
+   * LAZY_VERIFY_DELAY_MS). Throws CacheCorruptError like readBatch.
+   */
+  readBatchRows(i: number, from: number, count: number): EventColumns {
+    const block = this.meta.blocks[i];
+    if (!block) throw new RangeError(`batch ${i} out of range (0..${this.batchCount - 1})`);
+    const s = Math.max(0, Math.min(from, block.rows));
+    const n = Math.max(0, Math.min(count, block.rows - s));
+    const hit = this.lru.get(i);
+    if (hit) return sliceColumns(hit, s, n);
+    if (this.fd < 0) throw new Error(`${this.path}: trace is closed`);
+    if (this.verified[i] === 2) return sliceColumns(this.readBatch(i), s, n); // throws CacheCorruptError
+    const starts = this.layout(i);
+    const out: Record<string, unknown> = { length: n, inputs: this.inputs, comms: this.comms, events: this.events };
+    for (let j = 0; j < EVENT_COLUMNS.length; j++) {
+      const size = COLUMN_BYTES[j]!;
+      const arr = new COLUMN_CTORS[j]!(n);
+      const u8 = new Uint8Array(arr.buffer);
+      const pos = starts[j]! + s * size;
+      let got = 0;
+      while (got < u8.length) {
+        const r = fs.readSync(this.fd, u8, got, u8.length - got, pos + got);
+        if (r === 0) break;
+        got += r;
+      }
+      if (got !== u8.length) this.damaged(i, block.offset, `short read of column ${EVENT_COLUMNS[j]!.name}`);
+      out[EVENT_COLUMNS[j]!.name] = arr;
+    }
+    if (!this.verified[i]) {
+      this.unverified.add(i);
+      this.armVerify();
+    }
+    return out as unknown as EventColumns;
+  }
+
+  /** Checksum batches read in part, one per timer tick, after LAZY_VERIFY_DELAY_MS without page reads. */
+  private armVerify(): void {
+    if (this.verifyTimer) clearTimeout(this.verifyTimer);
+    this.verifyTimer = setTimeout(() => {
+      this.verifyTimer = null;
+      this.verifySome(1);
+      if (this.unverified.size > 0) this.armVerify();
+    }, LAZY_VERIFY_DELAY_MS);
+    this.verifyTimer.unref?.();
+  }
+
+  /**
+   * Checksum up to `max` batches read in part (all with Infinity); returns how many are left. A
+   * damaged one has invalidated the cache entry; its reads throw CacheCorruptError from then on.
+   */
+  verifySome(max: number): number {
+    for (const i of this.unverified) {
+      if (max-- <= 0) break;
+      this.unverified.delete(i);
+      if (this.verified[i] || this.fd < 0) continue;
+      try {
+        this.readBatch(i);
+      } catch {
+        // Recorded: readBatch invalidated the entry and keeps throwing for this batch.
+      }
+    }
+    return this.unverified.size;
+  }
+
+  /** File offsets of batch i's column values, from its message header (checked against the block). */
+  private layout(i: number): Float64Array {
+    const have = this.layouts.get(i);
+    if (have) return have;
+    const block = this.meta.blocks[i]!;
+    const head = new Uint8Array(8);
+    if (fs.readSync(this.fd, head, 0, 8, block.offset) !== 8) this.damaged(i, block.offset, 'short read of the message header');
+    const dv = new DataView(head.buffer);
+    const cont = dv.getInt32(0, true) === -1;
+    const metaLen = cont ? dv.getInt32(4, true) : dv.getInt32(0, true);
+    const metaAt = cont ? 8 : 4;
+    if (!(metaLen > 0) || metaAt + metaLen > block.bytes) this.damaged(i, block.offset, `bad metadata length ${metaLen}`);
+    const metaBytes = new Uint8Array(metaLen);
+    if (fs.readSync(this.fd, metaBytes, 0, metaLen, block.offset + metaAt) !== metaLen) this.damaged(i, block.offset, 'short read of the message header');
+    const bodyAt = block.offset + metaAt + metaLen;
+    const starts = new Float64Array(EVENT_COLUMNS.length);
+    let problem = '';
+    try {
+      const msg = Message.decode(metaBytes);
+      if (!msg.isRecordBatch()) throw new Error('not a record batch message');
+      const h = msg.header();
+      if (Number(h.length) !== block.rows) throw new Error(`batch has ${Number(h.length)} rows, expected ${block.rows}`);
+      if (h.compression) throw new Error('compressed batch');
+      if (h.buffers.length !== 2 * EVENT_COLUMNS.length) throw new Error(`${h.buffers.length} buffers, expected ${2 * EVENT_COLUMNS.length}`);
+      const bodyLen = Number(msg.bodyLength);
+      if (metaAt + metaLen + bodyLen > block.bytes) throw new Error('body runs past the block');
+      for (let j = 0; j < EVENT_COLUMNS.length; j++) {
+        const b = h.buffers[2 * j + 1]!;
+        const off = Number(b.offset);
+        if (Number(b.length) < block.rows * COLUMN_BYTES[j]! || off + block.rows * COLUMN_BYTES[j]! > bodyLen) throw new Error(`column ${EVENT_COLUMNS[j]!.name} out of the body`);
+        starts[j] = bodyAt + off;
+      }
+    } catch (e) {
+      problem = (e as Error).message;
+    }
+    if (problem) this.damaged(i, block.offset, problem);
+    this.layouts.set(i, starts);
+    return starts;
+  }
+
+  private damaged(i: number, at: number, why: string): never {
+    invalidateEntry(this.cacheDir, this.key, this.meta.arrowFile);
+    throw new CacheCorruptError(`${this.path}: cache file ${this.arrowPath} is damaged at byte offset ${at} (batch ${i}: ${why}); re-open the trace to rebuild it`);
+  }
+
   private load(i: number, reuse: Uint8Array | undefined): EventColumns {
     const block = this.meta.blocks[i];
     if (!block) throw new RangeError(`batch ${i} out of range (0..${this.batchCount - 1})`);
@@ -144,13 +276,14 @@ export class ArrowCacheTrace implements IndexedTrace {
     try {
       if (got !== block.bytes) throw new Error(`short read (${got} of ${block.bytes} bytes)`);
       const decoded = decodeBatchFrame(frame.buf, block.rows);
-      if (!this.verified[i]) {
+      if (this.verified[i] !== 1) {
         if (checksumColumns(decoded, block.rows) !== block.checksum) throw new Error('checksum mismatch');
         this.verified[i] = 1;
       }
       cols = { ...decoded, inputs: this.inputs, comms: this.comms as string[], events: this.events as string[] };
     } catch (e) {
-      // Never trust it again: the next open rebuilds the entry.
+      // Never trust it again: the next open rebuilds the entry; page reads of it fail from now on.
+      this.verified[i] = 2;
       invalidateEntry(this.cacheDir, this.key, this.meta.arrowFile);
       throw new CacheCorruptError(`${this.path}: cache file ${this.arrowPath} is damaged at byte offset ${block.offset} (batch ${i}: ${(e as Error).message}); re-open the trace to rebuild it`);
     }
@@ -168,7 +301,17 @@ export class ArrowCacheTrace implements IndexedTrace {
     }
     this.lru.clear();
     this.scanFrame = null;
+    this.unverified.clear();
+    if (this.verifyTimer) clearTimeout(this.verifyTimer);
+    this.verifyTimer = null;
   }
+}
+
+/** Views of rows [s, s + n) of decoded columns. */
+function sliceColumns(c: EventColumns, s: number, n: number): EventColumns {
+  const out: Record<string, unknown> = { length: n, inputs: c.inputs, comms: c.comms, events: c.events };
+  for (const k of COPY_KEYS) out[k] = (c[k] as Float64Array).subarray(s, s + n);
+  return out as unknown as EventColumns;
 }
 
 /** Uncached trace (--no-cache, or the cache could not be written): the batches stay in memory. */

@@ -27,6 +27,11 @@ export interface IndexedTrace {
    * callers fall back to readBatch.
    */
   readBatchBorrow?(i: number): EventColumns;
+  /**
+   * Rows [from, from+count) of batch i (clipped to the batch) without reading the rest of it (a page
+   * of the table). Optional: callers fall back to readBatch.
+   */
+  readBatchRows?(i: number, from: number, count: number): EventColumns;
   /** Rows [start, start+count) clipped to the trace, copied into new columns. */
   readRows(start: number, count: number): EventColumns;
   close(): void;

@@ -3,6 +3,7 @@
 
 import { MAX_WINDOW_ROWS } from '../../../shared/contract.ts';
 import { encodeWindow, WindowStrings } from './arrow-window.ts';
+import type { EventColumns } from '../index/event-columns.ts';
 import type { FilterJob } from './filter.ts';
 import type { BatchCache} from './session-data.ts';
 import { type SessionData } from './session-data.ts';
@@ -58,13 +59,40 @@ export function rowsWindow(v: RowView, start: number, count: number): Uint8Array
     prevComm: new Int32Array(n),
     event: new Int32Array(n),
   };
+  // Where each row lives, then one read per (file, batch) span: a page after a jump reads its
+  // rows, not the batches around them.
+  const fileOf = new Uint8Array(n);
+  const rowOf = new Float64Array(n);
+  const spans = new Map<number, { lo: number; hi: number; cols: EventColumns | null; base: number }>();
   for (let k = 0; k < n; k++) {
     const g = globalAt(v, s + k);
     const { f, r } = locate(d, g);
+    fileOf[k] = f;
+    rowOf[k] = r;
     const tr = d.files[f]!;
     const b = Math.floor(r / tr.batchRows);
-    const c = v.cache.get(f, b);
     const i = r - b * tr.batchRows;
+    const key = b * 256 + f;
+    const sp = spans.get(key);
+    if (!sp) spans.set(key, { lo: i, hi: i, cols: null, base: 0 });
+    else {
+      if (i < sp.lo) sp.lo = i;
+      if (i > sp.hi) sp.hi = i;
+    }
+  }
+  for (const [key, sp] of spans) {
+    const got = v.cache.span(key & 255, Math.floor(key / 256), sp.lo, sp.hi - sp.lo + 1);
+    sp.cols = got.cols;
+    sp.base = got.base - sp.lo;
+  }
+  for (let k = 0; k < n; k++) {
+    const f = fileOf[k]!;
+    const r = rowOf[k]!;
+    const tr = d.files[f]!;
+    const b = Math.floor(r / tr.batchRows);
+    const sp = spans.get(b * 256 + f)!;
+    const c = sp.cols!;
+    const i = r - b * tr.batchRows + sp.base;
     cols.row[k] = s + k;
     cols.ts[k] = c.ts[i]! + (d.offsetsNs[f] ?? 0);
     cols.file[k] = f;

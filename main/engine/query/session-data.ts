@@ -477,6 +477,9 @@ async function mergeByTime(files: IndexedTrace[], signal: CancelSignal, offsetsN
 }
 
 /** Small LRU of decoded batches, keyed by file and batch index. */
+/** Spans of a batch up to this many rows are read alone (readBatchRows) when the batch is not cached. */
+export const PAGE_READ_MAX_ROWS = 8192;
+
 export class BatchCache {
   private readonly map = new Map<number, EventColumns>();
   constructor(private readonly files: IndexedTrace[], private readonly capacity = 8) {}
@@ -495,6 +498,18 @@ export class BatchCache {
       this.map.delete(first);
     }
     return c;
+  }
+  /**
+   * Rows [from, from+count) of a batch: `cols` holds row from+k at index base+k. A cached batch is
+   * used whole; otherwise a short span is read alone when the trace can (a jump reads a page, not
+   * 3.4 MB), else the batch is read and cached.
+   */
+  span(file: number, batch: number, from: number, count: number): { cols: EventColumns; base: number } {
+    const hit = this.map.get(batch * 256 + file);
+    if (hit) return { cols: hit, base: from };
+    const tr = this.files[file]!;
+    if (tr.readBatchRows && count <= PAGE_READ_MAX_ROWS) return { cols: tr.readBatchRows(batch, from, count), base: 0 };
+    return { cols: this.get(file, batch), base: from };
   }
 }
 
