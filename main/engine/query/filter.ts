@@ -5,7 +5,8 @@
 import type { FilterSpec } from '../../../shared/contract.ts';
 import { EVENT_KIND_NAMES } from '../../../shared/schema.ts';
 import type { EventColumns } from '../index/event-columns.ts';
-import { BatchCache, type SessionData } from './session-data.ts';
+import { toHostNs, type ClockMap } from '../model/align.ts';
+import { BatchCache, driftClock, type SessionData } from './session-data.ts';
 
 interface FileFilter {
   /** false: no row of this file passes. */
@@ -17,8 +18,10 @@ interface FileFilter {
   /** comm id / event id -> 1 when it contains the search text. */
   textComm: Uint8Array | null;
   textEvent: Uint8Array | null;
-  /** Added to the file's timestamps (session timeline). */
+  /** Added to the file's timestamps (session timeline)... */
   offsetNs: number;
+  /** ...unless its clock map is piecewise-linear (drift applied). */
+  clock: ClockMap | null;
 }
 
 export interface CompiledFilter {
@@ -71,7 +74,7 @@ export function compileFilter(spec: FilterSpec, data: SessionData): CompiledFilt
     // A cpu or thread list that names other files only excludes this file entirely.
     if (cpus && cpus.size === 0) allowed = false;
     if (tids && tids.size === 0) allowed = false;
-    return { allowed, cpus, tids, commOk, textComm, textEvent, offsetNs: data.offsetsNs[f] ?? 0 };
+    return { allowed, cpus, tids, commOk, textComm, textEvent, offsetNs: data.offsetsNs[f] ?? 0, clock: driftClock(data, f) };
   });
   let kinds: Uint8Array | null = null;
   if (s.kinds) {
@@ -83,7 +86,7 @@ export function compileFilter(spec: FilterSpec, data: SessionData): CompiledFilt
 
 /** Does row i of c (from file filter ff) pass? Scalars only; called per row. */
 export function rowPasses(cf: CompiledFilter, ff: FileFilter, c: EventColumns, i: number): boolean {
-  const ts = c.ts[i]! + ff.offsetNs;
+  const ts = ff.clock ? toHostNs(ff.clock, c.ts[i]!) : c.ts[i]! + ff.offsetNs;
   if (ts < cf.t0Ns || ts >= cf.t1Ns) return false;
   if (cf.kinds && cf.kinds[c.kind[i]!] !== 1) return false;
   if (ff.cpus && !ff.cpus.has(c.cpu[i]!)) return false;

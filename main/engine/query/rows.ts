@@ -6,7 +6,7 @@ import { encodeWindow, WindowStrings } from './arrow-window.ts';
 import type { EventColumns } from '../index/event-columns.ts';
 import type { FilterJob } from './filter.ts';
 import type { BatchCache} from './session-data.ts';
-import { type SessionData } from './session-data.ts';
+import { sessionTs, type SessionData } from './session-data.ts';
 
 /** Filtered view: positions come from a job (null = every row). */
 export interface RowView {
@@ -32,7 +32,7 @@ export function tsOfGlobal(v: RowView, g: number): number {
   const { f, r } = locate(v.data, g);
   const tr = v.data.files[f]!;
   const b = Math.floor(r / tr.batchRows);
-  return v.cache.get(f, b).ts[r - b * tr.batchRows]! + (v.data.offsetsNs[f] ?? 0);
+  return sessionTs(v.data, f, v.cache.get(f, b).ts[r - b * tr.batchRows]!);
 }
 
 export function rowsWindow(v: RowView, start: number, count: number): Uint8Array {
@@ -94,7 +94,7 @@ export function rowsWindow(v: RowView, start: number, count: number): Uint8Array
     const c = sp.cols!;
     const i = r - b * tr.batchRows + sp.base;
     cols.row[k] = s + k;
-    cols.ts[k] = c.ts[i]! + (d.offsetsNs[f] ?? 0);
+    cols.ts[k] = sessionTs(d, f, c.ts[i]!);
     cols.file[k] = f;
     cols.cpu[k] = c.cpu[i]!;
     cols.kind[k] = c.kind[i]!;

@@ -7,6 +7,7 @@ import { EventKind, NO_STATE } from '../../../shared/schema.ts';
 import type { CancelSignal } from '../../formats/types.ts';
 import type { EventColumns } from '../index/event-columns.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
+import { toHostNs, type ClockMap } from '../model/align.ts';
 import { GrowF64, GrowI32 } from '../model/grow.ts';
 
 /** Bits per hash set in a batch summary. 256 keeps a summary at 64 bytes per set per batch. */
@@ -76,6 +77,11 @@ export interface SessionData {
   files: IndexedTrace[];
   /** Per file: added to its timestamps to put them on the session timeline (guest -> host clock). */
   offsetsNs: number[];
+  /**
+   * Per file: the model's guest -> host clock map when it is piecewise-linear (drift applied), which
+   * then replaces offsetsNs[f] (the offset at the guest's start); null/absent = the constant offset.
+   */
+  clocks?: (ClockMap | null)[];
   rowCount: number;
   startNs: number;
   endNs: number;
@@ -88,6 +94,18 @@ export interface SessionData {
   /** Merged order across files (null for a single file: global row = file row). */
   mergeFile: Uint8Array | null;
   mergeRow: Uint32Array | null;
+}
+
+/** The clock map of file f when it is not a constant offset (see SessionData.clocks), else null. */
+export function driftClock(d: SessionData, f: number): ClockMap | null {
+  const c = d.clocks?.[f];
+  return c && c.knots ? c : null;
+}
+
+/** Session time of file f's timestamp ts. */
+export function sessionTs(d: SessionData, f: number, ts: number): number {
+  const c = d.clocks?.[f];
+  return c && c.knots ? toHostNs(c, ts) : ts + (d.offsetsNs[f] ?? 0);
 }
 
 export interface PrepareProgress {
@@ -160,10 +178,16 @@ export class FileSessionBuilder {
   private readonly sparseCounts = new Map<number, number>();
   private readonly sparseComm = new Map<number, number>();
 
+  /** Non-null when the file's clock map is piecewise-linear (then used instead of offsetNs). */
+  readonly clock: ClockMap | null;
+
   constructor(
     readonly file: number,
     readonly offsetNs = 0,
-  ) {}
+    clock: ClockMap | null = null,
+  ) {
+    this.clock = clock && clock.knots ? clock : null;
+  }
 
   private growTids(tid: number): void {
     const n = Math.min(DENSE_TIDS, Math.max(tid + 1, this.tidCounts.length * 2));
@@ -179,6 +203,7 @@ export class FileSessionBuilder {
   add(c: EventColumns): void {
     const b = this.batchCount++;
     const off = this.offsetNs;
+    const clock = this.clock;
     this.minTs = growF64(this.minTs, b + 1);
     this.maxTs = growF64(this.maxTs, b + 1);
     this.cpuBits = growU32(this.cpuBits, (b + 1) * HASH_WORDS);
@@ -221,7 +246,7 @@ export class FileSessionBuilder {
         }
         const lb = this.lanes[li]!;
         if (lb.endState.n > 0) lb.endState.a[lb.endState.n - 1] = c.prevState[i]!;
-        lb.start.push(ts[i]! + off);
+        lb.start.push(clock ? toHostNs(clock, ts[i]!) : ts[i]! + off);
         lb.tid.push(tid);
         lb.comm.push(comm);
         lb.endState.push(NO_STATE);
@@ -230,7 +255,7 @@ export class FileSessionBuilder {
           else this.sparseComm.set(tid, comm);
         }
       } else if (kind === EventKind.migrate) {
-        this.migTs.push(ts[i]! + off);
+        this.migTs.push(clock ? toHostNs(clock, ts[i]!) : ts[i]! + off);
         this.migTid.push(tid);
         this.migFrom.push(c.arg0[i]!);
         this.migTo.push(c.arg1[i]!);
@@ -266,8 +291,9 @@ export class FileSessionBuilder {
         tidBits[base + (h >>> 5)]! |= 1 << (h & 31);
       }
     }
-    this.minTs[b] = lo + this.offsetNs;
-    this.maxTs[b] = hi + this.offsetNs;
+    // The clock map is increasing, so the mapped range is the range's image.
+    this.minTs[b] = this.clock ? toHostNs(this.clock, lo) : lo + this.offsetNs;
+    this.maxTs[b] = this.clock ? toHostNs(this.clock, hi) : hi + this.offsetNs;
   }
 
   /** Batch summaries so far: views (copy = true: exact-size copies, for a finished file). */
@@ -366,6 +392,7 @@ export function sessionFromBuilders(files: IndexedTrace[], builders: FileSession
   return {
     files,
     offsetsNs: builders.map((b) => b.offsetNs),
+    ...(builders.some((b) => b.clock) ? { clocks: builders.map((b) => b.clock) } : {}),
     rowCount: builders.reduce((a, b) => a + b.rows, 0),
     startNs,
     endNs,
@@ -390,13 +417,14 @@ export async function prepareSession(
   signal: CancelSignal,
   onProgress: (p: PrepareProgress) => void,
   offsetsNs: number[] = files.map(() => 0),
+  clocks: (ClockMap | null)[] = [],
 ): Promise<SessionData> {
   const rowsTotal = files.reduce((a, f) => a + f.rowCount, 0);
   let rowsDone = 0;
   const builders: FileSessionBuilder[] = [];
   for (let f = 0; f < files.length; f++) {
     const tr = files[f]!;
-    const b = new FileSessionBuilder(f, offsetsNs[f] ?? 0);
+    const b = new FileSessionBuilder(f, offsetsNs[f] ?? 0, clocks[f] ?? null);
     builders.push(b);
     for (let i = 0; i < tr.batchCount; i++) {
       if (signal.cancelled) throw new CancelledError();
@@ -409,7 +437,7 @@ export async function prepareSession(
   }
   const d = sessionFromBuilders(files, builders, true);
   if (files.length > 1) {
-    ({ mergeFile: d.mergeFile, mergeRow: d.mergeRow } = await mergeByTime(files, signal, offsetsNs));
+    ({ mergeFile: d.mergeFile, mergeRow: d.mergeRow } = await mergeByTime(files, signal, d));
   }
   return d;
 }
@@ -433,7 +461,7 @@ function sortMigrations(m: Migrations): Migrations {
 }
 
 /** k-way merge of per-file time orders; ties keep file order (stable). */
-async function mergeByTime(files: IndexedTrace[], signal: CancelSignal, offsetsNs: number[]): Promise<{ mergeFile: Uint8Array; mergeRow: Uint32Array }> {
+async function mergeByTime(files: IndexedTrace[], signal: CancelSignal, d: SessionData): Promise<{ mergeFile: Uint8Array; mergeRow: Uint32Array }> {
   const total = files.reduce((a, f) => a + f.rowCount, 0);
   if (files.length > 255) throw new Error('at most 255 files per session');
   const mergeFile = new Uint8Array(total);
@@ -442,6 +470,8 @@ async function mergeByTime(files: IndexedTrace[], signal: CancelSignal, offsetsN
   const cur: (EventColumns | null)[] = files.map((f) => (f.batchCount > 0 ? f.readBatch(0) : null));
   const batchIdx = new Int32Array(k);
   const pos = new Int32Array(k);
+  const offsetsNs = d.offsetsNs;
+  const clocks = files.map((_, f) => driftClock(d, f));
   let out = 0;
   while (out < total) {
     if (signal.cancelled) throw new CancelledError();
@@ -452,7 +482,8 @@ async function mergeByTime(files: IndexedTrace[], signal: CancelSignal, offsetsN
       for (let f = 0; f < k; f++) {
         const c = cur[f];
         if (!c) continue;
-        const t = c.ts[pos[f]!]! + (offsetsNs[f] ?? 0);
+        const cl = clocks[f];
+        const t = cl ? toHostNs(cl, c.ts[pos[f]!]!) : c.ts[pos[f]!]! + (offsetsNs[f] ?? 0);
         if (best === -1 || t < bestTs) {
           best = f;
           bestTs = t;

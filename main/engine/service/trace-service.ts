@@ -45,6 +45,7 @@ import { followSingleLayer, searchThreads, threadInfo } from '../query/thread-tr
 import { followThread as followModelThread } from '../query/follow.ts';
 import { coreToThreads } from '../query/cross-layer.ts';
 import { buildModel, type TwoLayerModel } from '../model/model.ts';
+import type { ClockMap } from '../model/align.ts';
 import { encodeWindow } from '../query/arrow-window.ts';
 import { readSideCache, sideCachePath, writeSideCache } from '../query/session-cache.ts';
 import type { LayerName, VmInfo } from '../../../shared/contract.ts';
@@ -243,6 +244,9 @@ export class TraceService implements TraceApi {
       let model: TwoLayerModel | null = null;
       const notes: string[] = [];
       const offsets = opened.map(() => 0);
+      // The model's guest -> host clock maps: piecewise-linear when it applied drift (then the
+      // table, lanes and filters map guest times through it, as the model's own tables do).
+      const clocks: (ClockMap | null)[] = opened.map(() => null);
       const layers: LayerName[] = opened.map((t) => t.summary.layerHint ?? 'unknown');
       if (opened.length >= 2) {
         job.phase = 'model';
@@ -258,6 +262,7 @@ export class TraceService implements TraceApi {
             if (fi >= 0) {
               layers[fi] = 'guest';
               offsets[fi] = vm.offsetNs ?? 0;
+              clocks[fi] = vm.clock;
             }
           }
         } catch (e) {
@@ -276,7 +281,7 @@ export class TraceService implements TraceApi {
       } else {
         data = side ? readSideCache(side, opened[0]!) : null;
         if (!data) {
-          data = await prepareSession(opened, job.signal, () => undefined, offsets);
+          data = await prepareSession(opened, job.signal, () => undefined, offsets, clocks);
           if (side) writeSideCache(side, data);
         }
       }
