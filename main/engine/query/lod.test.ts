@@ -225,3 +225,13 @@ test('one background LOD build at a time: a second session waits while the first
   const busy = t2.getChild('busy')!.toArray() as Float32Array;
   assert.ok(busy.length > 0 && busy.every((b) => b > 0.008 && b < 0.012), 'drawn from the LOD: 1% busy everywhere');
 });
+
+test('a settled (complete) session starts its background LOD build at the first call', async () => {
+  const d = await shortRuns(150_000);
+  const s = sessionLod(d, true);
+  assert.equal(s.lod, null);
+  assert.equal(s.building, true, 'started without waiting to be asked again');
+  for (let i = 0; i < 2000 && sessionLod(d).building; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(sessionLod(d).lod, 'built');
+  assert.deepEqual(sessionLod(d).lod!.lanes[0]!.levels[0]!.busy, buildSessionLod(d).lanes[0]!.levels[0]!.busy);
+});

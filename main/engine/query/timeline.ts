@@ -41,8 +41,12 @@ const STALE_MS = 1000;
  */
 const SETTLE_MS = 250;
 
-/** The session's LOD, or null while it is built in the background (the first call starts it). */
-export function sessionLod(d: SessionData): LodState {
+/**
+ * The session's LOD, or null while it is built in the background (the first call starts it).
+ * `settled`: the data is final (a complete session), so the build starts at once instead of on the
+ * next ask SETTLE_MS later.
+ */
+export function sessionLod(d: SessionData, settled = false): LodState {
   const now = performance.now();
   let st = lods.get(d);
   if (st?.lod) return st;
@@ -59,9 +63,9 @@ export function sessionLod(d: SessionData): LodState {
   }
   st.askedMs = now;
   if (st.building) return st;
-  if (now - st.firstMs < SETTLE_MS) return { lod: null, building: true, askedMs: now, firstMs: st.firstMs };
+  if (!settled && now - st.firstMs < SETTLE_MS) return { lod: null, building: true, askedMs: now, firstMs: st.firstMs };
   // Another session's build runs and was asked for lately: wait for it (tiles are sampled meanwhile).
-  if (inFlight && inFlight !== st && now - inFlight.askedMs < STALE_MS) {
+  if (inFlight && inFlight !== st && now - inFlight.askedMs < STALE_MS && !settled) {
     return { lod: null, building: true, askedMs: now, firstMs: st.firstMs };
   }
   const state = st;

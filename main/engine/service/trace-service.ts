@@ -49,7 +49,7 @@ import type { ClockMap } from '../model/align.ts';
 import { encodeWindow } from '../query/arrow-window.ts';
 import { readSideCache, sideCachePath, writeSideCache } from '../query/session-cache.ts';
 import type { LayerName, VmInfo } from '../../../shared/contract.ts';
-import { timelineTile } from '../query/timeline.ts';
+import { sessionLod, timelineTile } from '../query/timeline.ts';
 
 export type OpenTraceFn = (path: string, opts: OpenOptions) => Promise<IndexedTrace>;
 
@@ -359,6 +359,9 @@ export class TraceService implements TraceApi {
     s.plans.clear();
     if (sameRows) this.extendJobs(s);
     else s.jobs.clear(); // several files: rows are re-ordered by the merge
+    // Final data: the timeline's levels of detail are built now (in the background above 250k runs),
+    // not when the view first asks for a tile of it.
+    sessionLod(data, true);
   }
 
   /** Filter jobs go on over the rows appended since (the spec compiled against the grown tables). */
