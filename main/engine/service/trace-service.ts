@@ -50,6 +50,7 @@ import { encodeWindow } from '../query/arrow-window.ts';
 import { readSideCache, sideCachePath, writeSideCache } from '../query/session-cache.ts';
 import type { LayerName, VmInfo } from '../../../shared/contract.ts';
 import { sessionLod, timelineTile } from '../query/timeline.ts';
+import { splitSessionInputs } from './input-split.ts';
 
 export type OpenTraceFn = (path: string, opts: OpenOptions) => Promise<IndexedTrace>;
 
@@ -243,22 +244,24 @@ export class TraceService implements TraceApi {
       // Two files or more: the two-layer model decides host / guest roles and the guest clock offsets.
       let model: TwoLayerModel | null = null;
       const notes: string[] = [];
-      const offsets = opened.map(() => 0);
+      // A multi-input file (trace-cmd report -i host.dat -i guest.dat) is one session file per input.
+      const files = opened.flatMap((t) => splitSessionInputs(t));
+      const offsets = files.map(() => 0);
       // The model's guest -> host clock maps: piecewise-linear when it applied drift (then the
       // table, lanes and filters map guest times through it, as the model's own tables do).
-      const clocks: (ClockMap | null)[] = opened.map(() => null);
-      const layers: LayerName[] = opened.map((t) => t.summary.layerHint ?? 'unknown');
-      if (opened.length >= 2) {
+      const clocks: (ClockMap | null)[] = files.map(() => null);
+      const layers: LayerName[] = files.map((t) => t.summary.layerHint ?? 'unknown');
+      if (files.length >= 2) {
         job.phase = 'model';
         await new Promise((r) => setImmediate(r));
         try {
           model = buildModel(opened.map((trace) => ({ trace, ...(vmOf.has(trace.path) ? { vm: vmOf.get(trace.path)!, role: 'guest' as const } : {}) })));
           notes.push(...model.notes);
-          opened.forEach((t, i) => {
+          files.forEach((t, i) => {
             if (t.path === model!.hostFile) layers[i] = 'host';
           });
           for (const vm of model.vms) {
-            const fi = opened.findIndex((t) => t.path === vm.guestFile);
+            const fi = files.findIndex((t) => t.path === vm.guestFile);
             if (fi >= 0) {
               layers[fi] = 'guest';
               offsets[fi] = vm.offsetNs ?? 0;
@@ -272,24 +275,24 @@ export class TraceService implements TraceApi {
       }
       job.phase = 'prepare';
       // One cached file: its lanes and summaries may be cached beside its events.
-      const side = opened.length === 1 ? sideCachePath(opened[0]!) : null;
+      const side = files.length === 1 ? sideCachePath(files[0]!) : null;
       let data: SessionData | null = null;
-      if (opened.length === 1 && firstBuilder) {
+      if (files.length === 1 && firstBuilder) {
         // Built while indexing: the same data as the pass below (session-data tests), without it.
-        data = sessionFromBuilders(opened, [firstBuilder], true);
+        data = sessionFromBuilders(files, [firstBuilder], true);
         if (side) writeSideCache(side, data);
       } else {
-        data = side ? readSideCache(side, opened[0]!) : null;
+        data = side ? readSideCache(side, files[0]!) : null;
         if (!data) {
-          data = await prepareSession(opened, job.signal, () => undefined, offsets, clocks);
+          data = await prepareSession(files, job.signal, () => undefined, offsets, clocks);
           if (side) writeSideCache(side, data);
         }
       }
       const vms: VmInfo[] = (model?.vms ?? []).map((vm) => {
-        const gi = opened.findIndex((t) => t.path === vm.guestFile);
+        const gi = files.findIndex((t) => t.path === vm.guestFile);
         return {
           name: vm.name,
-          hostFile: opened.findIndex((t) => t.path === model!.hostFile),
+          hostFile: files.findIndex((t) => t.path === model!.hostFile),
           guestFile: gi >= 0 ? gi : null,
           vcpus: vm.vcpuIds.map((vcpu, i) => ({ vcpu, hostTid: vm.hostIds[i] ?? -1 })),
           offsetNs: vm.offsetNs,
@@ -302,7 +305,7 @@ export class TraceService implements TraceApi {
         };
       });
       if (job.signal.cancelled) throw new CancelledError();
-      const done: Session = (session as Session | null) ?? { id: newId(), data, paths, cache: new BatchCache(opened, 16), jobs: new Map(), plans: new Map(), model, layers, vms, notes, complete: true, partial: null };
+      const done: Session = (session as Session | null) ?? { id: newId(), data, paths, cache: new BatchCache(files, 16), jobs: new Map(), plans: new Map(), model, layers, vms, notes, complete: true, partial: null };
       this.complete(done, data, { model, layers, vms, notes });
       this.sessions.set(done.id, done);
       job.sessionId = done.id;
@@ -548,7 +551,8 @@ export class TraceService implements TraceApi {
     if (!format?.describeRecord) return ok({ text: `(the ${tr.summary.format} reader cannot show original records)` });
     let src: FileSource | null = null;
     try {
-      src = new FileSource(tr.path);
+      // A multi-input file's per-input view reads its lines from the file itself.
+      src = new FileSource((tr as { sourcePath?: string }).sourcePath ?? tr.path);
       // No bound against the file size here: compressed formats (trace.dat v7) give offsets into
       // their decompressed stream; describeRecord checks its own bounds.
       let plan = s.plans.get(req.file);
