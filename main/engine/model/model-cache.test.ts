@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { EventKind } from '../../../shared/schema.ts';
 import { MemoryIndexedTrace } from '../index/indexed-trace.ts';
 import { followThread } from '../query/follow.ts';
-import { buildModelCached, modelCacheKey } from './model-cache.ts';
+import { buildModelCached, buildModelCachedParallel, modelCacheKey } from './model-cache.ts';
 import { TraceBuilder } from './test-traces.ts';
 
 function traces(dir: string): { host: MemoryIndexedTrace; guest: MemoryIndexedTrace } {
@@ -93,6 +93,23 @@ test('model cache: an in-place edit keeping size and mtime misses; a non-ASCII f
       fs.writeFileSync(p, buf);
     }
     assert.equal(buildModelCached(inputs, opts, cacheDir).cache, 'written');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('model cache: the parallel build writes under the same key (the thread options are not part of it)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vcpuscope-model-cache-'));
+  try {
+    const cacheDir = path.join(dir, 'cache');
+    const { host, guest } = traces(dir);
+    const inputs = [{ trace: host }, { trace: guest }];
+    const a = await buildModelCachedParallel(inputs, { guestOffsetNs: 0, parallel: 'always', onPlan: () => undefined }, cacheDir);
+    assert.equal(a.cache, 'written');
+    const b = buildModelCached(inputs, { guestOffsetNs: 0 }, cacheDir);
+    assert.equal(b.cache, 'hit');
+    assert.deepEqual(followThread(b.model, { tid: 7 }), followThread(a.model, { tid: 7 }));
+    assert.equal((await buildModelCachedParallel(inputs, { guestOffsetNs: 0 }, cacheDir)).cache, 'hit');
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { buildModelParallel, type ParallelOptions } from './parallel.ts';
 import { buildModel, MODEL_VERSION, type BuildModelOptions, type ModelInputFile, type TwoLayerModel } from './model.ts';
 
 const MAGIC = 'vcpuscope-model\n';
@@ -117,16 +118,36 @@ export interface CachedModelResult {
 
 /** buildModel with the derived tables read from / written to cacheDir (undefined = no cache). */
 export function buildModelCached(inputs: readonly ModelInputFile[], opts: BuildModelOptions, cacheDir: string | undefined): CachedModelResult {
-  const key = cacheDir ? modelCacheKey(inputs, opts) : null;
-  if (!cacheDir || !key) return { model: buildModel(inputs, opts), cache: 'off' };
-  const file = path.join(cacheDir, `model-${key}.bin`);
+  const file = cacheDir ? cachedModelFile(inputs, opts, cacheDir) : null;
+  if (!cacheDir || !file) return { model: buildModel(inputs, opts), cache: 'off' };
+  return readCached(file) ?? storeModel(buildModel(inputs, opts), cacheDir, file);
+}
+
+/** buildModelCached with buildModelParallel (a worker thread for large inputs; same model). */
+export async function buildModelCachedParallel(inputs: readonly ModelInputFile[], opts: ParallelOptions, cacheDir: string | undefined): Promise<CachedModelResult> {
+  // the cache key covers what the model depends on: not how many threads built it
+  const { parallel: _p, onPlan: _o, workerBundle: _w, ...buildOpts } = opts;
+  const file = cacheDir ? cachedModelFile(inputs, buildOpts, cacheDir) : null;
+  if (!cacheDir || !file) return { model: await buildModelParallel(inputs, opts), cache: 'off' };
+  return readCached(file) ?? storeModel(await buildModelParallel(inputs, opts), cacheDir, file);
+}
+
+function cachedModelFile(inputs: readonly ModelInputFile[], opts: BuildModelOptions, cacheDir: string): string | null {
+  const key = modelCacheKey(inputs, opts);
+  return key ? path.join(cacheDir, `model-${key}.bin`) : null;
+}
+
+function readCached(file: string): CachedModelResult | null {
   try {
     const m = decode(fs.readFileSync(file));
     if (m && Array.isArray(m.vms) && m.vcpus) return { model: m, cache: 'hit' };
   } catch {
     /* absent or unreadable: rebuild */
   }
-  const model = buildModel(inputs, opts);
+  return null;
+}
+
+function storeModel(model: TwoLayerModel, cacheDir: string, file: string): CachedModelResult {
   try {
     fs.mkdirSync(cacheDir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
@@ -137,4 +158,3 @@ export function buildModelCached(inputs: readonly ModelInputFile[], opts: BuildM
     return { model, cache: 'unavailable', reason: (e as Error).message };
   }
 }
-

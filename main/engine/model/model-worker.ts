@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { ArrowCacheTrace } from '../index/cached-trace.ts';
 import { runAlignJob, runLayerJob, type AlignJob, type LayerJob, type VcpuRows, type VmRef } from './model.ts';
 import { scanLayer, type LayerScan } from './runs.ts';
-import { transferListOf, type WorkerReply, type WorkerRequest } from './parallel-protocol.ts';
+import { threadCpuMs, transferListOf, type WorkerReply, type WorkerRequest } from './parallel-protocol.ts';
 
 const held = new Map<number, { vm: VmRef; scan: LayerScan; rows: VcpuRows }>();
 
@@ -46,8 +46,9 @@ port?.on('message', (m: WorkerRequest) => {
   let transfer: ArrayBuffer[] = [];
   try {
     const t0 = performance.now();
+    const c0 = threadCpuMs();
     const out = handle(m);
-    if (process.env.VCPUSCOPE_MODEL_DEBUG) console.error(`[model worker] ${m.type} ${(performance.now() - t0).toFixed(0)} ms`);
+    if (process.env.VCPUSCOPE_MODEL_DEBUG) console.error(`[model worker] ${m.type} ${(performance.now() - t0).toFixed(0)} ms wall, ${(threadCpuMs() - c0).toFixed(0)} ms thread CPU`);
     reply = { seq: m.seq, ok: true, result: out.result };
     transfer = out.transfer;
   } catch (e) {

@@ -1,5 +1,6 @@
 // Messages between buildModelParallel (parallel.ts) and the model worker (model-worker.ts).
 
+import { readFileSync } from 'node:fs';
 import type { AlignmentInfo, LhpParams } from '../../../shared/model-contract.ts';
 import type { CacheMeta } from '../index/cache-store.ts';
 import type { AutoAlignOptions, ClockMap } from './align.ts';
@@ -34,6 +35,17 @@ export type WorkerRequest = WorkerRequestBody & { seq: number };
 export type WorkerReply = { seq: number; ok: true; result: unknown } | { seq: number; ok: false; name: string; message: string };
 
 export type AlignReply = { clock: ClockMap; alignment: AlignmentInfo };
+
+/** This thread's CPU ms from /proc/thread-self/stat (Linux; NaN elsewhere): VCPUSCOPE_MODEL_DEBUG output only. */
+export function threadCpuMs(): number {
+  try {
+    const st = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
 
 /** Every ArrayBuffer under `x` (typed arrays in objects, arrays and Map values), once each: the transfer list of a message. */
 export function transferListOf(x: unknown): ArrayBuffer[] {

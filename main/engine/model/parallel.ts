@@ -32,7 +32,7 @@ import {
   type VcpuRows,
 } from './model.ts';
 import { scanLayer, type LayerScan } from './runs.ts';
-import { transferListOf, type AlignReply, type CacheFileRef, type WorkerReply, type WorkerRequest, type WorkerRequestBody } from './parallel-protocol.ts';
+import { threadCpuMs, transferListOf, type AlignReply, type CacheFileRef, type WorkerReply, type WorkerRequest, type WorkerRequestBody } from './parallel-protocol.ts';
 
 /** Below this many events over all inputs the build runs inline (worker start-up would dominate). */
 export const PARALLEL_MIN_ROWS = 1_000_000;
@@ -152,7 +152,7 @@ export async function buildModelParallel(inputs: readonly ModelInputFile[], opts
     const it = buildSteps(inputs, opts);
     let r = it.next();
     const T0 = performance.now();
-    const dbg = process.env.VCPUSCOPE_MODEL_DEBUG ? (s: string): void => console.error(`[model ${(performance.now() - T0).toFixed(0)} ms] ${s}`) : null;
+    const dbg = process.env.VCPUSCOPE_MODEL_DEBUG ? (s: string): void => console.error(`[model ${(performance.now() - T0).toFixed(0)} ms, main thread CPU ${threadCpuMs()} ms] ${s}`) : null;
     while (!r.done) {
       const step: BuildStep = r.value;
       dbg?.(`step ${step.kind} starts`);
@@ -173,6 +173,7 @@ export async function buildModelParallel(inputs: readonly ModelInputFile[], opts
       }
       r = it.next(res);
     }
+    dbg?.('done');
     if (scansOnWorker + vmOnWorker.size > 0) opts.onPlan?.({ scansOnWorker, vmsOnWorker: vmOnWorker.size });
     return r.value;
   } finally {
