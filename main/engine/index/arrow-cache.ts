@@ -21,6 +21,7 @@ import {
 } from 'apache-arrow';
 import { EVENT_COLUMNS, type ColumnSpec } from '../../../shared/schema.ts';
 import type { EventColumns } from './event-columns.ts';
+import { CacheWriterThread } from './cache-writer.ts';
 
 type TypedColumn = Float64Array | Int32Array | Uint16Array | Uint8Array;
 
@@ -115,19 +116,31 @@ export interface BatchBlock {
 export const cacheWriteFaults = { failAfterBytes: -1 };
 
 /**
- * A byte sink for apache-arrow's writer that writes synchronously to a file descriptor. Arrow hands
- * over ~45 pieces per batch, most of them views of the caller's column arrays (reused after the
- * batch): they are gathered and written with one writev per batch, with no staging copy.
+ * When the writer is given the file's path, its writes move to a CacheWriterThread once this many
+ * bytes were written (below it, ~30 ms of CPU to start a thread is not worth it). Tests set 0.
+ */
+export const cacheWriterConfig = { threadAfterBytes: 16 << 20 };
+
+/**
+ * A byte sink for apache-arrow's writer. Arrow hands over ~45 pieces per batch, most of them views
+ * of the caller's column arrays (reused after the batch): they are gathered and, per batch, either
+ * written with one writev (no staging copy) or copied into a slot of the writer thread.
  */
 class FdSink extends AsyncByteQueue {
   private readonly fd: number;
+  private readonly path: string | undefined;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
+  /** Bytes written (or handed to the thread) so far; the next flush starts here. */
+  private flushed = 0;
+  thread: CacheWriterThread | null = null;
+  private threadFailed = false;
   position = 0;
 
-  constructor(fd: number) {
+  constructor(fd: number, path?: string) {
     super();
     this.fd = fd;
+    this.path = path;
   }
 
   override write(value: ArrayBufferView | ArrayBuffer | Uint8Array | string): void {
@@ -147,8 +160,25 @@ class FdSink extends AsyncByteQueue {
 
   /** Write everything gathered so far (must run before the caller reuses its column arrays). */
   flush(): void {
+    if (this.pendingBytes === 0) return;
+    if (this.thread === null && !this.threadFailed && this.path !== undefined && this.flushed >= cacheWriterConfig.threadAfterBytes) {
+      try {
+        this.thread = new CacheWriterThread(this.path);
+      } catch {
+        this.threadFailed = true; // no thread here: keep writing on this one
+      }
+    }
+    if (this.thread !== null) {
+      // Copied into a slot: the pieces may be reused as soon as this returns.
+      this.thread.submit(this.pending, this.pendingBytes, this.flushed);
+      this.flushed += this.pendingBytes;
+      this.pending = [];
+      this.pendingBytes = 0;
+      return;
+    }
     let list = this.pending;
     let left = this.pendingBytes;
+    this.flushed += left;
     this.pending = [];
     this.pendingBytes = 0;
     while (left > 0) {
@@ -166,14 +196,20 @@ class FdSink extends AsyncByteQueue {
   }
 }
 
-/** Writes record batches to an open descriptor; `finish()` writes the footer. Errors (ENOSPC) throw. */
+/**
+ * Writes record batches to an open descriptor; `finish()` writes the footer. Errors (ENOSPC) throw,
+ * from writeBatch() or finish(). With `options.path` (the file `fd` is open on) the writes go to a
+ * writer thread once the file passes cacheWriterConfig.threadAfterBytes: a block in `blocks` may then
+ * not be on disk yet until finish() returns (do not read blocks back while writing), and a writer
+ * that is not finished must be abort()ed before its descriptor is closed.
+ */
 export class ArrowStreamFileWriter {
   private readonly sink: FdSink;
   private readonly writer: RecordBatchFileWriter;
   readonly blocks: BatchBlock[] = [];
 
-  constructor(fd: number) {
-    this.sink = new FdSink(fd);
+  constructor(fd: number, options: { path?: string } = {}) {
+    this.sink = new FdSink(fd, options.path);
     this.writer = new RecordBatchFileWriter();
     this.writer.reset(this.sink as unknown as AsyncByteQueue, EVENT_SCHEMA);
   }
@@ -191,11 +227,26 @@ export class ArrowStreamFileWriter {
     this.blocks.push({ offset: start, bytes: this.sink.position - start, rows, checksum });
   }
 
-  /** Footer + flush; returns the file size. */
+  /** Whether writes went to a writer thread, and how long this thread waited for it (ms). */
+  get threadStats(): { used: boolean; waitMs: number } {
+    return { used: this.sink.thread !== null, waitMs: this.sink.thread?.waitMs ?? 0 };
+  }
+
+  /** Footer + flush; returns the file size once every byte is written (not synced: the caller fsyncs). */
   finish(): number {
-    this.writer.finish();
-    this.sink.flush();
+    try {
+      this.writer.finish();
+      this.sink.flush();
+      this.sink.thread?.drain();
+    } finally {
+      this.sink.thread?.close();
+    }
     return this.sink.position;
+  }
+
+  /** Stop the writer thread (waits for writes in flight) without finishing; never throws. */
+  abort(): void {
+    this.sink.thread?.close();
   }
 }
 
