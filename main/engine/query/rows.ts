@@ -112,6 +112,21 @@ export function rowsWindow(v: RowView, start: number, count: number): Uint8Array
   return encodeWindow(cols, { strings: strings.list, events: events.list });
 }
 
+/**
+ * tsOfGlobal(v, g) < tsNs, answered from the batch's time range when that decides it (most probes
+ * of a jump to time), else from the row (reads its batch).
+ */
+function tsBelow(v: RowView, g: number, tsNs: number): boolean {
+  const { f, r } = locate(v.data, g);
+  const sums = v.data.batches[f];
+  const b = Math.floor(r / v.data.files[f]!.batchRows);
+  if (sums && b < sums.count) {
+    if (sums.maxTs[b]! < tsNs) return true;
+    if (sums.minTs[b]! >= tsNs) return false;
+  }
+  return tsOfGlobal(v, g) < tsNs;
+}
+
 /** First position in the view whose ts >= tsNs (clamped to the last row; 0 when empty). */
 export function rowAtTime(v: RowView, tsNs: number): number {
   const len = viewLength(v);
@@ -119,7 +134,7 @@ export function rowAtTime(v: RowView, tsNs: number): number {
   let hi = len;
   while (lo < hi) {
     const m = Math.floor((lo + hi) / 2);
-    if (tsOfGlobal(v, globalAt(v, m)) < tsNs) lo = m + 1;
+    if (tsBelow(v, globalAt(v, m), tsNs)) lo = m + 1;
     else hi = m;
   }
   return Math.max(0, Math.min(lo, len - 1));
