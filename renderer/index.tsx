@@ -19,7 +19,6 @@ async function makeHost(): Promise<Host> {
       dropFiles: (files) => bridge.dropFiles(files),
     };
   }
-  const socket = await openWebSocket(window.location);
   let boot: Promise<{ paths: string[]; guests: { path: string; vm: string }[] }> | null = null;
   const bootstrap = (): Promise<{ paths: string[]; guests: { path: string; vm: string }[] }> =>
     (boot ??= fetch('/bootstrap.json', { credentials: 'same-origin' }).then(async (r) => {
@@ -31,6 +30,9 @@ async function makeHost(): Promise<Host> {
         : [];
       return { paths, guests };
     }));
+  // The file list is fetched while the socket connects (the first `open` waited for both in turn).
+  void bootstrap().catch(() => undefined);
+  const socket = await openWebSocket(window.location);
   return {
     kind: 'browser',
     api: createClient(new SocketTransport(socket)),
