@@ -3,6 +3,7 @@
 // batch at a time by positional reads. String tables live in the side file, not here.
 
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import {
   AsyncByteQueue,
   Field,
@@ -118,8 +119,19 @@ export const cacheWriteFaults = { failAfterBytes: -1 };
 /**
  * When the writer is given the file's path, its writes move to a CacheWriterThread once this many
  * bytes were written (below it, ~30 ms of CPU to start a thread is not worth it). Tests set 0.
+ * Only with a core to spare beside the ingest workers (min(2, cores)) and the coordinating thread:
+ * on the 2-core bench machine all threads together already used both cores (503 MB xentrace, load
+ * ~3, A/B x3: wall 3.9-5.6 s with the thread vs 3.8-6.3 s without, CPU 6.7-7.6 vs 6.3-6.9 s: the
+ * slot copy and a third thread), so there the writes stay on the coordinating thread.
  */
-export const cacheWriterConfig = { threadAfterBytes: 16 << 20 };
+export const cacheWriterConfig = { threadAfterBytes: writerThreadWanted() ? 16 << 20 : Infinity };
+
+/** VCPUSCOPE_WRITER_THREAD=1 / 0 forces the writer thread on / off (to measure both on one machine). */
+function writerThreadWanted(): boolean {
+  const env = process.env['VCPUSCOPE_WRITER_THREAD'];
+  if (env === '1' || env === '0') return env === '1';
+  return os.availableParallelism() > 2;
+}
 
 /**
  * A byte sink for apache-arrow's writer. Arrow hands over ~45 pieces per batch, most of them views
