@@ -95,6 +95,10 @@ export function readXenUnit(
   const win = new WordWindow(src, WINDOW_BYTES, readBuffer);
   const nSlots = unit.cpus.length;
   const nWindows = unit.windowStarts.length;
+  // Read ahead within this unit only (its windows are one contiguous file range).
+  let unitEnd = 0;
+  for (let w = 0; w < nWindows; w++) unitEnd = Math.max(unitEnd, unit.windowEnds[w]!);
+  win.readAheadLimit = unitEnd;
 
   const eventIds = new Map<number, number>();
   // Direct-mapped cache in front of the map: a unit sees a few dozen ids, most records hit here.
