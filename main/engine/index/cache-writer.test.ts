@@ -13,7 +13,7 @@ import { ArrowStreamFileWriter, cacheWriterConfig, cacheWriteFaults } from './ar
 import { cacheWriterThreadFaults, SLOTS } from './cache-writer.ts';
 import { openIndexed, CancelledError, type CacheEvent, type OpenOptions } from './open.ts';
 import { encodeTestTrace, type TestRecord } from './test-format.ts';
-import type { EventColumns } from './event-columns.ts';
+import { allocEventColumns, type EventColumns } from './event-columns.ts';
 
 const FORMAT_URL = new URL('./test-format.ts', import.meta.url).href;
 const tmpDirs: string[] = [];
@@ -27,26 +27,7 @@ function tmpDir(): string {
 }
 
 function columns(n: number, seed: number): EventColumns {
-  const c = {
-    length: n,
-    ts: new Float64Array(n),
-    cpu: new Uint16Array(n),
-    kind: new Uint8Array(n),
-    event: new Uint16Array(n),
-    pid: new Int32Array(n),
-    tid: new Int32Array(n),
-    comm: new Int32Array(n),
-    prevTid: new Int32Array(n),
-    prevComm: new Int32Array(n),
-    prevState: new Uint16Array(n),
-    arg0: new Int32Array(n),
-    arg1: new Int32Array(n),
-    offset: new Float64Array(n),
-    input: new Uint8Array(n),
-    comms: [],
-    events: [],
-    inputs: [],
-  } as EventColumns;
+  const c = allocEventColumns(n, { inputs: [], comms: [], events: [] });
   for (let i = 0; i < n; i++) {
     c.ts[i] = seed * 1e6 + i;
     c.cpu[i] = (i + seed) & 7;

@@ -10,7 +10,7 @@ import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
 import { batchMessageFrame, checksumColumns, decodeBatchFrame, type BatchBlock } from './arrow-cache.ts';
 import { invalidateEntry, type CacheMeta } from './cache-store.ts';
-import type { EventColumns } from './event-columns.ts';
+import { allocEventColumns, type EventColumns } from './event-columns.ts';
 import type { IndexedTrace } from './indexed-trace.ts';
 
 /** Decoded batches kept per trace (4 x 3.4 MB): enough for a window straddling two batches twice. */
@@ -43,26 +43,7 @@ function copyRows(t: IndexedTrace, start: number, count: number): EventColumns {
   const s = Math.max(0, Math.min(start, t.rowCount));
   const e = Math.max(s, Math.min(t.rowCount, s + Math.max(0, count)));
   const n = e - s;
-  const out: EventColumns = {
-    length: n,
-    ts: new Float64Array(n),
-    cpu: new Uint16Array(n),
-    kind: new Uint8Array(n),
-    event: new Uint16Array(n),
-    pid: new Int32Array(n),
-    tid: new Int32Array(n),
-    comm: new Int32Array(n),
-    prevTid: new Int32Array(n),
-    prevComm: new Int32Array(n),
-    prevState: new Uint16Array(n),
-    arg0: new Int32Array(n),
-    arg1: new Int32Array(n),
-    offset: new Float64Array(n),
-    input: new Uint8Array(n),
-    inputs: t.inputs ? t.inputs.slice() : [],
-    comms: t.comms as string[],
-    events: t.events as string[],
-  };
+  const out: EventColumns = allocEventColumns(n, { inputs: t.inputs ? t.inputs.slice() : [], comms: t.comms as string[], events: t.events as string[] });
   let row = s;
   while (row < e) {
     const b = Math.floor(row / t.batchRows);

@@ -36,6 +36,30 @@ export interface EventColumns {
 
 export const MAX_EVENT_NAMES = 0xfffe;
 
+/** `n` zero-filled rows of every column, with the given string tables (shared, not copied). */
+export function allocEventColumns(n: number, strings: Pick<EventColumns, 'inputs' | 'comms' | 'events'>): EventColumns {
+  return {
+    length: n,
+    ts: new Float64Array(n),
+    cpu: new Uint16Array(n),
+    kind: new Uint8Array(n),
+    event: new Uint16Array(n),
+    pid: new Int32Array(n),
+    tid: new Int32Array(n),
+    comm: new Int32Array(n),
+    prevTid: new Int32Array(n),
+    prevComm: new Int32Array(n),
+    prevState: new Uint16Array(n),
+    arg0: new Int32Array(n),
+    arg1: new Int32Array(n),
+    offset: new Float64Array(n),
+    input: new Uint8Array(n),
+    inputs: strings.inputs,
+    comms: strings.comms,
+    events: strings.events,
+  };
+}
+
 /** The typed arrays of a set of columns, without length or string tables (buffer recycling). */
 export type ColumnArrays = Omit<EventColumns, 'length' | 'inputs' | 'comms' | 'events'>;
 

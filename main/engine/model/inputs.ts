@@ -7,7 +7,7 @@
 import { UNKNOWN_CPU } from '../../../shared/schema.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
-import type { EventColumns } from '../index/event-columns.ts';
+import { allocEventColumns, type EventColumns } from '../index/event-columns.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
 
 /** The file's inputs as separate traces, or [trace] when it has fewer than two. */
@@ -177,26 +177,7 @@ class InputView implements IndexedTrace {
 }
 
 function emptyColumns(like: Pick<EventColumns, 'comms' | 'events'>, n: number): EventColumns {
-  return {
-    length: n,
-    ts: new Float64Array(n),
-    cpu: new Uint16Array(n),
-    kind: new Uint8Array(n),
-    event: new Uint16Array(n),
-    pid: new Int32Array(n),
-    tid: new Int32Array(n),
-    comm: new Int32Array(n),
-    prevTid: new Int32Array(n),
-    prevComm: new Int32Array(n),
-    prevState: new Uint16Array(n),
-    arg0: new Int32Array(n),
-    arg1: new Int32Array(n),
-    offset: new Float64Array(n),
-    input: new Uint8Array(n),
-    inputs: [],
-    comms: like.comms,
-    events: like.events,
-  };
+  return allocEventColumns(n, { inputs: [], comms: like.comms, events: like.events });
 }
 
 const COLS = ['ts', 'cpu', 'kind', 'event', 'pid', 'tid', 'comm', 'prevTid', 'prevComm', 'prevState', 'arg0', 'arg1', 'offset', 'input'] as const;
