@@ -7,7 +7,7 @@ import type { Diagnostic } from '../../../shared/result.ts';
 import type { ByteSource } from '../io/byte-source.ts';
 import { TraceFormatError, type CancelSignal, type ReadPlan, type TraceFormat } from '../../formats/types.ts';
 import { DiagnosticCollector } from './diagnostics.ts';
-import { EventColumnsBuilder, type ColumnArrays, type EventColumns } from './event-columns.ts';
+import { allocEventColumns, EventColumnsBuilder, type ColumnArrays, type EventColumns } from './event-columns.ts';
 
 export interface ChunkMessage {
   type: 'chunk';
@@ -214,22 +214,8 @@ function gatherU8(src: Uint8Array, out: Uint8Array, order: Int32Array, from: num
 }
 
 function freshArrays(rows: number): ColumnArrays {
-  return {
-    ts: new Float64Array(rows),
-    cpu: new Uint16Array(rows),
-    kind: new Uint8Array(rows),
-    event: new Uint16Array(rows),
-    pid: new Int32Array(rows),
-    tid: new Int32Array(rows),
-    comm: new Int32Array(rows),
-    prevTid: new Int32Array(rows),
-    prevComm: new Int32Array(rows),
-    prevState: new Uint16Array(rows),
-    arg0: new Int32Array(rows),
-    arg1: new Int32Array(rows),
-    offset: new Float64Array(rows),
-    input: new Uint8Array(rows),
-  };
+  const { length: _length, inputs: _inputs, comms: _comms, events: _events, ...arrays } = allocEventColumns(rows, { inputs: [], comms: [], events: [] });
+  return arrays;
 }
 
 export function runUnit(

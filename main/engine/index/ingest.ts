@@ -12,7 +12,7 @@ import { startWorker, workerEntry } from '../io/worker-url.ts';
 import type { CancelSignal, FormatInfo, ReadPlan, TraceFormat } from '../../formats/types.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { DiagnosticCollector } from './diagnostics.ts';
-import { MAX_EVENT_NAMES, type ColumnArrays, type EventColumns } from './event-columns.ts';
+import { allocEventColumns, MAX_EVENT_NAMES, type ColumnArrays, type EventColumns } from './event-columns.ts';
 import { runUnit, transferList, type ChunkMessage, type UnitMessage } from './ingest-unit.ts';
 import type { WorkerInit } from './ingest-worker.ts';
 import { SummaryAccumulator } from './summary.ts';
@@ -260,26 +260,8 @@ class Rechunker {
     private readonly rows: number,
     private readonly sink: (c: EventColumns, rows: number) => void,
   ) {
-    this.out = {
-      length: 0,
-      ts: new Float64Array(rows),
-      cpu: new Uint16Array(rows),
-      kind: new Uint8Array(rows),
-      event: new Uint16Array(rows),
-      pid: new Int32Array(rows),
-      tid: new Int32Array(rows),
-      comm: new Int32Array(rows),
-      prevTid: new Int32Array(rows),
-      prevComm: new Int32Array(rows),
-      prevState: new Uint16Array(rows),
-      arg0: new Int32Array(rows),
-      arg1: new Int32Array(rows),
-      offset: new Float64Array(rows),
-      input: new Uint8Array(rows),
-      inputs: [],
-      comms: [],
-      events: [],
-    };
+    this.out = allocEventColumns(rows, { inputs: [], comms: [], events: [] });
+    this.out.length = 0;
   }
 
   append(c: EventColumns, start: number, end: number): void {
