@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MemoryIndexedTrace } from '../index/indexed-trace.ts';
 import { openIndexed } from '../index/open.ts';
-import { readSideCache, sideCachePath, writeSideCache } from './session-cache.ts';
+import { buildSessionLod } from './lod.ts';
+import { PREVIEW_BUCKETS, previewPath, readPreview, readSideCache, sideCachePath, writePreview, writeSideCache } from './session-cache.ts';
 import { prepareSession } from './session-data.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../formats/ftrace-text/testdata/tracefs-schedmix.txt', import.meta.url));
@@ -54,4 +55,59 @@ test('write then read gives the same session data; a flipped byte or another tra
     writeFileSync(path, Buffer.concat([len, h, pad, bytes.subarray(8 + jsonLen + ((8 - ((8 + jsonLen) % 8)) % 8))]));
     assert.equal(readSideCache(path, tr), null, `${field} = ${JSON.stringify(value)}`);
   }
+});
+
+test('preview: the coarse LOD levels round-trip with their dominant threads; stale or damaged is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vcpuscope-preview-'));
+  const t = await openIndexed(FIXTURE, { cacheDir: dir });
+  const d = await prepareSession([t], { cancelled: false }, () => undefined);
+  const side = sideCachePath(t)!;
+  const sum = writeSideCache(side, d);
+  assert.equal(typeof sum, 'number');
+  const lod = buildSessionLod(d);
+  assert.ok(lod.lanes.some((l) => l && l.levels.length > 0));
+  const pp = previewPath(side);
+  assert.ok(writePreview(pp, d, lod, sum!));
+  const back = readPreview(pp, t, sum!);
+  assert.ok(back);
+  assert.equal(back.data.rowCount, d.rowCount);
+  assert.deepEqual([back.data.startNs, back.data.endNs], [d.startNs, d.endNs]);
+  assert.deepEqual(back.data.threads, d.threads);
+  assert.deepEqual(back.data.batches[0]!.cpuBits, d.batches[0]!.cpuBits);
+  assert.deepEqual(back.data.batches[0]!.minTs, d.batches[0]!.minTs);
+  assert.deepEqual(back.data.lanes.map((l) => [l.lane, l.cpu, l.endNs, l.startNs.length]), d.lanes.map((l) => [l.lane, l.cpu, l.endNs, 0]));
+  assert.equal(back.data.preview, back.preview);
+  d.lanes.forEach((L, i) => {
+    const full = lod.lanes[i];
+    const got = back.preview.lod.lanes[i];
+    if (!full) return assert.equal(got, null);
+    const keep = full.levels.filter((lv) => lv.n <= PREVIEW_BUCKETS);
+    assert.equal(got!.levels.length, keep.length);
+    assert.equal(got!.originNs, full.originNs);
+    keep.forEach((lv, k) => {
+      const g = got!.levels[k]!;
+      assert.deepEqual([g.width, g.n], [lv.width, lv.n]);
+      assert.deepEqual(g.busy, lv.busy);
+      assert.deepEqual(g.starts, lv.starts);
+      assert.deepEqual(g.domNs, lv.domNs);
+      const P = back.preview.lanes[i]!;
+      for (let j = 0; j < lv.n; j++) {
+        const r = lv.domRun[j]!;
+        if (r < 0) assert.equal(g.domRun[j], -1);
+        else assert.deepEqual([P.tid[g.domRun[j]!], P.comm[g.domRun[j]!]], [L.tid[r], L.comm[r]]);
+      }
+    });
+  });
+  // another side file (checksum), a flipped byte, a cut file: refused
+  assert.equal(readPreview(pp, t, (sum! + 1) >>> 0), null);
+  const bytes = readFileSync(pp);
+  const flipped = Buffer.from(bytes);
+  flipped[flipped.length - 7]! ^= 0x02;
+  writeFileSync(pp, flipped);
+  assert.equal(readPreview(pp, t, sum!), null);
+  writeFileSync(pp, bytes.subarray(0, bytes.length - 8));
+  assert.equal(readPreview(pp, t, sum!), null);
+  writeFileSync(pp, bytes);
+  assert.ok(readPreview(pp, t, sum!));
+  t.close();
 });

@@ -9,6 +9,7 @@ import type { EventColumns } from '../index/event-columns.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
 import { toHostNs, type ClockMap } from '../model/align.ts';
 import { GrowF64, GrowI32 } from '../model/grow.ts';
+import type { SessionLod } from './lod.ts';
 
 /** Bits per hash set in a batch summary. 256 keeps a summary at 64 bytes per set per batch. */
 const HASH_BITS = 256;
@@ -94,6 +95,11 @@ export interface SessionData {
   /** Merged order across files (null for a single file: global row = file row). */
   mergeFile: Uint8Array | null;
   mergeRow: Uint32Array | null;
+  /**
+   * A cached trace's session before its lanes are read: the coarse LOD levels the timeline draws
+   * its first tiles from (session-cache.ts readPreview); absent otherwise.
+   */
+  preview?: { lod: SessionLod; lanes: Lane[] };
 }
 
 /** The clock map of file f when it is not a constant offset (see SessionData.clocks), else null. */

@@ -75,10 +75,26 @@ export function sessionLod(d: SessionData, settled = false): LodState {
     state.lod = l;
     state.building = false;
     if (inFlight === state) inFlight = null;
+    const w = waiters.get(d);
+    waiters.delete(d);
+    for (const f of w ?? []) f(l);
   };
   // cancelled when a newer build took over; it restarts if its data is asked for again
   void buildSessionLodAsync(d, () => inFlight !== state).then(done, () => done(null));
   return state;
+}
+
+const waiters = new WeakMap<SessionData, ((l: SessionLod | null) => void)[]>();
+
+/** The complete session's LOD once built (its build started if need be); null if a newer build took over. */
+export function whenLodBuilt(d: SessionData): Promise<SessionLod | null> {
+  const st = sessionLod(d, true);
+  if (st.lod) return Promise.resolve(st.lod);
+  return new Promise((r) => {
+    const w = waiters.get(d) ?? [];
+    w.push(r);
+    waiters.set(d, w);
+  });
 }
 
 const MAX_MARKERS = 400;
@@ -156,10 +172,16 @@ export function timelineTile(d: SessionData, spec: FilterSpec, t0Ns: number, t1N
       return 1;
     };
     const runs = L.startNs.length;
-    if (runs === 0) continue;
+    // A cached session before its lanes are read: its preview's coarse levels (approximate: the
+    // view asks again until the lanes are there); nothing where the view is finer than they go.
+    const P = runs === 0 ? d.preview?.lanes[L.lane] : undefined;
+    const plod = P ? d.preview!.lod.lanes[L.lane] : null;
+    if (runs === 0 && d.preview) approx = true;
+    if (runs === 0 && !(P && plod)) continue;
+    const src = P ?? L;
     const i0 = Math.max(0, upperBound(L.startNs, t0Ns) - 1);
     const i1 = lowerBound(L.startNs, t1Ns);
-    if (i1 - i0 <= 2 * width) {
+    if (!P && i1 - i0 <= 2 * width) {
       for (let i = i0; i < i1; i++) {
         const t = L.tid[i]!;
         if (t === 0) continue; // idle: drawn as background
@@ -181,8 +203,8 @@ export function timelineTile(d: SessionData, spec: FilterSpec, t0Ns: number, t1N
       }
       const frac = Math.min(1, busyNs / (Math.min(b, L.endNs) - a));
       const q = Math.round(frac * 16);
-      const t = L.tid[domRun]!;
-      const cId = L.comm[domRun]!;
+      const t = src.tid[domRun]!;
+      const cId = src.comm[domRun]!;
       if (openPx >= 0 && openQ === q && tid[openPx] === t) {
         end[openPx] = b;
         switches[openPx]! += starts;
@@ -192,6 +214,20 @@ export function timelineTile(d: SessionData, spec: FilterSpec, t0Ns: number, t1N
       openPx = n - 1;
       openQ = q;
     };
+    if (P && plod) {
+      // a bucket per pixel at the least (the preview stops at its coarse levels)
+      let k = pickLevel(plod, pxNs);
+      if (k < 0) k = pickLevel(plod, pxNs, 1);
+      if (k < 0) continue;
+      for (let px = 0; px < width; px++) {
+        const a = t0Ns + px * pxNs;
+        const b = a + pxNs;
+        if (a >= L.endNs) break;
+        summarize(plod, P, k, a, b, sum, sTids, sNs, sRuns);
+        pixel(a, b, sum.busyNs, sum.starts, sum.domRun);
+      }
+      continue;
+    }
     if (i1 - i0 <= EXACT_PIXELS_RUNS_PER_PX * width) {
       exactPixels(L, t0Ns, pxNs, width, (px, busyNs, starts, domRun) => pixel(t0Ns + px * pxNs, t0Ns + (px + 1) * pxNs, busyNs, starts, domRun));
       continue;

@@ -47,9 +47,9 @@ import { coreToThreads } from '../query/cross-layer.ts';
 import { buildModel, type TwoLayerModel } from '../model/model.ts';
 import type { ClockMap } from '../model/align.ts';
 import { encodeWindow } from '../query/arrow-window.ts';
-import { readSideCache, sideCachePath, writeSideCache } from '../query/session-cache.ts';
+import { previewPath, readPreview, readSideCache, readSideCacheAsync, readSideHead, sideCachePath, writePreview, writeSideCache } from '../query/session-cache.ts';
 import type { LayerName, VmInfo } from '../../../shared/contract.ts';
-import { sessionLod, timelineTile } from '../query/timeline.ts';
+import { sessionLod, timelineTile, whenLodBuilt } from '../query/timeline.ts';
 import { splitSessionInputs } from './input-split.ts';
 
 export type OpenTraceFn = (path: string, opts: OpenOptions) => Promise<IndexedTrace>;
@@ -70,6 +70,8 @@ export interface TraceServiceOptions {
    * recompute over the rows so far. 0 = on every request after a batch (tests).
    */
   partialRefreshMs?: number;
+  /** Reads a cached trace's side file in the background (tests hold it to see the session before). */
+  readSide?: typeof readSideCacheAsync;
 }
 
 /**
@@ -277,15 +279,36 @@ export class TraceService implements TraceApi {
       // One cached file: its lanes and summaries may be cached beside its events.
       const side = files.length === 1 ? sideCachePath(files[0]!) : null;
       let data: SessionData | null = null;
+      /** The side file's checksum once it holds this data; whether its preview is there too. */
+      let sideSum: number | null = null;
+      let previewed = false;
       if (files.length === 1 && firstBuilder) {
         // Built while indexing: the same data as the pass below (session-data tests), without it.
         data = sessionFromBuilders(files, [firstBuilder], true);
-        if (side) writeSideCache(side, data);
+        if (side) sideSum = writeSideCache(side, data);
       } else {
-        data = side ? readSideCache(side, files[0]!) : null;
+        // A cached trace: its session is shown at once from the side file's header and batch
+        // summaries (rows, filters, jump to time), its lanes read in the background (90 MB for 10M
+        // events); complete when they are read and their checksum holds.
+        // With its preview (checked, tied to this side file) the first tiles need no lane either.
+        const head = side && !session && !job.signal.cancelled ? readSideHead(side, files[0]!) : null;
+        if (head && side) {
+          const pre = readPreview(previewPath(side), files[0]!, head.sum);
+          session = this.newCachedSession(job, pre?.data ?? head.data, paths, layers);
+          data = await (this.opts.readSide ?? readSideCacheAsync)(side, files[0]!, () => job.signal.cancelled);
+          if (job.signal.cancelled) throw new CancelledError();
+          // Refused (damaged): what was derived from the unchecked summaries goes (filter jobs).
+          if (!data) (session as Session).jobs.clear();
+          else {
+            sideSum = head.sum;
+            previewed = pre !== null;
+          }
+        } else {
+          data = side ? readSideCache(side, files[0]!) : null;
+        }
         if (!data) {
           data = await prepareSession(files, job.signal, () => undefined, offsets, clocks);
-          if (side) writeSideCache(side, data);
+          if (side) sideSum = writeSideCache(side, data);
         }
       }
       const vms: VmInfo[] = (model?.vms ?? []).map((vm) => {
@@ -307,6 +330,14 @@ export class TraceService implements TraceApi {
       if (job.signal.cancelled) throw new CancelledError();
       const done: Session = (session as Session | null) ?? { id: newId(), data, paths, cache: new BatchCache(files, 16), jobs: new Map(), plans: new Map(), model, layers, vms, notes, complete: true, partial: null };
       this.complete(done, data, { model, layers, vms, notes });
+      if (side && sideSum !== null && !previewed) {
+        // The preview of the next open: written once this session's levels of detail are built.
+        const d = data;
+        const sum = sideSum;
+        void whenLodBuilt(d).then((lod) => {
+          if (lod) writePreview(previewPath(side), d, lod, sum);
+        });
+      }
       this.sessions.set(done.id, done);
       job.sessionId = done.id;
       job.state = 'ready';
@@ -340,6 +371,27 @@ export class TraceService implements TraceApi {
       plans: new Map(),
       model: null,
       layers: [trace.summary.layerHint ?? 'unknown'],
+      vms: [],
+      notes: [],
+    };
+    this.sessions.set(s.id, s);
+    job.sessionId = s.id;
+    return s;
+  }
+
+  /** The session of a cached trace before its lanes are read: rows, batch summaries, threads. */
+  private newCachedSession(job: LoadJob, data: SessionData, paths: string[], layers: LayerName[]): Session {
+    const s: Session = {
+      id: newId(),
+      data,
+      complete: false,
+      partial: null,
+      paths,
+      cache: new BatchCache(data.files, 16),
+      jobs: new Map(),
+      plans: new Map(),
+      model: null,
+      layers: [...layers],
       vms: [],
       notes: [],
     };
