@@ -6,7 +6,7 @@ import type { VmSummary } from '../../shared/model-contract.ts';
 import type { IndexedTrace } from '../engine/index/indexed-trace.ts';
 import { ModelError, type ModelInputFile, type ModelVm, type TwoLayerModel } from '../engine/model/model.ts';
 import { VCPU_THREAD_RE } from '../engine/model/topology.ts';
-import { buildModelCached } from '../engine/model/model-cache.ts';
+import { buildModelCachedParallel } from '../engine/model/model-cache.ts';
 import { resolveCacheDir } from '../engine/index/cache-dir.ts';
 import { InputError, UsageError, type OptionSpec, type ParsedArgs } from './args.ts';
 import type { CliIo } from './command.ts';
@@ -46,7 +46,7 @@ export function guestOffsetArg(args: ParsedArgs): number | undefined {
 }
 
 /** Build the model over already opened traces; ModelError becomes InputError (exit 1). */
-export function modelFromTraces(traces: readonly IndexedTrace[], args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): TwoLayerModel {
+export async function modelFromTraces(traces: readonly IndexedTrace[], args: ParsedArgs, env: NodeJS.ProcessEnv = process.env): Promise<TwoLayerModel> {
   const { role } = modelRoles(args);
   const inputs: ModelInputFile[] = traces.map((trace) => {
     const r = role.get(trace.path) ?? role.get(trace.summary.file);
@@ -56,7 +56,8 @@ export function modelFromTraces(traces: readonly IndexedTrace[], args: ParsedArg
   // the derived tables are cached beside the index (same folder, same --no-cache switch)
   const cacheDir = args.flags.has('no-cache') ? undefined : resolveCacheDir(args.values.get('cache-dir'), env);
   try {
-    return buildModelCached(inputs, off !== undefined ? { guestOffsetNs: off } : {}, cacheDir).model;
+    // a worker thread takes independent steps of large builds (same model, same cache entry)
+    return (await buildModelCachedParallel(inputs, off !== undefined ? { guestOffsetNs: off } : {}, cacheDir)).model;
   } catch (e) {
     if (e instanceof ModelError) throw new InputError(e.message);
     throw e;
@@ -72,7 +73,7 @@ export async function openModel(args: ParsedArgs, io: CliIo): Promise<{ traces: 
   if (files.length === 0) throw new UsageError('give the trace files (host and guest) as arguments');
   const traces = await openAll(files, args, io);
   try {
-    return { traces, model: modelFromTraces(traces, args, io.env) };
+    return { traces, model: await modelFromTraces(traces, args, io.env) };
   } catch (e) {
     for (const t of traces) t.close();
     throw e;
@@ -130,7 +131,7 @@ export async function extendStats(traces: readonly IndexedTrace[], args: ParsedA
   }
   let model: TwoLayerModel;
   try {
-    model = modelFromTraces(traces, args);
+    model = await modelFromTraces(traces, args);
   } catch (e) {
     if (e instanceof InputError) {
       out.vms = [];

@@ -44,7 +44,8 @@ import { BatchCache, CancelledError, FileSessionBuilder, prepareSession, session
 import { followSingleLayer, searchThreads, threadInfo } from '../query/thread-track.ts';
 import { followThread as followModelThread } from '../query/follow.ts';
 import { coreToThreads } from '../query/cross-layer.ts';
-import { buildModel, type TwoLayerModel } from '../model/model.ts';
+import type { TwoLayerModel } from '../model/model.ts';
+import { buildModelParallel } from '../model/parallel.ts';
 import type { ClockMap } from '../model/align.ts';
 import { encodeWindow } from '../query/arrow-window.ts';
 import { previewPath, readPreview, readSideCache, readSideCacheAsync, readSideHead, sideCachePath, writePreview, writeSideCache } from '../query/session-cache.ts';
@@ -257,7 +258,8 @@ export class TraceService implements TraceApi {
         job.phase = 'model';
         await new Promise((r) => setImmediate(r));
         try {
-          model = buildModel(opened.map((trace) => ({ trace, ...(vmOf.has(trace.path) ? { vm: vmOf.get(trace.path)!, role: 'guest' as const } : {}) })));
+          // a worker thread takes independent steps of large builds (same model as buildModel)
+          model = await buildModelParallel(opened.map((trace) => ({ trace, ...(vmOf.has(trace.path) ? { vm: vmOf.get(trace.path)!, role: 'guest' as const } : {}) })));
           notes.push(...model.notes);
           files.forEach((t, i) => {
             if (t.path === model!.hostFile) layers[i] = 'host';
