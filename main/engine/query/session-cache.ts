@@ -3,7 +3,7 @@
 // (10M rows: ~2.5 s of the first screen). Written to a temp name and renamed; read back only when
 // the version, row and batch counts, length and a word sum all match — else recomputed.
 
-import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open as openAsync } from 'node:fs/promises';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
 import type { LaneLod, LodLevel, SessionLod } from './lod.ts';
@@ -81,33 +81,7 @@ export function writeSideCache(path: string, d: SessionData): number | null {
     threads: d.threads.map((t) => [t.tid, t.comm, t.events]),
     sum: wordSum(parts),
   };
-  const json = Buffer.from(JSON.stringify(header));
-  const tmp = `${path}.${process.pid}.tmp`;
-  let fd = -1;
-  try {
-    fd = openSync(tmp, 'w');
-    const len = Buffer.alloc(8);
-    len.writeUInt32LE(json.length, 0);
-    writeSync(fd, len);
-    writeSync(fd, json);
-    // pad to 8 so every array starts aligned
-    const pad = (8 - ((8 + json.length) % 8)) % 8;
-    if (pad) writeSync(fd, Buffer.alloc(pad));
-    // each array padded to 8 bytes so that the next one (maybe f64) starts aligned
-    const zeros = Buffer.alloc(8);
-    for (const p of parts) {
-      writeSync(fd, new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
-      const padBytes = (8 - (p.byteLength % 8)) % 8;
-      if (padBytes) writeSync(fd, zeros, 0, padBytes);
-    }
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, path);
-    return header.sum;
-  } catch {
-    if (fd >= 0) closeSync(fd);
-    return null;
-  }
+  return writeHeaderAndArrays(path, header, parts) ? header.sum : null;
 }
 
 /** The session data from the side file, or null when absent or not matching this trace. */
@@ -396,6 +370,15 @@ export function writePreview(path: string, d: SessionData, lod: SessionLod, side
     threads: d.threads.map((t) => [t.tid, t.comm, t.events]),
     sum: wordSum(parts),
   };
+  return writeHeaderAndArrays(path, header, parts);
+}
+
+/**
+ * Write `[u32 json length, 4 zero bytes][json][pad to 8][each array, padded to 8]` to a temp file
+ * and rename it over `path` (every array starts 8-aligned, so an f64 view of it works in place).
+ * False when it could not be written (the caller goes on without the file).
+ */
+function writeHeaderAndArrays(path: string, header: object, parts: readonly ArrayBufferView[]): boolean {
   const json = Buffer.from(JSON.stringify(header));
   const tmp = `${path}.${process.pid}.tmp`;
   let fd = -1;
@@ -419,6 +402,11 @@ export function writePreview(path: string, d: SessionData, lod: SessionLod, side
     return true;
   } catch {
     if (fd >= 0) closeSync(fd);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never created */
+    }
     return false;
   }
 }

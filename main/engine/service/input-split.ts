@@ -10,7 +10,7 @@
 import { UNKNOWN_CPU } from '../../../shared/schema.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
-import type { EventColumns } from '../index/event-columns.ts';
+import { allocEventColumns, type EventColumns } from '../index/event-columns.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
 
 const KEYS = ['ts', 'cpu', 'kind', 'event', 'pid', 'tid', 'comm', 'prevTid', 'prevComm', 'prevState', 'arg0', 'arg1', 'offset', 'input'] as const;
@@ -108,26 +108,7 @@ export class InputSessionTrace implements IndexedTrace {
     const s = Math.max(0, Math.min(start, this.rowCount));
     const e = Math.max(s, Math.min(this.rowCount, s + Math.max(0, count)));
     const n = e - s;
-    const out: EventColumns = {
-      length: n,
-      ts: new Float64Array(n),
-      cpu: new Uint16Array(n),
-      kind: new Uint8Array(n),
-      event: new Uint16Array(n),
-      pid: new Int32Array(n),
-      tid: new Int32Array(n),
-      comm: new Int32Array(n),
-      prevTid: new Int32Array(n),
-      prevComm: new Int32Array(n),
-      prevState: new Uint16Array(n),
-      arg0: new Int32Array(n),
-      arg1: new Int32Array(n),
-      offset: new Float64Array(n),
-      input: new Uint8Array(n),
-      inputs: [],
-      comms: this.comms as string[],
-      events: this.events as string[],
-    };
+    const out: EventColumns = allocEventColumns(n, { inputs: [], comms: this.comms as string[], events: this.events as string[] });
     // Runs of consecutive base rows in the same base batch are copied with one set() per column.
     const br = this.base.batchRows;
     let k = s;
