@@ -281,6 +281,19 @@ function LoadingView({ status, paths, onCancel, partialRows }: { status: LoadSta
   const eta = rate > 0 && total > done ? (total - done) / rate : null;
   const frac = total > 0 ? Math.min(1, done / total) : 0;
   const names = paths.map((p) => p.split(/[\\/]/).pop()).join(', ');
+  if (partialRows !== undefined && status?.phase === 'lanes')
+    return (
+      <div className="indexing" data-testid="indexing-banner" style={{ background: 'var(--bg2)', borderLeft: '3px solid var(--accent)', padding: '4px 8px', margin: '4px 8px' }}>
+        <div data-testid="loading-state" role="status">
+          <span className="muted">
+            Opened {names} from its cache: all {formatCount(partialRows)} events are in the table; reading the timeline lanes…
+          </span>{' '}
+          <button type="button" onClick={onCancel} data-testid="cancel-load">
+            Cancel
+          </button>
+        </div>
+      </div>
+    );
   if (partialRows !== undefined)
     return (
       <div className="indexing" data-testid="indexing-banner" style={{ background: 'var(--bg2)', borderLeft: '3px solid var(--accent)', padding: '4px 8px', margin: '4px 8px' }}>
@@ -636,7 +649,7 @@ function Explorer({ api, session, prefs, setPrefs, loading }: { api: TraceApi; s
         <span className="count" data-testid="count">
           {formatCount(count.matched)} {chips.length ? `of ${formatCount(session.rowCount)} ` : ''}events
           {!session.complete
-            ? ' so far (indexing…)'
+            ? ' (loading…)'
             : !count.done && ` (filtering… ${Math.round((100 * count.scanned) / Math.max(1, session.rowCount))}%)`}
         </span>
         {selection && (

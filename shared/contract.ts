@@ -55,7 +55,10 @@ export interface FileProgress {
 export interface LoadStatus {
   loadId: string;
   state: LoadState;
-  /** Which step is running: 'index' (reading the files) or 'prepare' (lanes, merge). */
+  /**
+   * Which step is running: 'index' (reading the files), 'model' (the two-layer model), 'prepare'
+   * (lanes, merge) or 'lanes' (a cached trace's lanes read in the background; its rows are ready).
+   */
   phase: string;
   files: FileProgress[];
   elapsedMs: number;

@@ -16,7 +16,7 @@ test.beforeAll(() => {
   big = makeBigTrace(dir, 10_000_000);
 });
 
-/** The number in the count chip ("1,234 events so far (indexing…)"). */
+/** The number in the count chip ("1,234 events (loading…)"). */
 function countOf(text: string | null): number {
   const m = /^([\d,]+)/.exec(text ?? '');
   return m ? Number(m[1]!.replaceAll(',', '')) : -1;

@@ -295,6 +295,7 @@ export class TraceService implements TraceApi {
         // With its preview (checked, tied to this side file) the first tiles need no lane either.
         const head = side && !session && !job.signal.cancelled ? readSideHead(side, files[0]!) : null;
         if (head && side) {
+          job.phase = 'lanes';
           const pre = readPreview(previewPath(side), files[0]!, head.sum);
           session = this.newCachedSession(job, pre?.data ?? head.data, paths, layers);
           data = await (this.opts.readSide ?? readSideCacheAsync)(side, files[0]!, () => job.signal.cancelled);
