@@ -7,7 +7,7 @@
 import { UNKNOWN_CPU } from '../../../shared/schema.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
-import { allocEventColumns, type EventColumns } from '../index/event-columns.ts';
+import { allocEventColumns, copyEventRow, type EventColumns } from '../index/event-columns.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
 
 /** The file's inputs as separate traces, or [trace] when it has fewer than two. */
@@ -133,19 +133,7 @@ class InputView implements IndexedTrace {
     let o = 0;
     for (let i = 0; i < c.length && o < m; i++) {
       if (input[i] !== k) continue;
-      out.ts[o] = c.ts[i]!;
-      out.cpu[o] = c.cpu[i]!;
-      out.kind[o] = c.kind[i]!;
-      out.event[o] = c.event[i]!;
-      out.pid[o] = c.pid[i]!;
-      out.tid[o] = c.tid[i]!;
-      out.comm[o] = c.comm[i]!;
-      out.prevTid[o] = c.prevTid[i]!;
-      out.prevComm[o] = c.prevComm[i]!;
-      out.prevState[o] = c.prevState[i]!;
-      out.arg0[o] = c.arg0[i]!;
-      out.arg1[o] = c.arg1[i]!;
-      out.offset[o] = c.offset[i]!;
+      copyEventRow(c, i, out, o);
       o++;
     }
     return out;
