@@ -153,18 +153,8 @@ function decodeSide(buf: Uint8Array<ArrayBuffer>, tr: IndexedTrace): { data: Ses
   if (!ph) return null;
   const { h, start } = ph;
   const body = buf.subarray(start);
-  let off = 0;
-  let bad = false;
-  const take = <T extends Float64Array | Int32Array | Uint32Array>(Ctor: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }, n: number): T => {
-    const bytes = n * Ctor.BYTES_PER_ELEMENT;
-    if (!Number.isInteger(n) || n < 0 || off + bytes > body.length) {
-      bad = true;
-      return new Ctor(new ArrayBuffer(0), 0, 0);
-    }
-    const v = new Ctor(body.buffer, body.byteOffset + off, n);
-    off += bytes + ((8 - (bytes % 8)) % 8);
-    return v;
-  };
+  const rd = new ArrayReader(body);
+  const take = rd.take;
   const bc = h.batchCount;
   const sums = new BatchSummaries(bc);
   sums.minTs.set(take(Float64Array, bc));
@@ -174,7 +164,7 @@ function decodeSide(buf: Uint8Array<ArrayBuffer>, tr: IndexedTrace): { data: Ses
   const lanes: Lane[] = [];
   const laneOf = new Map<number, number>();
   for (const l of h.lanes) {
-    if (bad) return null;
+    if (rd.bad) return null;
     const lane = lanes.length;
     laneOf.set(l.cpu, lane);
     lanes.push({ lane, file: 0, cpu: l.cpu, startNs: take(Float64Array, l.n), tid: take(Int32Array, l.n), comm: take(Int32Array, l.n), endState: take(Int32Array, l.n), endNs: l.endNs });
@@ -182,7 +172,7 @@ function decodeSide(buf: Uint8Array<ArrayBuffer>, tr: IndexedTrace): { data: Ses
   const m = h.migrations;
   if (m * 8 > body.length) return null;
   const migrations = { file: new Uint8Array(m), tsNs: take(Float64Array, m), tid: take(Int32Array, m), fromCpu: take(Int32Array, m), toCpu: take(Int32Array, m) };
-  if (bad || off !== body.length) return null;
+  if (rd.bad || rd.off !== body.length) return null;
   const parts: ArrayBufferView[] = [sums.minTs, sums.maxTs, sums.cpuBits, sums.tidBits];
   for (const L of lanes) parts.push(L.startNs, L.tid, L.comm, L.endState);
   parts.push(migrations.tsNs, migrations.tid, migrations.fromCpu, migrations.toCpu);
@@ -373,6 +363,24 @@ export function writePreview(path: string, d: SessionData, lod: SessionLod, side
   return writeHeaderAndArrays(path, header, parts);
 }
 
+/** Typed-array views, one after the other, of a side or preview file's body (each padded to 8 bytes). */
+class ArrayReader {
+  off = 0;
+  /** Set when an array would run past the body: the file is refused. */
+  bad = false;
+  constructor(private readonly body: Uint8Array<ArrayBuffer>) {}
+  readonly take = <T extends Float64Array | Float32Array | Int32Array | Uint32Array>(Ctor: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }, n: number): T => {
+    const bytes = n * Ctor.BYTES_PER_ELEMENT;
+    if (!Number.isInteger(n) || n < 0 || this.off + bytes > this.body.length) {
+      this.bad = true;
+      return new Ctor(new ArrayBuffer(0), 0, 0);
+    }
+    const v = new Ctor(this.body.buffer, this.body.byteOffset + this.off, n);
+    this.off += bytes + ((8 - (bytes % 8)) % 8);
+    return v;
+  };
+}
+
 /**
  * Write `[u32 json length, 4 zero bytes][json][pad to 8][each array, padded to 8]` to a temp file
  * and rename it over `path` (every array starts 8-aligned, so an f64 view of it works in place).
@@ -438,21 +446,11 @@ function readPreviewChecked(path: string, tr: IndexedTrace, sideSum: number): { 
     l === null || (typeof l === 'object' && isNum(l.originNs) && isNum(l.endNs) && Array.isArray(l.levels) && l.levels.every((v) => v && isCount(v.n) && v.n <= PREVIEW_BUCKETS && isNum(v.width) && v.width > 0));
   if (!h.lanes.every((l) => l && isCount(l.cpu) && l.cpu <= 0xffff && isCount(l.n) && isNum(l.endNs) && okLod(l.lod))) return null;
   const body = buf.subarray(8 + jsonLen + ((8 - ((8 + jsonLen) % 8)) % 8));
-  let off = 0;
-  let bad = false;
-  const take = <T extends Float64Array | Float32Array | Int32Array | Uint32Array>(Ctor: { new (b: ArrayBuffer, o: number, n: number): T; BYTES_PER_ELEMENT: number }, n: number): T => {
-    const bytes = n * Ctor.BYTES_PER_ELEMENT;
-    if (!Number.isInteger(n) || n < 0 || off + bytes > body.length) {
-      bad = true;
-      return new Ctor(new ArrayBuffer(0), 0, 0);
-    }
-    const v = new Ctor(body.buffer, body.byteOffset + off, n);
-    off += bytes + ((8 - (bytes % 8)) % 8);
-    return v;
-  };
+  const rd = new ArrayReader(body);
+  const take = rd.take;
   const bc = h.batchCount;
   const arrays = { minTs: take(Float64Array, bc), maxTs: take(Float64Array, bc), cpuBits: take(Uint32Array, bc * 8), tidBits: take(Uint32Array, bc * 8) };
-  if (bad) return null;
+  if (rd.bad) return null;
   const sums = new BatchSummaries(bc, arrays);
   const parts: ArrayBufferView[] = [sums.minTs, sums.maxTs, sums.cpuBits, sums.tidBits];
   const lanes: Lane[] = [];
@@ -480,13 +478,13 @@ function readPreviewChecked(path: string, tr: IndexedTrace, sideSum: number): { 
     }
     const tid = take(Int32Array, total);
     const comm = take(Int32Array, total);
-    if (bad) return null;
+    if (rd.bad) return null;
     parts.push(tid, comm);
     for (const lv of levels) domChecks.push([lv.domRun, total]);
     pLanes.push({ lane, file: 0, cpu: l.cpu, startNs: none.startNs, tid, comm, endState: none.endState, endNs: l.endNs });
     pLod.push({ originNs: l.lod.originNs, endNs: l.lod.endNs, levels });
   }
-  if (bad || off !== body.length) return null;
+  if (rd.bad || rd.off !== body.length) return null;
   if (wordSum(parts) !== h.sum) return null;
   for (const [dom, total] of domChecks) for (let j = 0; j < dom.length; j++) if (dom[j]! < -1 || dom[j]! >= total) return null;
   const migrations = { file: new Uint8Array(0), tsNs: new Float64Array(0), tid: new Int32Array(0), fromCpu: new Int32Array(0), toCpu: new Int32Array(0) };
