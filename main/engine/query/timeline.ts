@@ -8,8 +8,8 @@
 import type { FilterSpec } from '../../../shared/contract.ts';
 import { encodeWindow, WindowStrings } from './arrow-window.ts';
 import { compileFilter } from './filter.ts';
-import { buildSessionLod, buildSessionLodAsync, exactPixels, pickLevel, summarize, type PixelSummary, type SessionLod } from './lod.ts';
-import { lowerBound, upperBound, type SessionData } from './session-data.ts';
+import { buildSessionLod, buildSessionLodAsync, exactPixels, pickLevel, summarize, type LaneLod, type PixelSummary, type SessionLod } from './lod.ts';
+import { lowerBound, upperBound, type Lane, type SessionData } from './session-data.ts';
 
 /** Up to this many runs per pixel in view, dense pixels are summed exactly from the runs. */
 const EXACT_PIXELS_RUNS_PER_PX = 64;
@@ -214,18 +214,22 @@ export function timelineTile(d: SessionData, spec: FilterSpec, t0Ns: number, t1N
       openPx = n - 1;
       openQ = q;
     };
+    /** Every pixel from level k of a lane's levels of detail (the session's, or its preview's). */
+    const fromLod = (lod: LaneLod, lodLane: Lane, k: number): void => {
+      for (let px = 0; px < width; px++) {
+        const a = t0Ns + px * pxNs;
+        const b = a + pxNs;
+        if (a >= L.endNs) break;
+        summarize(lod, lodLane, k, a, b, sum, sTids, sNs, sRuns);
+        pixel(a, b, sum.busyNs, sum.starts, sum.domRun);
+      }
+    };
     if (P && plod) {
       // a bucket per pixel at the least (the preview stops at its coarse levels)
       let k = pickLevel(plod, pxNs);
       if (k < 0) k = pickLevel(plod, pxNs, 1);
       if (k < 0) continue;
-      for (let px = 0; px < width; px++) {
-        const a = t0Ns + px * pxNs;
-        const b = a + pxNs;
-        if (a >= L.endNs) break;
-        summarize(plod, P, k, a, b, sum, sTids, sNs, sRuns);
-        pixel(a, b, sum.busyNs, sum.starts, sum.domRun);
-      }
+      fromLod(plod, P, k);
       continue;
     }
     if (i1 - i0 <= EXACT_PIXELS_RUNS_PER_PX * width) {
@@ -235,13 +239,7 @@ export function timelineTile(d: SessionData, spec: FilterSpec, t0Ns: number, t1N
     const lod = lodState.lod?.lanes[L.lane];
     const k = lod ? pickLevel(lod, pxNs) : -1;
     if (lod && k >= 0) {
-      for (let px = 0; px < width; px++) {
-        const a = t0Ns + px * pxNs;
-        const b = a + pxNs;
-        if (a >= L.endNs) break;
-        summarize(lod, L, k, a, b, sum, sTids, sNs, sRuns);
-        pixel(a, b, sum.busyNs, sum.starts, sum.domRun);
-      }
+      fromLod(lod, L, k);
       continue;
     }
     if (i1 - i0 <= EXACT_PIXELS_MAX_RUNS_PER_PX * width) {
