@@ -44,3 +44,32 @@ test('generate: writes the files, refuses a non-empty folder (2), accepts --forc
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('generate --clock-drift: truth.json records the drift and `stats --json` finds and applies it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vcpuscope-simcli-drift-'));
+  try {
+    const drift = 150_000;
+    const a = io();
+    assert.equal(await runCli(['generate', '--out', dir, '--scenario', 'noisy-neighbour', '--seconds', '4', '--seed', '7', '--clock-drift', String(drift), '--quiet'], a.io), 0, a.err());
+    const truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as { hostFile: string; vms: { name: string; guestFile: string; guestDriftNsPerS?: number }[] };
+    for (const v of truth.vms) assert.ok(v.guestDriftNsPerS !== undefined && Math.abs(v.guestDriftNsPerS - drift) < 100, `${v.name}: truth drift ${v.guestDriftNsPerS}`);
+    const s = io();
+    const files = [truth.hostFile, ...truth.vms.map((v) => v.guestFile)].map((f) => join(dir, f));
+    assert.equal(await runCli(['stats', ...files, '--json', '--cache-dir', join(dir, 'cache')], s.io), 0, s.err());
+    const stats = JSON.parse(s.out()) as { vms: { guestFile?: string; alignment?: { driftNsPerS?: number; driftApplied?: boolean } }[] };
+    const paired = stats.vms.filter((v) => v.guestFile);
+    assert.equal(paired.length, truth.vms.length);
+    for (const v of paired) {
+      const where = `${v.guestFile}: ${JSON.stringify(v.alignment)}`;
+      assert.equal(v.alignment?.driftApplied, true, where);
+      assert.ok(Math.abs(v.alignment.driftNsPerS! - drift) <= 0.1 * drift, where);
+    }
+    for (const bad of ['fast', '5000000']) {
+      const d = io();
+      assert.equal(await runCli(['generate', '--out', join(dir, 'bad'), '--clock-drift', bad, '--quiet'], d.io), 2, `expected a usage error for --clock-drift ${bad}`);
+      assert.match(d.err(), /clock.drift/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

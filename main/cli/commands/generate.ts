@@ -26,7 +26,7 @@ function intOption(values: Map<string, string>, name: string): number | undefine
 export const generateCommand: CliCommand = {
   name: 'generate',
   summary: 'simulate a virtualized system and write host + guest traces (tracefs text) and truth.json',
-  usage: '--out DIR [--scenario NAME] [--seconds S] [--seed N] [--policy fair|cosched] [--size 2GB] [--force]',
+  usage: '--out DIR [--scenario NAME] [--seconds S] [--seed N] [--policy fair|cosched] [--size 2GB] [--clock-drift NS] [--force]',
   options: [
     { name: 'out', type: 'string', valueName: 'DIR', help: 'output folder (created; must be empty unless --force)' },
     { name: 'scenario', type: 'string', valueName: 'NAME', help: `scenario (default ${DEFAULT_SCENARIO}; see below)` },
@@ -38,12 +38,13 @@ export const generateCommand: CliCommand = {
     { name: 'vms', type: 'string', valueName: 'K', help: 'number of VMs (the scenario\'s VMs repeated)' },
     { name: 'vcpus', type: 'string', valueName: 'V', help: 'vCPUs of every VM' },
     { name: 'threads', type: 'string', valueName: 'T', help: 'threads of the main workload of every VM' },
+    { name: 'clock-drift', type: 'string', valueName: 'NS', help: 'guest clock drift: host - guest time grows by NS ns per host second (e.g. 150000; negative: the guest runs fast; default 0)' },
     { name: 'host-format', type: 'string', valueName: 'F', help: 'host trace format: tracefs (KVM/QEMU text, default) or xentrace (Xen binary, 2.4 GHz TSC)' },
     { name: 'tgid', type: 'flag', help: 'print the record-tgid column in tracefs files' },
     { name: 'force', type: 'flag', help: 'write into a non-empty folder' },
     { name: 'quiet', type: 'flag', help: 'no progress on stderr' },
   ],
-  details: `Scenarios:\n${SCENARIOS.map((s) => `  ${s.name.padEnd(24)} ${s.title}`).join('\n')}\n\nFiles: host.txt (host tracefs text; host.xentrace with --host-format xentrace), guest-<vm>.txt (one per VM), truth.json (ground truth: see main/sim/TRUTH.md).\nEach guest has its own clock offset, recorded only in truth.json.`,
+  details: `Scenarios:\n${SCENARIOS.map((s) => `  ${s.name.padEnd(24)} ${s.title}`).join('\n')}\n\nFiles: host.txt (host tracefs text; host.xentrace with --host-format xentrace), guest-<vm>.txt (one per VM), truth.json (ground truth: see main/sim/TRUTH.md).\nEach guest has its own clock offset (and, with --clock-drift, rate), recorded only in truth.json.`,
   async run(args, io) {
     const out = args.values.get('out') ?? args.positionals[0];
     if (!out) throw new UsageError('--out DIR is required');
@@ -74,6 +75,7 @@ export const generateCommand: CliCommand = {
         sizeBytes,
         force: args.flags.has('force'),
         hostFormat: hostFormat as 'tracefs' | 'xentrace' | undefined,
+        clockDriftNsPerS: numberOption(args, 'clock-drift'),
         signal: abort.signal,
         tgid: args.flags.has('tgid'),
         onProgress: quiet
