@@ -222,7 +222,7 @@ export function runStepInline(step: BuildStep): StepResult {
     case 'align':
       return step.jobs.map(runAlignJob);
     case 'layers': {
-      const out = step.jobs.map((j) => runLayerJob(j, step.phase));
+      const out = runLayerJobsInline(step.jobs, step.phase);
       step.alongside();
       step.phase('VM spans, host migrations, co-scheduling');
       return out;
@@ -239,6 +239,27 @@ export function runAlignJob(j: AlignJob): AlignResult {
   }
   const r = autoAlign(ai, j.align);
   return { clock: r.clock, alignment: r.info };
+}
+
+/**
+ * runLayerJob for each job on this thread, with every VM's LHP candidates written into one set of
+ * columns sized for all of them: each job's columns are adjacent views, which concatLhp then joins
+ * without a copy (20 MB of fresh pages on the 10M-event set).
+ */
+function runLayerJobsInline(jobs: LayerJob[], phase: (name: string) => void): LayerResult[] {
+  const guests = jobs.map((j) => {
+    const g = buildGuestLayer(j.vm, j.scan, j.file, j.rows, j.clock, j.stopNs);
+    phase('guest layers (placement, migrations, steal)');
+    return g;
+  });
+  const out = new LhpOut();
+  out.reserve(guests.reduce((sum, g, i) => sum + lhpGapCount(g, jobs[i]!.lhp), 0));
+  return jobs.map((j, i) => {
+    const from = out.oVm.n;
+    lhpOfVm(j.vm, guests[i]!, j.scan, j.clock, j.rows, j.lhp, out);
+    phase('lock-holder preemption');
+    return { guest: guests[i]!, lhp: out.finish(from), scan: j.scan };
+  });
 }
 
 export function runLayerJob(j: LayerJob, phase?: (name: string) => void): LayerResult {
@@ -441,57 +462,65 @@ function buildHostVcpus(trace: IndexedTrace, scan: LayerScan, topo: TopoVm[]): H
   };
   // vCPU "on core": thread-current (sched_switch) when the host trace has switches of vCPU
   // threads; otherwise kvm_entry..kvm_exit.
-  const pick = (table: RunTable): { rows: Int32Array; keys: Int32Array } => {
+  const keyCount = Math.max(1, scan.cpuCount);
+  // rows per vCPU and per core of the rows of vCPU threads (two counting sorts in one pass: no
+  // per-row index, key or permutation arrays, which were half of this table's fresh memory)
+  const countRows = (table: RunTable): { groupStart: Uint32Array; coreStart: Uint32Array; n: number } => {
+    const groupStart = new Uint32Array(count + 1);
+    const coreStart = new Uint32Array(keyCount + 1);
     const tid = table.tid;
-    let m = 0;
-    for (let i = 0; i < table.length; i++) if (vcpuOfTid(tid[i]!) >= 0) m++;
-    const rows = new Int32Array(m);
-    const keys = new Int32Array(m);
-    m = 0;
+    const cpu = table.cpu;
+    let n = 0;
     for (let i = 0; i < table.length; i++) {
       const gg = vcpuOfTid(tid[i]!);
       if (gg >= 0) {
-        rows[m] = i;
-        keys[m++] = gg;
+        groupStart[gg + 1]!++;
+        coreStart[cpu[i]! + 1]!++;
+        n++;
       }
     }
-    return { rows, keys };
+    for (let k = 0; k < count; k++) groupStart[k + 1]! += groupStart[k]!;
+    for (let k = 0; k < keyCount; k++) coreStart[k + 1]! += coreStart[k]!;
+    return { groupStart, coreStart, n };
   };
   let table = scan.runs;
-  let sel = pick(table);
+  let sel = countRows(table);
   let source = trace.info.entity === 'xen-vcpu' ? 'xen' : 'sched_switch';
-  if (sel.rows.length === 0 && scan.guestModeNsByTid.size > 0 && scan.guestMode.length === 0) {
+  if (sel.n === 0 && scan.guestModeNsByTid.size > 0 && scan.guestMode.length === 0) {
     // no vCPU thread was ever switched in: on-core time comes from kvm_entry..kvm_exit, whose rows the first scan left out
     scan = { ...scan, guestMode: scanLayer(trace, { xen: trace.info.entity === 'xen-vcpu', maxSampledEvents: 0 }).guestMode };
   }
-  if (sel.rows.length === 0 && scan.guestMode.length > 0) {
+  if (sel.n === 0 && scan.guestMode.length > 0) {
     table = scan.guestMode;
-    sel = pick(table);
+    sel = countRows(table);
     source = 'kvm_entry/kvm_exit';
   }
   // Rows are in end-time order; per vCPU (and per core) they are disjoint, so end order = start order.
-  const { order, groupStart } = groupByKey(sel.keys, count);
-  const n = order.length;
+  // Stable: each vCPU's rows and each core's rows keep the table's (end-time) order.
+  const { groupStart, coreStart, n } = sel;
   const startNs = new Float64Array(n);
   const endNs = new Float64Array(n);
   const core = new Int32Array(n);
+  const coreOrder = new Uint32Array(n);
+  const fill = groupStart.slice(0, count);
+  const coreFill = coreStart.slice(0, keyCount);
   const openRows = new GrowI32(8);
   const firstOpen = table.length - table.openCount;
-  for (let i = 0; i < n; i++) {
-    const r = sel.rows[order[i]!]!;
+  const tid = table.tid;
+  const cpu = table.cpu;
+  for (let r = 0; r < table.length; r++) {
+    const gg = vcpuOfTid(tid[r]!);
+    if (gg < 0) continue;
+    const i = fill[gg]!++;
+    const c = cpu[r]!;
     startNs[i] = table.startNs[r]!;
     endNs[i] = table.endNs[r]!;
-    core[i] = table.cpu[r]!;
+    core[i] = c;
+    coreOrder[coreFill[c]!++] = i;
     if (r >= firstOpen) openRows.push(i);
   }
-  // per core: stable counting sort of the rows in end-time order
-  const endOrder = new Uint32Array(n);
-  for (let i = 0; i < n; i++) endOrder[order[i]!] = i; // selected row position -> grouped row
-  const coreKeys = new Int32Array(n);
-  for (let p = 0; p < n; p++) coreKeys[p] = core[endOrder[p]!]!;
-  const byCore = groupByKey(coreKeys, Math.max(1, scan.cpuCount));
-  const coreOrder = new Uint32Array(n);
-  for (let i = 0; i < n; i++) coreOrder[i] = endOrder[byCore.order[i]!]!;
+  // ascending, as the old loop over grouped positions pushed them
+  const openSorted = openRows.finish().sort();
   const guestModeNs = new Float64Array(count).fill(NaN);
   for (const [t, ns] of scan.guestModeNsByTid) {
     const gg = vcpuOfTid(t);
@@ -506,11 +535,11 @@ function buildHostVcpus(trace: IndexedTrace, scan: LayerScan, topo: TopoVm[]): H
     startNs,
     endNs,
     core,
-    coreStart: byCore.groupStart,
+    coreStart,
     coreOrder,
     guestModeNs,
     source,
-    openRows: openRows.finish(),
+    openRows: openSorted,
     coreCount: Math.max(1, scan.cpuCount),
   };
 }
@@ -1177,25 +1206,34 @@ class LhpOut {
   reserve(extra: number): void {
     for (const c of [this.oVm, this.oTid, this.oVcpu, this.oS, this.oE, this.oSib, this.oWait]) c.reserve(extra);
   }
-  /** The columns as views of the first n rows (reserve() sizes them at an upper bound: the rest was never written). */
-  finish(): LhpColumns {
+  /** Rows [from, n) as views (reserve() sizes the columns at an upper bound: the rest was never written). */
+  finish(from = 0): LhpColumns {
     const n = this.oVm.n;
     return {
-      length: n,
-      vm: fit(this.oVm.a, n),
-      tid: fit(this.oTid.a, n),
-      vcpu: fit(this.oVcpu.a, n),
-      startNs: fit(this.oS.a, n),
-      endNs: fit(this.oE.a, n),
-      siblingsOnCoreNs: fit(this.oSib.a, n),
-      waiterTid: fit(this.oWait.a, n),
+      length: n - from,
+      vm: this.oVm.a.subarray(from, n),
+      tid: this.oTid.a.subarray(from, n),
+      vcpu: this.oVcpu.a.subarray(from, n),
+      startNs: this.oS.a.subarray(from, n),
+      endNs: this.oE.a.subarray(from, n),
+      siblingsOnCoreNs: this.oSib.a.subarray(from, n),
+      waiterTid: this.oWait.a.subarray(from, n),
     };
   }
 }
 
 /** The VMs' LHP columns one after another (in VM pair order, as one search over all pairs appends them). */
+const LHP_KEYS = ['vm', 'tid', 'vcpu', 'startNs', 'endNs', 'siblingsOnCoreNs', 'waiterTid'] as const;
 function concatLhp(parts: LhpColumns[]): LhpColumns {
   if (parts.length === 1) return parts[0]!;
+  // adjacent views of the same columns (runLayerJobsInline): one view over all of them
+  const adjacent = parts.length > 1 && parts.every((p, i) => i === 0 || LHP_KEYS.every((k) => p[k].buffer === parts[0]![k].buffer && p[k].byteOffset === parts[i - 1]![k].byteOffset + parts[i - 1]![k].byteLength));
+  if (adjacent) {
+    const a = parts[0]!;
+    const n = parts.reduce((sum, p) => sum + p.length, 0);
+    const whole = <T extends Int32Array | Float64Array>(x: T): T => new (x.constructor as new (b: ArrayBufferLike, o: number, l: number) => T)(x.buffer, x.byteOffset, n);
+    return { length: n, vm: whole(a.vm), tid: whole(a.tid), vcpu: whole(a.vcpu), startNs: whole(a.startNs), endNs: whole(a.endNs), siblingsOnCoreNs: whole(a.siblingsOnCoreNs), waiterTid: whole(a.waiterTid) };
+  }
   const n = parts.reduce((s, p) => s + p.length, 0);
   const out: LhpColumns = {
     length: n,
@@ -1246,9 +1284,7 @@ function lhpOfVm(vm: VmRef, G: GuestLayer, wk: LayerScan, clock: ClockMap, vcpus
   }
   const byWaker = groupByKey(wKeys, G.tids.length + 1);
   // at most one candidate per steal segment of at least minGapNs: the output columns at that size
-  let gaps = 0;
-  for (let s = 0; s < G.segCore.length; s++) if (G.segCore[s] === -1 && G.segEndNs[s]! - G.segStartNs[s]! >= p.minGapNs) gaps++;
-  out.reserve(gaps);
+  out.reserve(lhpGapCount(G, p));
   for (let k = 0; k < G.tids.length; k++) {
     let wq = byWaker.groupStart[k]!;
     for (let i = 0; i < nv; i++) cursor[i] = vcpus.groupStart[vm.firstGlobal + i]!;
@@ -1316,6 +1352,13 @@ function lhpOfVm(vm: VmRef, G: GuestLayer, wk: LayerScan, clock: ClockMap, vcpus
       oVm.n = oTid.n = oVcpu.n = oS.n = oE.n = oSib.n = oWait.n = o + 1;
     }
   }
+}
+
+/** Steal segments of at least minGapNs: an upper bound of a VM's LHP candidates. */
+function lhpGapCount(G: GuestLayer, p: LhpParams): number {
+  let gaps = 0;
+  for (let s = 0; s < G.segCore.length; s++) if (G.segCore[s] === -1 && G.segEndNs[s]! - G.segStartNs[s]! >= p.minGapNs) gaps++;
+  return gaps;
 }
 
 /** tid -> thread index of a guest layer (-1 absent): a dense table when the tids are small, else the Map. */
