@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { MemoryIndexedTrace } from '../index/indexed-trace.ts';
 import { openIndexed } from '../index/open.ts';
 import { buildSessionLod } from './lod.ts';
-import { PREVIEW_BUCKETS, previewPath, readPreview, readSideCache, sideCachePath, writePreview, writeSideCache } from './session-cache.ts';
+import { PREVIEW_BUCKETS, previewPath, readPreview, readSideCache, sideCachePath, wordSum, writePreview, writeSideCache } from './session-cache.ts';
 import { prepareSession } from './session-data.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../formats/ftrace-text/testdata/tracefs-schedmix.txt', import.meta.url));
@@ -110,4 +110,30 @@ test('preview: the coarse LOD levels round-trip with their dominant threads; sta
   writeFileSync(pp, bytes);
   assert.ok(readPreview(pp, t, sum!));
   t.close();
+});
+
+test('the checksum equals its formula (sum of word i times 1 + (i & 7) per array, mod 2^32) for any lengths and offsets', () => {
+  const reference = (parts: ArrayBufferView[]): number => {
+    let s = 0;
+    for (const p of parts) {
+      const u = new Uint32Array(p.buffer, p.byteOffset, Math.floor(p.byteLength / 4));
+      for (let i = 0; i < u.length; i++) s = (s + u[i]! * (1 + (i & 7))) >>> 0;
+    }
+    return s;
+  };
+  let seed = 12345;
+  const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  const buf = new Uint32Array(10000);
+  for (let i = 0; i < buf.length; i++) buf[i] = i % 3 === 0 ? 0xffffffff - (rnd() & 0xff) : rnd();
+  for (const lens of [[0], [1], [7], [8], [9], [1000, 3, 17], [4096, 4095]]) {
+    let off = 0;
+    const parts: ArrayBufferView[] = lens.map((n) => {
+      const v = new Uint32Array(buf.buffer, off * 4, n);
+      off += n + 1;
+      return v;
+    });
+    // a view whose byte length is not a multiple of 4 (the tail bytes do not count)
+    parts.push(new Uint8Array(buf.buffer, 8, 23));
+    assert.equal(wordSum(parts), reference(parts), `lengths ${lens.join(',')}`);
+  }
 });
