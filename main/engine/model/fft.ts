@@ -39,14 +39,33 @@ export function fft(re: Float64Array, im: Float64Array, inverse: boolean): void 
  * when a larger transform comes (the model aligns a guest with ~5 transforms of up to 2^18 points:
  * fresh tables per call were 34 MB of fresh pages per build on the 10M-event set).
  */
-const tables: Array<{ n: number; twR: Float64Array; twI: Float64Array }> = [
+const tables: Twiddles[] = [
   { n: 0, twR: new Float64Array(2), twI: new Float64Array(2) },
   { n: 0, twR: new Float64Array(2), twI: new Float64Array(2) },
 ];
-function twiddles(n: number, inverse: boolean): { twR: Float64Array; twI: Float64Array } {
+interface Twiddles {
+  n: number;
+  twR: Float64Array;
+  twI: Float64Array;
+}
+function twiddles(n: number, inverse: boolean): Twiddles {
   const t = tables[inverse ? 1 : 0]!;
   if (t.n >= n) return t;
-  const sign = inverse ? 1 : -1;
+  if (inverse) {
+    // The inverse recurrence runs on the negated sine: every value is the forward one's with the
+    // imaginary part negated (checked bit for bit up to 2^18; an exact zero stays +0).
+    const f = twiddles(n, false);
+    const twI = new Float64Array(f.twI.length);
+    for (let i = 0; i < twI.length; i++) {
+      const x = f.twI[i]!;
+      twI[i] = x === 0 ? 0 : -x;
+    }
+    t.n = f.n;
+    t.twR = f.twR;
+    t.twI = twI;
+    return t;
+  }
+  const sign = -1;
   const twR = new Float64Array(Math.max(2, n));
   const twI = new Float64Array(Math.max(2, n));
   for (let len = 2; len <= n; len <<= 1) {

@@ -14,7 +14,7 @@ const held = new Map<number, { vm: VmRef; scan: LayerScan; rows: VcpuRows }>();
 function handle(m: WorkerRequest): { result: unknown; transfer: ArrayBuffer[] } {
   switch (m.type) {
     case 'scan': {
-      const t = new ArrowCacheTrace(m.file.arrowPath, m.file.meta, { cacheDir: m.file.cacheDir, key: m.file.key, fromCache: true });
+      const t = new ArrowCacheTrace(m.file.arrowPath, m.file.meta, { cacheDir: m.file.cacheDir, key: m.file.key, fromCache: true, trusted: m.file.trusted });
       try {
         const scan = scanLayer(t, m.opts);
         return { result: scan, transfer: transferListOf(scan) };

@@ -13,6 +13,8 @@ export interface CacheFileRef {
   meta: CacheMeta;
   cacheDir: string;
   key: string;
+  /** The main thread's trace was written by this process's ingest (ArrowCacheTrace.trusted): batches not checked again. */
+  trusted: boolean;
 }
 
 /** A request without its sequence number (ModelWorker.request adds it). */

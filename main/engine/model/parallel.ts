@@ -63,7 +63,7 @@ function cacheFileOf(t: IndexedTrace): CacheFileRef | null {
   // ArrowCacheTrace keeps how it was opened in private fields; the worker opens the same entry.
   const p = t as unknown as { meta?: CacheMeta; cacheDir?: unknown; key?: unknown };
   if (!p.meta || typeof p.cacheDir !== 'string' || typeof p.key !== 'string') return null;
-  return { arrowPath: t.arrowPath, meta: p.meta, cacheDir: p.cacheDir, key: p.key };
+  return { arrowPath: t.arrowPath, meta: p.meta, cacheDir: p.cacheDir, key: p.key, trusted: t.trusted };
 }
 
 /** One worker, requests answered in any order by sequence number. */
