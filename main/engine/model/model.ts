@@ -498,9 +498,10 @@ function buildHostVcpus(trace: IndexedTrace, scan: LayerScan, topo: TopoVm[]): H
   // Rows are in end-time order; per vCPU (and per core) they are disjoint, so end order = start order.
   // Stable: each vCPU's rows and each core's rows keep the table's (end-time) order.
   const { groupStart, coreStart, n } = sel;
-  const startNs = new Float64Array(n);
-  const endNs = new Float64Array(n);
-  const core = new Int32Array(n);
+  // in shared memory: a parallel build hands a VM's rows to the worker as views, not copies
+  const startNs = new Float64Array(sharedBytes(8 * n));
+  const endNs = new Float64Array(sharedBytes(8 * n));
+  const core = new Int32Array(sharedBytes(4 * n));
   const coreOrder = new Uint32Array(n);
   const fill = groupStart.slice(0, count);
   const coreFill = coreStart.slice(0, keyCount);
@@ -542,6 +543,11 @@ function buildHostVcpus(trace: IndexedTrace, scan: LayerScan, topo: TopoVm[]): H
     openRows: openSorted,
     coreCount: Math.max(1, scan.cpuCount),
   };
+}
+
+/** A SharedArrayBuffer where the runtime has one (zero-filled like an ArrayBuffer), else an ArrayBuffer. */
+function sharedBytes(bytes: number): ArrayBufferLike {
+  return typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
 }
 
 function selectorMatches(vm: ModelVm, sel: string): boolean {
