@@ -22,9 +22,9 @@ export interface IndexedTrace {
   /** Batch i (rows [i*batchRows, ...)). The returned columns' comms/events are the tables above. */
   readBatch(i: number): EventColumns;
   /**
-   * Batch i for one pass over the trace (a scan): valid until the next readBatchBorrow call, not
-   * kept in the batch cache, and its bytes land in a buffer reused by the next call. Optional:
-   * callers fall back to readBatch.
+   * Batch i for one pass over the trace (a scan): valid until the next readBatchBorrow call (of any
+   * trace on this thread: cached traces share one buffer), not kept in the batch cache, and its
+   * bytes land in a buffer reused by the next call. Optional: callers fall back to readBatch.
    */
   readBatchBorrow?(i: number): EventColumns;
   /**
