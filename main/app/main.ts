@@ -6,8 +6,13 @@
 
 import { app, BrowserWindow, dialog, ipcMain, Menu, MessageChannelMain, session, shell, utilityProcess, type IpcMainInvokeEvent, type MenuItemConstructorOptions, type UtilityProcess } from 'electron';
 import { existsSync, readFileSync, realpathSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { OpenRequest } from '../../shared/contract.ts';
+import type { Result } from '../../shared/result.ts';
+import { StartupLoad, type StartupApi } from '../../shared/startup-load.ts';
+import type { RpcResponse } from '../../shared/wire.ts';
 import { unpackedPath } from './paths.ts';
 
 const here = dirname(fileURLToPath(import.meta.url)); // dist/app
@@ -22,6 +27,8 @@ let engine: UtilityProcess | null = null;
 let initialPaths: string[] = [];
 /** `--guest=FILE@VM` on the command line: which VM of the host trace a guest trace belongs to. */
 let initialGuests: { path: string; vm: string }[] = [];
+/** The command-line files' load, started with the engine (shared/startup-load.ts); the window's first ask takes it. */
+let startup: StartupLoad | null = null;
 
 // ---- state files (window bounds, recent files) in the user data folder ----
 function stateFile(name: string): string {
@@ -102,6 +109,29 @@ function startEngine(): void {
   });
 }
 
+/** The main process's own TraceApi client on a MessagePort to the engine (only what the startup load needs). */
+function engineClient(): StartupApi {
+  const { port1, port2 } = new MessageChannelMain();
+  engine!.postMessage({ type: 'port' }, [port1]);
+  const pending = new Map<number, (r: Result<unknown>) => void>();
+  let next = 1;
+  port2.on('message', (e) => {
+    const r = e.data as RpcResponse;
+    const cb = typeof r?.id === 'number' ? pending.get(r.id) : undefined;
+    if (!cb) return;
+    pending.delete(r.id);
+    cb(r.result);
+  });
+  port2.start();
+  const call = (method: string) => (req: unknown) =>
+    new Promise<Result<unknown>>((resolve) => {
+      const id = next++;
+      pending.set(id, resolve);
+      port2.postMessage({ id, method, req });
+    });
+  return { open: call('open'), loadStatus: call('loadStatus'), cancelLoad: call('cancelLoad'), closeSession: call('closeSession') } as unknown as StartupApi;
+}
+
 function connectEngine(): void {
   if (!win) return;
   if (!engine) startEngine();
@@ -120,6 +150,12 @@ function fromOurPage(e: IpcMainInvokeEvent): boolean {
 
 ipcMain.handle('vcpuscope:initial-paths', (e) => (fromOurPage(e) ? initialPaths : []));
 ipcMain.handle('vcpuscope:initial-guests', (e) => (fromOurPage(e) ? initialGuests : []));
+// The load started at launch for the command-line files: its loadId, once (a reload opens them itself).
+ipcMain.handle('vcpuscope:startup-load', async (e) => {
+  if (!fromOurPage(e) || !startup) return null;
+  const r = await startup.claim(startup.request);
+  return r?.ok ? r.value.loadId : null;
+});
 ipcMain.handle('vcpuscope:pick-files', (e) => (fromOurPage(e) ? pickFiles() : null));
 ipcMain.handle('vcpuscope:drop-files', (e, paths: unknown) => {
   if (!fromOurPage(e) || !Array.isArray(paths) || paths.length > 16) return [];
@@ -256,6 +292,13 @@ if (!app.requestSingleInstanceLock()) {
     initialPaths = [...initialPaths, ...argvFiles(process.argv), ...initialGuests.map((g) => g.path)].filter((p, i, a) => a.indexOf(p) === i);
     startEngine();
     for (const p of initialPaths) engine?.postMessage({ type: 'allow', path: p });
+    // Start loading the command-line files now, while the window and the renderer bundle load
+    // (with more than 2 cores, as `vcpuscope serve` does: main/cli/commands/serve.ts startupLoadMode).
+    const startupOn = process.env.VCPUSCOPE_STARTUP_LOAD === '1' || (process.env.VCPUSCOPE_STARTUP_LOAD !== '0' && availableParallelism() > 2);
+    if (startupOn && initialPaths.length && engine) {
+      const req: OpenRequest = initialGuests.length ? { paths: initialPaths, guests: initialGuests } : { paths: initialPaths };
+      startup = new StartupLoad(engineClient(), req);
+    }
     buildMenu();
     createWindow();
   });

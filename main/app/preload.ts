@@ -57,6 +57,8 @@ contextBridge.exposeInMainWorld('vcpuscope', {
   },
   initialPaths: (): Promise<string[]> => ipcRenderer.invoke('vcpuscope:initial-paths') as Promise<string[]>,
   initialGuests: (): Promise<{ path: string; vm: string }[]> => ipcRenderer.invoke('vcpuscope:initial-guests') as Promise<{ path: string; vm: string }[]>,
+  /** The loadId of the load the main process started for the command-line files (once; then null). */
+  startupLoad: (): Promise<string | null> => ipcRenderer.invoke('vcpuscope:startup-load') as Promise<string | null>,
   pickFiles: (): Promise<string[] | null> => ipcRenderer.invoke('vcpuscope:pick-files') as Promise<string[] | null>,
   onOpenPaths(cb: (paths: string[]) => void): void {
     openListeners.push(cb);

@@ -230,3 +230,94 @@ test('clients that reset the connection in the middle of a refused upgrade do no
   const r = await get(`/?${tok()}`);
   assert.equal(r.status, 200);
 });
+
+/** A fake engine that records the calls of the startup-load protocol. */
+function recordingApi(): { api: TraceApi; calls: string[] } {
+  const calls: string[] = [];
+  let n = 0;
+  const api = {
+    async open(req: { paths: string[] }) {
+      calls.push(`open ${req.paths.join(',')}`);
+      return ok({ loadId: `load${++n}` });
+    },
+    async loadStatus(req: { loadId: string }) {
+      calls.push(`loadStatus ${req.loadId}`);
+      return ok({ loadId: req.loadId, state: 'loading', phase: 'lanes', files: [], elapsedMs: 0, sessionId: `s-${req.loadId}` });
+    },
+    async closeSession(req: { sessionId: string }) {
+      calls.push(`closeSession ${req.sessionId}`);
+      return ok({ closed: true });
+    },
+    async cancelLoad(req: { loadId: string }) {
+      calls.push(`cancelLoad ${req.loadId}`);
+      return ok({ cancelled: true });
+    },
+  } as unknown as TraceApi;
+  return { api, calls };
+}
+
+async function rpcClient(s: RunningServer): Promise<{ call: (method: string, req: unknown) => Promise<RpcResponse>; close: () => void }> {
+  const ws = new WebSocket(`ws://127.0.0.1:${s.port}/rpc?token=${s.token}`, { origin: `http://127.0.0.1:${s.port}` });
+  await new Promise((r) => ws.once('open', r));
+  let id = 0;
+  return {
+    call: (method, req) =>
+      new Promise((resolve) => {
+        ws.once('message', (d: Buffer) => resolve(decodeMessage(new Uint8Array(d)) as RpcResponse));
+        ws.send(encodeMessage({ id: ++id, method, req }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+test('startup load: started before any page connects, handed to the first open of the same files only', async () => {
+  const { api, calls } = recordingApi();
+  const s = await startServer({ api, paths: ['/x/host.dat', '/x/guest.dat'], guests: [{ path: '/x/guest.dat', vm: '1234' }], port: 0, rendererDir: dir, startupLoad: true });
+  try {
+    assert.deepEqual(calls, ['open /x/host.dat,/x/guest.dat']); // before any client
+    const c = await rpcClient(s);
+    // other files, or the same files without the guest hint, are not the startup load
+    const other = await c.call('open', { paths: ['/x/host.dat'] });
+    assert.ok(other.result.ok && (other.result.value as { loadId: string }).loadId === 'load2');
+    const first = await c.call('open', { paths: ['/x/host.dat', '/x/guest.dat'], guests: [{ path: '/x/guest.dat', vm: '1234' }] });
+    assert.ok(first.result.ok && (first.result.value as { loadId: string }).loadId === 'load1');
+    // once claimed, the next open of the same files (a reload, "Open again") is a new load
+    const again = await c.call('open', { paths: ['/x/host.dat', '/x/guest.dat'], guests: [{ path: '/x/guest.dat', vm: '1234' }] });
+    assert.ok(again.result.ok && (again.result.value as { loadId: string }).loadId === 'load3');
+    // a malformed open still gets the validator's answer
+    const bad = await c.call('open', { paths: 'nope' });
+    assert.ok(!bad.result.ok && bad.result.error.code === 'bad-request');
+    c.close();
+  } finally {
+    await s.close();
+  }
+  // claimed: closing the server does not touch the page's load
+  assert.ok(!calls.some((x) => x.startsWith('closeSession') || x.startsWith('cancelLoad')), calls.join('; '));
+});
+
+test('startup load: released (session closed, load cancelled) when no page claims it in time', async () => {
+  const { api, calls } = recordingApi();
+  const s = await startServer({ api, paths: ['/x/trace.dat'], port: 0, rendererDir: dir, startupLoad: true, startupReleaseMs: 30 });
+  try {
+    for (let i = 0; i < 100 && !calls.includes('cancelLoad load1'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(calls, ['open /x/trace.dat', 'loadStatus load1', 'closeSession s-load1', 'cancelLoad load1']);
+    // a page that comes later opens the files itself
+    const c = await rpcClient(s);
+    const late = await c.call('open', { paths: ['/x/trace.dat'] });
+    assert.ok(late.result.ok && (late.result.value as { loadId: string }).loadId === 'load2');
+    c.close();
+  } finally {
+    await s.close();
+  }
+});
+
+test('startup load: off unless asked for; a server closed before any page releases it', async () => {
+  const off = recordingApi();
+  const s1 = await startServer({ api: off.api, paths: ['/x/trace.dat'], port: 0, rendererDir: dir });
+  await s1.close();
+  assert.deepEqual(off.calls, []);
+  const on = recordingApi();
+  const s2 = await startServer({ api: on.api, paths: ['/x/trace.dat'], port: 0, rendererDir: dir, startupLoad: true });
+  await s2.close();
+  assert.deepEqual(on.calls, ['open /x/trace.dat', 'loadStatus load1', 'closeSession s-load1', 'cancelLoad load1']);
+});

@@ -10,9 +10,11 @@ import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { TraceApi } from '../../shared/contract.ts';
-import { decodeMessage, encodeMessage, MAX_REQUEST_BYTES, type RpcRequest } from '../../shared/wire.ts';
+import type { OpenRequest, TraceApi } from '../../shared/contract.ts';
+import { StartupLoad } from '../../shared/startup-load.ts';
+import { decodeMessage, encodeMessage, MAX_REQUEST_BYTES, type RpcRequest, type RpcResponse } from '../../shared/wire.ts';
 import { dispatch } from '../engine/service/dispatch.ts';
+import { validateRequest } from '../engine/service/validate.ts';
 
 export interface ServerOptions {
   api: TraceApi;
@@ -26,6 +28,13 @@ export interface ServerOptions {
   rendererDir?: string;
   /** Fixed token (tests); default random per run. */
   token?: string;
+  /**
+   * Start loading `paths` now, while the page loads, and answer the first page's `open` of the
+   * same files with that load (shared/startup-load.ts). Default false.
+   */
+  startupLoad?: boolean | 'page';
+  /** An unclaimed startup load is released after this long (ms; default STARTUP_RELEASE_MS). */
+  startupReleaseMs?: number;
 }
 
 export interface RunningServer {
@@ -102,6 +111,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   if (!files.has('/index.html')) throw new Error(`the renderer bundle has no index.html (${dir}): run \`npm run build\` first`);
   const bootstrap = Buffer.from(JSON.stringify({ paths: opts.paths, guests: opts.guests ?? [] }));
+  // The page opens exactly what the bootstrap tells it (renderer/App.tsx startLoad).
+  const guests = opts.guests ?? [];
+  const startupRequest: OpenRequest = guests.length ? { paths: opts.paths, guests } : { paths: opts.paths };
+  let startup = opts.startupLoad === true && opts.paths.length ? new StartupLoad(opts.api, startupRequest, opts.startupReleaseMs) : null;
+  // 'page': started by the first tokened request of the page instead.
+  const startOnPage = (): void => {
+    if (opts.startupLoad === 'page' && !startup && opts.paths.length) startup = new StartupLoad(opts.api, startupRequest, opts.startupReleaseMs);
+  };
 
   let port = 0;
   const cookieName = (): string => `vcpuscope_${port}`;
@@ -146,6 +163,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       res.end(req.method === 'HEAD' ? undefined : bootstrap);
       return;
     }
+    if (raw === '/' || raw === '/index.html') startOnPage();
     const f = files.get(raw === '/' ? '/index.html' : raw);
     if (!f) return refuse(res, 404, 'vcpuscope: not found');
     security(res);
@@ -190,9 +208,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         ws.close(1007, (e as Error).message.slice(0, 120));
         return;
       }
-      void dispatch(opts.api, msg).then((res) => {
+      const reply = (res: RpcResponse | null): void => {
         if (res && ws.readyState === ws.OPEN) ws.send(encodeMessage(res));
-      });
+      };
+      // The first `open` of the command-line files gets the load started at startup.
+      if (startup?.offered && msg.method === 'open' && Number.isSafeInteger(msg.id)) {
+        const v = validateRequest('open', msg.req);
+        const claimed = v.ok ? startup.claim(v.value.req as OpenRequest) : null;
+        if (claimed) {
+          const id = msg.id;
+          void claimed.then((result) => reply({ id, result }));
+          return;
+        }
+      }
+      void dispatch(opts.api, msg).then(reply);
     });
   }
 
@@ -206,6 +235,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port,
     token,
     close: async () => {
+      await startup?.release();
       for (const c of wss.clients) c.terminate();
       wss.close();
       server.closeAllConnections();

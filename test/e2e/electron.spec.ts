@@ -28,7 +28,7 @@ test('Electron: opens a trace from the command line, sandboxed renderer without 
     // the page has no Node and only the contract bridge
     expect(await win.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
     expect(await win.evaluate(() => Object.keys((window as unknown as { vcpuscope: object }).vcpuscope).sort())).toEqual(
-      ['call', 'dropFiles', 'initialGuests', 'initialPaths', 'onMenu', 'onOpenPaths', 'pickFiles'],
+      ['call', 'dropFiles', 'initialGuests', 'initialPaths', 'onMenu', 'onOpenPaths', 'pickFiles', 'startupLoad'],
     );
     expect(await win.evaluate(() => typeof (globalThis as { process?: unknown }).process)).toBe('undefined');
     // navigation away is blocked

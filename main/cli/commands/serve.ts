@@ -3,6 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { realpathSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { InputError, numberOption, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { resolveCacheDir } from '../../engine/index/cache-dir.ts';
@@ -21,6 +22,20 @@ function openInBrowser(url: string, io: { stderr: NodeJS.WriteStream }): void {
   }
 }
 
+/**
+ * Whether the files start loading before the page asks (shared/startup-load.ts). With more than 2
+ * cores, yes: the load runs beside the browser's page load. With 2, no: the cached 1.4 GB trace's
+ * load finishes its background work (lanes read, levels of detail: ~0.7 CPU-s) during the page
+ * load and delays it; its first screen came later, not sooner (interleaved A/B, README app-scale
+ * row). VCPUSCOPE_STARTUP_LOAD=1 / 0 / page (at the page's first request) forces a mode.
+ */
+export function startupLoadMode(env: NodeJS.ProcessEnv): boolean | 'page' {
+  const v = env.VCPUSCOPE_STARTUP_LOAD;
+  if (v === 'page') return 'page';
+  if (v === '1' || v === '0') return v === '1';
+  return availableParallelism() > 2;
+}
+
 export const serveCommand: CliCommand = {
   name: 'serve',
   summary: 'open traces in a browser (serves the app on 127.0.0.1 with a per-run token)',
@@ -30,7 +45,9 @@ export const serveCommand: CliCommand = {
     { name: 'open', type: 'flag', help: 'open the URL in the default browser' },
     { name: 'guest', type: 'list', valueName: 'FILE@VM', help: 'a guest trace and its VM in the host trace (QEMU pid, dom<ID> or VM name)' },
   ],
-  details: 'Only the files given here can be opened from the page. Stop with Ctrl-C.',
+  details:
+    'Only the files given here can be opened from the page. With more than 2 cores they start loading at once and the first page ' +
+    'to open them gets that load (dropped if no page asks within 2 minutes). Stop with Ctrl-C.',
   async run(args, io) {
     const guests: { path: string; vm: string }[] = [];
     for (const g of args.lists.get('guest') ?? []) {
@@ -57,7 +74,7 @@ export const serveCommand: CliCommand = {
     const realGuests = guests.map((g) => ({ path: realpathSync(g.path), vm: g.vm }));
     let server: Awaited<ReturnType<typeof startServer>>;
     try {
-      server = await startServer({ api: service, paths: real, guests: realGuests, port });
+      server = await startServer({ api: service, paths: real, guests: realGuests, port, startupLoad: startupLoadMode(io.env) });
     } catch (e) {
       service.close();
       const code = (e as NodeJS.ErrnoException).code;
