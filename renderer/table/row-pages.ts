@@ -39,6 +39,8 @@ interface Page {
   w: DecodedWindow;
   strings: string[];
   events: string[];
+  /** Rows read so far (get returns the same object for a row while its page is held). */
+  rows?: (RowData | undefined)[];
 }
 
 export class RowPages {
@@ -48,6 +50,7 @@ export class RowPages {
   private readonly wanted = new Map<number, number>();
   private asks = 0;
   private generation = 0;
+  private readonly listeners = new Set<() => void>();
   error: string | null = null;
 
   constructor(
@@ -56,6 +59,20 @@ export class RowPages {
     private filter: FilterSpec,
     private readonly onChange: () => void,
   ) {}
+
+  /**
+   * Called when a page arrives (or fails), besides the constructor's onChange. The table listens
+   * here so that a page arriving re-renders the table alone, not the views around it.
+   */
+  subscribe(cb: () => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  private changed(): void {
+    this.onChange();
+    for (const cb of this.listeners) cb();
+  }
 
   setFilter(f: FilterSpec): void {
     this.filter = f;
@@ -101,7 +118,8 @@ export class RowPages {
       }
       return null;
     }
-    return rowOf(page, i, row);
+    const rows = (page.rows ??= []);
+    return (rows[i] ??= rowOf(page, i, row));
   }
 
   private want(p: number): void {
@@ -143,7 +161,7 @@ export class RowPages {
       this.pump();
       if (!r.ok) {
         this.error = r.error.message;
-        this.onChange();
+        this.changed();
         return;
       }
       const w = decodeWindow(r.value);
@@ -151,7 +169,7 @@ export class RowPages {
       if (w.length === 0) return;
       this.pages.set(p, { w, strings: w.meta<string[]>('strings', []), events: w.meta<string[]>('events', []) });
       if (this.pages.size > MAX_PAGES) this.pages.delete(this.pages.keys().next().value as number);
-      this.onChange();
+      this.changed();
     });
   }
 }

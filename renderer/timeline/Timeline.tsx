@@ -233,7 +233,9 @@ export function Timeline(p: TimelineProps) {
     // For tests and benchmarks: the view asked for and the view the drawn tile answers.
     cv.dataset.view = viewKey;
     cv.dataset.tile = tile?.key ?? '';
-  });
+    // Everything the drawing reads: a render for anything else (a page of table rows arriving, a
+    // count poll) does not redraw the canvas (getComputedStyle + every segment, up to ~6 ms).
+  }, [tile, widthPx, heightPx, plotW, t0Ns, t1Ns, viewKey, laneH, p.fontPx, p.unit, p.dark, p.session, filterJson, p.followed?.file, p.followed?.tid, p.selection?.t0Ns, p.selection?.t1Ns, dragPx, p.cursorNs]);
 
   const segmentAt = (x: number, y: number): number => {
     if (!tile) return -1;
