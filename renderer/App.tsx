@@ -4,10 +4,10 @@
 // on top, the table and timeline grow) and becomes complete when the load ends. Talks only to
 // the TraceApi and the Host it is given.
 
-import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
 import { EVENT_KIND_NAMES } from '../shared/schema.ts';
 import { MAX_WINDOW_ROWS, type FilterSpec, type LaneInfo, type LoadStatus, type SessionInfo, type ThreadInfo, type ThreadRef, type TraceApi } from '../shared/contract.ts';
-import type { Host } from './api/client.ts';
+import type { FirstLoad, Host } from './api/client.ts';
 import { FollowPanel } from './follow/FollowPanel.tsx';
 import { formatBytes, formatCount, formatDuration, formatTime, kindName, parseTime, TIME_UNITS, unitLabel, type TimeUnit } from './format.ts';
 import { copyText, EventTable, rowText, type TableSettings } from './table/EventTable.tsx';
@@ -52,20 +52,23 @@ export function App({ host }: { host: Host }) {
   const current = useRef<{ sessionId?: string; loadId?: string }>({});
   const lastOpen = useRef<{ paths: string[]; guests: { path: string; vm: string }[] } | null>(null);
 
-  useEffect(() => {
+  // A layout effect: the theme's CSS variables are in place before the views' (passive) effects
+  // draw their canvases with them.
+  useLayoutEffect(() => {
     localStorage.setItem('vcpuscope.prefs', JSON.stringify(prefs));
     document.documentElement.dataset.theme = prefs.dark ? 'dark' : 'light';
     document.documentElement.style.setProperty('--font-px', `${prefs.fontPx}px`);
   }, [prefs]);
 
   const startLoad = useCallback(
-    async (paths: string[], guests: { path: string; vm: string }[] = []) => {
+    async (paths: string[], guests: { path: string; vm: string }[] = [], first: FirstLoad | null = null) => {
       lastOpen.current = { paths, guests };
       if (current.current.sessionId) {
         void api.closeSession({ sessionId: current.current.sessionId });
         current.current.sessionId = undefined;
       }
-      const r = await api.open(guests.length ? { paths, guests } : { paths });
+      // The host may have opened the initial files already (and asked for the first status and session info).
+      const r = first ? first.open : await api.open(guests.length ? { paths, guests } : { paths });
       if (!r.ok) {
         setPhase({ kind: 'error', message: r.error.message, paths });
         return;
@@ -74,8 +77,11 @@ export function App({ host }: { host: Host }) {
       current.current.loadId = loadId;
       setPhase({ kind: 'loading', loadId, status: null, paths });
       let shown: SessionInfo | null = null;
+      let early = first;
       for (;;) {
-        const s = await api.loadStatus({ loadId });
+        const s = early?.status ?? (await api.loadStatus({ loadId }));
+        const earlyInfo = early?.info;
+        early = null;
         if (current.current.loadId !== loadId) return;
         if (!s.ok) {
           setPhase({ kind: 'error', message: s.error.message, paths });
@@ -84,7 +90,7 @@ export function App({ host }: { host: Host }) {
         const st = s.value;
         if ((st.state === 'ready' || st.state === 'loading') && st.sessionId) {
           // A session exists (partial while loading): show it, refreshed as it grows.
-          const info = await api.sessionInfo({ sessionId: st.sessionId });
+          const info = earlyInfo?.ok && earlyInfo.value.sessionId === st.sessionId ? earlyInfo : await api.sessionInfo({ sessionId: st.sessionId });
           if (current.current.loadId !== loadId) return;
           if (!info.ok) {
             if (st.state === 'ready') {
@@ -129,10 +135,16 @@ export function App({ host }: { host: Host }) {
   );
 
   useEffect(() => {
-    void Promise.all([host.initialPaths(), host.initialGuests?.() ?? Promise.resolve([])]).then(([paths, guests]) => {
+    void (async () => {
+      const first = (await host.startupLoad?.()) ?? null;
+      if (first) {
+        void startLoad(first.request.paths, first.request.guests ?? [], first);
+        return;
+      }
+      const [paths, guests] = await Promise.all([host.initialPaths(), host.initialGuests?.() ?? Promise.resolve([])]);
       if (paths.length) void startLoad(paths, guests);
       else setPhase({ kind: 'empty' });
-    });
+    })();
     host.onOpenPaths?.((paths) => void startLoad(paths));
   }, [host, startLoad]);
 
@@ -391,7 +403,10 @@ function Explorer({ api, session, prefs, setPrefs, loading }: { api: TraceApi; s
   const filterJson = JSON.stringify(filter);
   const [count, setCount] = useState({ matched: session.rowCount, done: true, scanned: session.rowCount });
   const [version, setVersion] = useState(0);
-  const pages = useMemo(() => new RowPages(api, session.sessionId, {}, () => setVersion((v) => v + 1)), [api, session.sessionId]);
+  // Page arrivals re-render the table alone (EventTable subscribes), not the whole explorer: at
+  // 100M rows a page arrives every ~30 frames of slow scrolling, and each re-rendered the timeline,
+  // the panels and the toolbar.
+  const pages = useMemo(() => new RowPages(api, session.sessionId, {}, () => undefined), [api, session.sessionId]);
   const [selected, setSelected] = useState<{ row: number; data: RowData | null } | null>(null);
   const [reveal, setReveal] = useState<{ row: number; seq: number } | null>(null);
   const full: TimeRange = { t0Ns: session.startNs, t1Ns: Math.max(session.endNs, session.startNs + 1000) };
@@ -468,10 +483,14 @@ function Explorer({ api, session, prefs, setPrefs, loading }: { api: TraceApi; s
 
   // Fill the selected row's data once its page arrives.
   useEffect(() => {
-    if (selected && !selected.data) {
+    if (!selected || selected.data) return undefined;
+    const fill = (): boolean => {
       const d = pages.get(selected.row);
       if (d) setSelected({ row: selected.row, data: d });
-    }
+      return d !== null;
+    };
+    if (fill()) return undefined;
+    return pages.subscribe(() => void fill());
   }, [version, selected, pages]);
 
   useEffect(() => {

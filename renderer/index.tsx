@@ -3,41 +3,50 @@
 
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
-import { bridgeTransport, createClient, openWebSocket, SocketTransport, type Host, type PreloadBridge } from './api/client.ts';
+import { bridgeTransport, createClient, socketLike, SocketTransport, type FirstLoad, type Host, type PreloadBridge } from './api/client.ts';
+import { earlyStart, type EarlyStart } from './boot.ts';
+
+/** The boot script's early start (renderer/boot.ts), or the same steps from here when it did not run. */
+function takeEarlyStart(): EarlyStart {
+  const e = window.__vcpuscopeEarly;
+  if (e) return e;
+  window.__vcpuscopeAppStarted = true;
+  return earlyStart(window.location);
+}
 
 async function makeHost(): Promise<Host> {
   const bridge = (window as unknown as { vcpuscope?: PreloadBridge }).vcpuscope;
   if (bridge) {
+    let startup: Promise<FirstLoad | null> | null = null;
     return {
       kind: 'electron',
       api: createClient(bridgeTransport(bridge)),
       initialPaths: () => bridge.initialPaths(),
       initialGuests: () => bridge.initialGuests(),
+      // The load the main process started for the command-line files (main/app/main.ts).
+      startupLoad: () =>
+        (startup ??= Promise.all([bridge.startupLoad?.() ?? Promise.resolve(null), bridge.initialPaths(), bridge.initialGuests()]).then(([loadId, paths, guests]) =>
+          loadId ? { request: guests.length ? { paths, guests } : { paths }, open: { ok: true, value: { loadId } } } : null,
+        )),
       pickFiles: () => bridge.pickFiles(),
       onOpenPaths: (cb) => bridge.onOpenPaths(cb),
       onMenu: (cb) => bridge.onMenu(cb),
       dropFiles: (files) => bridge.dropFiles(files),
     };
   }
-  let boot: Promise<{ paths: string[]; guests: { path: string; vm: string }[] }> | null = null;
-  const bootstrap = (): Promise<{ paths: string[]; guests: { path: string; vm: string }[] }> =>
-    (boot ??= fetch('/bootstrap.json', { credentials: 'same-origin' }).then(async (r) => {
-      if (!r.ok) return { paths: [], guests: [] };
-      const b = (await r.json()) as { paths?: unknown; guests?: unknown };
-      const paths = Array.isArray(b.paths) ? b.paths.filter((p): p is string => typeof p === 'string') : [];
-      const guests = Array.isArray(b.guests)
-        ? b.guests.filter((g): g is { path: string; vm: string } => typeof g === 'object' && g !== null && typeof g.path === 'string' && typeof g.vm === 'string')
-        : [];
-      return { paths, guests };
-    }));
-  // The file list is fetched while the socket connects (the first `open` waited for both in turn).
-  void bootstrap().catch(() => undefined);
-  const socket = await openWebSocket(window.location);
+  const early = takeEarlyStart();
+  const socket = await early.socket;
+  let given = false;
   return {
     kind: 'browser',
-    api: createClient(new SocketTransport(socket)),
-    initialPaths: async () => (await bootstrap()).paths,
-    initialGuests: async () => (await bootstrap()).guests,
+    api: createClient(new SocketTransport(socketLike(socket), early.firstFreeId)),
+    initialPaths: async () => (await early.bootstrap).paths,
+    initialGuests: async () => (await early.bootstrap).guests,
+    startupLoad: async () => {
+      if (given) return null;
+      given = true;
+      return early.first.catch(() => null);
+    },
   };
 }
 

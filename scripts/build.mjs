@@ -88,6 +88,19 @@ if (existsSync('renderer/index.tsx')) {
       logLevel: 'warning',
     }),
   );
+  // The boot script (renderer/boot.ts): connects and sends the first RPCs while app.js loads.
+  jobs.push(
+    build({
+      entryPoints: ['renderer/boot-main.ts'],
+      outfile: 'dist/renderer/boot.js',
+      bundle: true,
+      platform: 'browser',
+      format: 'iife',
+      target: 'chrome120',
+      minify: true,
+      logLevel: 'warning',
+    }),
+  );
   if (existsSync('renderer/public')) {
     mkdirSync('dist/renderer', { recursive: true });
     for (const f of readdirSync('renderer/public')) copyFileSync(join('renderer/public', f), join('dist/renderer', f));

@@ -2,9 +2,22 @@
 // (which owns the MessagePort to the engine) or the browser-mode WebSocket. Views get a TraceApi
 // and a Host and never learn which transport is behind them.
 
-import { API_METHODS, type ApiMethod, type TraceApi } from '../../shared/contract.ts';
+import { API_METHODS, type ApiMethod, type LoadStatus, type OpenRequest, type SessionInfo, type TraceApi } from '../../shared/contract.ts';
 import { err, type Result } from '../../shared/result.ts';
 import { decodeMessage, encodeMessage, type RpcResponse } from '../../shared/wire.ts';
+
+/**
+ * The load of the files the app was started with, already asked for by the host (browser mode:
+ * the boot script's first RPCs, renderer/boot.ts; Electron: the load the main process started).
+ */
+export interface FirstLoad {
+  request: OpenRequest;
+  open: Result<{ loadId: string }>;
+  /** The load's first status, when the host asked for it. */
+  status?: Result<LoadStatus>;
+  /** The session's info, when that status named a session. */
+  info?: Result<SessionInfo>;
+}
 
 export interface Transport {
   call(method: ApiMethod, req: unknown): Promise<Result<unknown>>;
@@ -18,6 +31,8 @@ export interface Host {
   initialPaths(): Promise<string[]>;
   /** Guest trace -> VM hints given with them (`vcpuscope serve --guest FILE@VM`). */
   initialGuests?(): Promise<{ path: string; vm: string }[]>;
+  /** The initial files' load when the host already started it (given once; then null): the app does not open them again. */
+  startupLoad?(): Promise<FirstLoad | null>;
   /** Native open dialog (Electron only); resolves to granted paths, or null when cancelled. */
   pickFiles?(): Promise<string[] | null>;
   /** Paths the shell asks to open later (menu, Open Recent, drag-and-drop). */
@@ -40,6 +55,8 @@ export interface PreloadBridge {
   call(method: string, req: unknown): Promise<Result<unknown>>;
   initialPaths(): Promise<string[]>;
   initialGuests(): Promise<{ path: string; vm: string }[]>;
+  /** The loadId of the load the main process started for the command-line files (once; then null). Absent in older shells. */
+  startupLoad?(): Promise<string | null>;
   pickFiles(): Promise<string[] | null>;
   onOpenPaths(cb: (paths: string[]) => void): void;
   onMenu(cb: (what: string) => void): void;
@@ -59,11 +76,16 @@ export interface SocketLike {
 
 /** Request/response over a socket: ids matched, everything pending fails when the socket closes. */
 export class SocketTransport implements Transport {
-  private nextId = 1;
+  private nextId: number;
   private readonly pending = new Map<number, (r: Result<unknown>) => void>();
   private closedReason: string | null = null;
 
-  constructor(private readonly socket: SocketLike) {
+  /** firstId: request ids below it belong to someone else on the same socket (the boot script). */
+  constructor(
+    private readonly socket: SocketLike,
+    firstId = 1,
+  ) {
+    this.nextId = firstId;
     socket.onMessage((bytes) => {
       let msg: ReturnType<typeof decodeMessage>;
       try {
@@ -97,19 +119,15 @@ export class SocketTransport implements Transport {
   }
 }
 
-/** Browser mode: the WebSocket at /rpc on the page's own origin (the token cookie rides along). */
-export function openWebSocket(location: { host: string; search: string }): Promise<SocketLike> {
-  const token = new URLSearchParams(location.search).get('token');
-  const url = `ws://${location.host}/rpc${token ? `?token=${encodeURIComponent(token)}` : ''}`;
-  const ws = new WebSocket(url);
-  ws.binaryType = 'arraybuffer';
-  return new Promise((resolve, reject) => {
-    ws.onopen = () =>
-      resolve({
-        send: (d) => ws.send(d),
-        onMessage: (cb) => ws.addEventListener('message', (e) => cb(new Uint8Array(e.data as ArrayBuffer))),
-        onClose: (cb) => ws.addEventListener('close', (e) => cb(e.reason || `code ${e.code}`)),
-      });
-    ws.onerror = () => reject(new Error('cannot connect to the vcpuscope engine: is `vcpuscope serve` still running?'));
-  });
+/** A connected browser WebSocket (binaryType 'arraybuffer') as a SocketLike. */
+export function socketLike(ws: WebSocket): SocketLike {
+  return {
+    send: (d) => ws.send(d),
+    onMessage: (cb) => ws.addEventListener('message', (e) => cb(new Uint8Array(e.data as ArrayBuffer))),
+    onClose: (cb) => {
+      // A socket that closed before the app attached is reported at once.
+      if (ws.readyState === WebSocket.CLOSING || ws.readyState === WebSocket.CLOSED) cb('closed');
+      else ws.addEventListener('close', (e) => cb(e.reason || `code ${e.code}`));
+    },
+  };
 }

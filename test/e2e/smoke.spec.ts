@@ -36,7 +36,23 @@ async function column(page: Page, cls: string): Promise<string[]> {
 
 test('opens a real trace: rows, timeline lanes, original record of the selected row', async ({ page }) => {
   const errors = watchErrors(page);
+  // The boot script (renderer/boot.ts) sends the initial open; the app adopts it and opens nothing again.
+  await page.addInitScript(() => {
+    const sent: string[] = ((window as unknown as { __sent: string[] }).__sent = []);
+    const orig = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (d: Parameters<WebSocket['send']>[0]) {
+      if (d instanceof Uint8Array) {
+        const n = new DataView(d.buffer, d.byteOffset).getUint32(0, true);
+        sent.push((JSON.parse(new TextDecoder().decode(d.subarray(4, 4 + n))) as { method: string }).method);
+      }
+      return orig.call(this, d);
+    };
+  });
   await open(page);
+  const sent = (await page.evaluate(() => (window as unknown as { __sent: string[] }).__sent)) as string[];
+  expect(sent.slice(0, 3)).toEqual(['open', 'loadStatus', 'sessionInfo']);
+  expect(sent.filter((m) => m === 'open')).toHaveLength(1);
+  expect(await page.evaluate(() => typeof (window as unknown as { __vcpuscopeEarly?: unknown }).__vcpuscopeEarly)).toBe('object');
   await expect(page.locator('.timeline canvas')).not.toHaveAttribute('data-segments', '0');
   await page.getByTestId('event-table').locator('.table-row').nth(3).click();
   await expect(page.getByTestId('record')).toContainText(/^sched_\w+: \w+=/);
