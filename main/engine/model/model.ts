@@ -202,7 +202,16 @@ export interface LayerResult {
  * (parallel.ts) runs some on a worker thread. The results are the same either way.
  */
 export type BuildStep =
-  | { kind: 'scan'; jobs: ScanJob[]; phase: (name: string) => void }
+  | {
+      kind: 'scan';
+      jobs: ScanJob[];
+      phase: (name: string) => void;
+      /**
+       * Job i's scan is ready (a parallel runner calls it as each scan arrives, while the others
+       * still run): the host vCPU table of a likely host is built then instead of after the step.
+       */
+      ready?: (i: number, scan: LayerScan) => void;
+    }
   | { kind: 'align'; jobs: AlignJob[]; phase: (name: string) => void }
   | { kind: 'layers'; jobs: LayerJob[]; alongside: () => void; hostOpenRows: Int32Array; phase: (name: string) => void };
 export type StepResult = LayerScan[] | AlignResult[] | LayerResult[];
@@ -302,7 +311,24 @@ export function* buildSteps(inputs: readonly ModelInputFile[], opts: BuildModelO
     // kvm_entry..kvm_exit rows only matter when no vCPU thread is switched in (buildHostVcpus rescans then)
     return { trace: inp.trace, opts: { xen, collectWakeups: !likelyHost, guestModeRows: !likelyHost, ...(likelyHost ? { maxSampledEvents: ALIGN_SAMPLE_NONE } : {}) } };
   });
-  const scans = (yield { kind: 'scan', jobs: scanJobs, phase }) as LayerScan[];
+  // The host vCPU table depends only on the host's scan: a parallel runner has it built as soon as
+  // that scan is ready (on the main thread, while the worker still scans the guests). Kept only if
+  // this scan turns out to be the one host; anything it throws is left to the normal order below.
+  let early: { scan: LayerScan; topo: TopoVm[]; options: GuestOption[]; vcpus: HostVcpus } | null = null;
+  const ready = (i: number, scan: LayerScan): void => {
+    const inp = inputs[i]!;
+    if (early || scanJobs[i]!.opts.maxSampledEvents !== ALIGN_SAMPLE_NONE) return;
+    try {
+      if ((inp.role ?? (looksLikeHost(inp.trace, scan) ? 'host' : 'guest')) !== 'host') return;
+      const topo = hostTopology(inp.trace, scan);
+      const options = guestOptions(inp.trace);
+      applyGuestOptions(topo, options);
+      early = { scan, topo, options, vcpus: buildHostVcpus(inp.trace, scan, topo) };
+    } catch {
+      early = null;
+    }
+  };
+  const scans = (yield { kind: 'scan', jobs: scanJobs, phase, ready }) as LayerScan[];
   inputs.forEach((inp, i) => {
     const scan = scans[i]!;
     const role = inp.role ?? (looksLikeHost(inp.trace, scan) ? 'host' : 'guest');
@@ -317,11 +343,13 @@ export function* buildSteps(inputs: readonly ModelInputFile[], opts: BuildModelO
   }
   if (hosts.length > 1) throw new ModelError(`several host traces (${hosts.map((h) => h.trace.path).join(', ')}): give one, or mark the others with --guest FILE`);
   const host = hosts[0]!;
-  const topo = hostTopology(host.trace, host.scan);
-  const options = guestOptions(host.trace);
-  applyGuestOptions(topo, options);
+  const pre = early as { scan: LayerScan; topo: TopoVm[]; options: GuestOption[]; vcpus: HostVcpus } | null;
+  const done = pre && pre.scan === host.scan ? pre : null;
+  const topo = done ? done.topo : hostTopology(host.trace, host.scan);
+  const options = done ? done.options : guestOptions(host.trace);
+  if (!done) applyGuestOptions(topo, options);
   if (topo.length === 0) notes.push(`${host.trace.path}: no vCPU threads found in the host trace`);
-  const vcpus = buildHostVcpus(host.trace, host.scan, topo);
+  const vcpus = done ? done.vcpus : buildHostVcpus(host.trace, host.scan, topo);
   phase('host vCPU table');
   const vms: ModelVm[] = [];
   let g = 0;

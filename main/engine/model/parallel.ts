@@ -163,7 +163,7 @@ export async function buildModelParallel(inputs: readonly ModelInputFile[], opts
       dbg?.(`step ${step.kind} starts`);
       let res: StepResult;
       if (step.kind === 'scan') {
-        const s = await scanStep(worker, step.jobs, mode === 'always' ? -1 : WORKER_START_ROWS);
+        const s = await scanStep(worker, step.jobs, mode === 'always' ? -1 : WORKER_START_ROWS, step.ready);
         res = s.scans;
         scansOnWorker = s.onWorker;
       }
@@ -186,7 +186,7 @@ export async function buildModelParallel(inputs: readonly ModelInputFile[], opts
   }
 }
 
-async function scanStep(worker: ModelWorker, jobs: ScanJob[], workerStart: number): Promise<{ scans: LayerScan[]; onWorker: number }> {
+async function scanStep(worker: ModelWorker, jobs: ScanJob[], workerStart: number, ready?: (i: number, scan: LayerScan) => void): Promise<{ scans: LayerScan[]; onWorker: number }> {
   const weights = jobs.map((j) => j.trace.rowCount * (j.opts.maxSampledEvents === 0 ? HOST_SCAN_WEIGHT : 1));
   const files = jobs.map((j) => cacheFileOf(j.trace));
   const onWorker = jobs.length >= 2 ? split(weights, files.map((f) => f !== null), workerStart, 0) : jobs.map(() => false);
@@ -195,6 +195,8 @@ async function scanStep(worker: ModelWorker, jobs: ScanJob[], workerStart: numbe
   for (const p of remote) p?.catch(() => undefined);
   const out: LayerScan[] = [];
   for (let i = 0; i < jobs.length; i++) if (!onWorker[i]) out[i] = scanLayer(jobs[i]!.trace, jobs[i]!.opts);
+  // the host's vCPU table from a scan done here, while the worker still scans (buildSteps' `ready`)
+  for (let i = 0; i < jobs.length; i++) if (!onWorker[i]) ready?.(i, out[i]!);
   let n = remote.filter((p) => p !== null).length;
   for (let i = 0; i < jobs.length; i++) {
     if (!remote[i]) continue;
