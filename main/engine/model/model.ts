@@ -208,9 +208,10 @@ export type BuildStep =
       phase: (name: string) => void;
       /**
        * Job i's scan is ready (a parallel runner calls it as each scan arrives, while the others
-       * still run): the host vCPU table of a likely host is built then instead of after the step.
+       * still run): the host vCPU table of a likely host is built then instead of after the step
+       * (returns whether it was).
        */
-      ready?: (i: number, scan: LayerScan) => void;
+      ready?: (i: number, scan: LayerScan) => boolean;
     }
   | { kind: 'align'; jobs: AlignJob[]; phase: (name: string) => void }
   | { kind: 'layers'; jobs: LayerJob[]; alongside: () => void; hostOpenRows: Int32Array; phase: (name: string) => void };
@@ -315,17 +316,19 @@ export function* buildSteps(inputs: readonly ModelInputFile[], opts: BuildModelO
   // that scan is ready (on the main thread, while the worker still scans the guests). Kept only if
   // this scan turns out to be the one host; anything it throws is left to the normal order below.
   let early: { scan: LayerScan; topo: TopoVm[]; options: GuestOption[]; vcpus: HostVcpus } | null = null;
-  const ready = (i: number, scan: LayerScan): void => {
+  const ready = (i: number, scan: LayerScan): boolean => {
     const inp = inputs[i]!;
-    if (early || scanJobs[i]!.opts.maxSampledEvents !== ALIGN_SAMPLE_NONE) return;
+    if (early || scanJobs[i]!.opts.maxSampledEvents !== ALIGN_SAMPLE_NONE) return false;
     try {
-      if ((inp.role ?? (looksLikeHost(inp.trace, scan) ? 'host' : 'guest')) !== 'host') return;
+      if ((inp.role ?? (looksLikeHost(inp.trace, scan) ? 'host' : 'guest')) !== 'host') return false;
       const topo = hostTopology(inp.trace, scan);
       const options = guestOptions(inp.trace);
       applyGuestOptions(topo, options);
       early = { scan, topo, options, vcpus: buildHostVcpus(inp.trace, scan, topo) };
+      return true;
     } catch {
       early = null;
+      return false;
     }
   };
   const scans = (yield { kind: 'scan', jobs: scanJobs, phase, ready }) as LayerScan[];

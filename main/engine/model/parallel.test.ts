@@ -60,6 +60,7 @@ test('buildModelParallel: the worker scans, aligns and builds guest layers + LHP
     const p = plan as ParallelPlan;
     assert.ok(p.scansOnWorker >= 1 && p.scansOnWorker < 3, `scans on the worker: ${p.scansOnWorker} of 3`);
     assert.equal(p.vmsOnWorker, 1, 'one of the two VMs aligned and built on the worker');
+    assert.equal(p.hostTableEarly, true, 'the host vCPU table was built from the host scan as it arrived (the model below equals the one-thread build)');
     const a = flatten(one);
     const b = flatten(two);
     assert.equal(b.length, a.length);

@@ -55,6 +55,8 @@ export interface ParallelPlan {
   scansOnWorker: number;
   /** VMs aligned and built (guest layer, LHP) on the worker. */
   vmsOnWorker: number;
+  /** The host vCPU table was built as soon as the host's scan was ready (before the other scans ended). */
+  hostTableEarly: boolean;
 }
 
 /** The cache file behind a trace, when it has one the worker can open (an ArrowCacheTrace). */
@@ -153,6 +155,7 @@ export async function buildModelParallel(inputs: readonly ModelInputFile[], opts
   // the whole host table (for the open-row patch of the layers step)
   let hostRows: VcpuRows | null = null;
   let scansOnWorker = 0;
+  let hostTableEarly = false;
   try {
     const it = buildSteps(inputs, opts);
     let r = it.next();
@@ -166,6 +169,7 @@ export async function buildModelParallel(inputs: readonly ModelInputFile[], opts
         const s = await scanStep(worker, step.jobs, mode === 'always' ? -1 : WORKER_START_ROWS, step.ready);
         res = s.scans;
         scansOnWorker = s.onWorker;
+        hostTableEarly = s.early;
       }
       else if (step.kind === 'align') {
         if (step.jobs.length >= 2 && !worker.dead) {
@@ -179,14 +183,14 @@ export async function buildModelParallel(inputs: readonly ModelInputFile[], opts
       r = it.next(res);
     }
     dbg?.('done');
-    if (scansOnWorker + vmOnWorker.size > 0) opts.onPlan?.({ scansOnWorker, vmsOnWorker: vmOnWorker.size });
+    if (scansOnWorker + vmOnWorker.size > 0) opts.onPlan?.({ scansOnWorker, vmsOnWorker: vmOnWorker.size, hostTableEarly });
     return r.value;
   } finally {
     worker.close();
   }
 }
 
-async function scanStep(worker: ModelWorker, jobs: ScanJob[], workerStart: number, ready?: (i: number, scan: LayerScan) => void): Promise<{ scans: LayerScan[]; onWorker: number }> {
+async function scanStep(worker: ModelWorker, jobs: ScanJob[], workerStart: number, ready?: (i: number, scan: LayerScan) => boolean): Promise<{ scans: LayerScan[]; onWorker: number; early: boolean }> {
   const weights = jobs.map((j) => j.trace.rowCount * (j.opts.maxSampledEvents === 0 ? HOST_SCAN_WEIGHT : 1));
   const files = jobs.map((j) => cacheFileOf(j.trace));
   const onWorker = jobs.length >= 2 ? split(weights, files.map((f) => f !== null), workerStart, 0) : jobs.map(() => false);
@@ -196,7 +200,8 @@ async function scanStep(worker: ModelWorker, jobs: ScanJob[], workerStart: numbe
   const out: LayerScan[] = [];
   for (let i = 0; i < jobs.length; i++) if (!onWorker[i]) out[i] = scanLayer(jobs[i]!.trace, jobs[i]!.opts);
   // the host's vCPU table from a scan done here, while the worker still scans (buildSteps' `ready`)
-  for (let i = 0; i < jobs.length; i++) if (!onWorker[i]) ready?.(i, out[i]!);
+  let early = false;
+  for (let i = 0; i < jobs.length; i++) if (!onWorker[i] && ready?.(i, out[i]!)) early = true;
   let n = remote.filter((p) => p !== null).length;
   for (let i = 0; i < jobs.length; i++) {
     if (!remote[i]) continue;
@@ -208,8 +213,10 @@ async function scanStep(worker: ModelWorker, jobs: ScanJob[], workerStart: numbe
       out[i] = scanLayer(jobs[i]!.trace, jobs[i]!.opts);
       n--;
     }
+    // (a host scanned by the worker: its table here while other scans may still run there)
+    if (ready?.(i, out[i]!)) early = true;
   }
-  return { scans: out, onWorker: n };
+  return { scans: out, onWorker: n, early };
 }
 
 async function alignStep(worker: ModelWorker, jobs: AlignJob[], vmOnWorker: Set<number>): Promise<AlignResult[]> {
