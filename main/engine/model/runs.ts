@@ -214,10 +214,12 @@ export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerSca
   const maxSampled = opts.maxSampledEvents ?? 2_000_000;
   // 0 = sample nothing (a host trace)
   const sampleStride = maxSampled > 0 ? Math.max(1, Math.ceil(trace.rowCount / maxSampled)) : Number.MAX_SAFE_INTEGER;
-  // Sampled times per CPU: one column per CPU, each with room for every sampled row (memory never
-  // written costs no pages; sized for an even spread, the busiest CPUs' columns grew by doubling and
-  // were copied again to fit: 45 MB of fresh pages on the 10M-event set); grown by doubling beyond.
-  const perCpu = maxSampled > 0 ? Math.ceil(trace.rowCount / sampleStride) + 16 : 0;
+  // Sampled times per CPU: one column per CPU, each with room for every sampled row, or 4x an even
+  // share with many CPUs (memory never written costs no pages; sized for an even spread, the
+  // busiest CPUs' columns grew by doubling and were copied again to fit: 45 MB of fresh pages on
+  // the 10M-event set); grown by doubling beyond.
+  const samples = maxSampled > 0 ? Math.ceil(trace.rowCount / sampleStride) : 0;
+  const perCpu = maxSampled > 0 ? Math.min(samples, 4 * Math.ceil(samples / Math.max(1, trace.summary.cpus.length))) + 16 : 0;
   const sampled: Float64Array[] = [];
   const sampledN = new Int32Array(cpuCount);
   for (let c = 0; c < cpuCount; c++) sampled.push(new Float64Array(Math.min(perCpu, 1 << 24)));
