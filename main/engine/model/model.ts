@@ -213,7 +213,16 @@ export type BuildStep =
        */
       ready?: (i: number, scan: LayerScan) => boolean;
     }
-  | { kind: 'align'; jobs: AlignJob[]; phase: (name: string) => void }
+  | {
+      kind: 'align';
+      jobs: AlignJob[];
+      phase: (name: string) => void;
+      /**
+       * The host-side per-VM tables (spans, host migrations, co-scheduling): a parallel runner may
+       * compute them here while the worker aligns (else the layers step's `alongside` does; once).
+       */
+      meanwhile?: () => void;
+    }
   | { kind: 'layers'; jobs: LayerJob[]; alongside: () => void; hostOpenRows: Int32Array; phase: (name: string) => void };
 export type StepResult = LayerScan[] | AlignResult[] | LayerResult[];
 
@@ -385,7 +394,22 @@ export function* buildSteps(inputs: readonly ModelInputFile[], opts: BuildModelO
     const fixed = rec !== undefined ? { method: 'recorded' as const, offsetNs: rec } : userOffset !== undefined ? { method: 'user' as const, offsetNs: userOffset } : null;
     return { id, vm, scan: gc.scan, rows: vcpus, hostSpan, fixed, align: opts.align };
   });
-  const aligned = (yield { kind: 'align', jobs: alignJobs, phase }) as AlignResult[];
+  // Host-side per-VM tables. They read the host table's ends before the end-of-recording rule
+  // closes its open rows (below) and give the same values: the open rows are each vCPU's last, and
+  // their ends (the host trace's last event, or later) are at or after the VM's span end, where
+  // co-scheduling's sweep clips every later event.
+  let alongsideDone = false;
+  const alongside = (): void => {
+    if (alongsideDone) return;
+    alongsideDone = true;
+    const spans = vmSpans(host.trace, vms);
+    for (const vm of vms) {
+      vm.migrations.host = hostMigrations(vm, vcpus);
+      const span = spans[vm.index]!;
+      vm.coScheduling = coScheduling(vm, vcpus, span[0], span[1]);
+    }
+  };
+  const aligned = (yield { kind: 'align', jobs: alignJobs, phase, meanwhile: alongside }) as AlignResult[];
   pairs.forEach(([gc, vm], i) => {
     const { clock, alignment } = aligned[i]!;
     if (alignment.driftApplied) {
@@ -417,14 +441,6 @@ export function* buildSteps(inputs: readonly ModelInputFile[], opts: BuildModelO
     if (stop !== allEndNs) notes.push(`${gc.trace.path}: the guest trace stops ${((allEndNs - stop) / 1e9).toFixed(3)} s before the others; its threads still running end at its last event`);
     return { id, vm, scan: gc.scan, file: gc.trace.path, rows: vcpus, clock: vm.clock!, stopNs: stop, lhp: lhpParams };
   });
-  const alongside = (): void => {
-    const spans = vmSpans(host.trace, vms);
-    for (const vm of vms) {
-      vm.migrations.host = hostMigrations(vm, vcpus);
-      const span = spans[vm.index]!;
-      vm.coScheduling = coScheduling(vm, vcpus, span[0], span[1]);
-    }
-  };
   const layers = (yield { kind: 'layers', jobs: layerJobs, alongside, hostOpenRows: vcpus.openRows, phase }) as LayerResult[];
   const lhpParts: LhpColumns[] = [];
   pairs.forEach(([gc, vm], i) => {

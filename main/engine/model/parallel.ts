@@ -174,7 +174,7 @@ export async function buildModelParallel(inputs: readonly ModelInputFile[], opts
       else if (step.kind === 'align') {
         if (step.jobs.length >= 2 && !worker.dead) {
           hostRows = step.jobs[0]!.rows;
-          res = await alignStep(worker, step.jobs, vmOnWorker);
+          res = await alignStep(worker, step.jobs, vmOnWorker, step.meanwhile);
         } else res = runStepInline(step);
       } else {
         res = vmOnWorker.size > 0 ? await layersStep(worker, step.jobs, step.alongside, vmOnWorker, hostRows!, step.hostOpenRows) : runStepInline(step);
@@ -219,7 +219,7 @@ async function scanStep(worker: ModelWorker, jobs: ScanJob[], workerStart: numbe
   return { scans: out, onWorker: n, early };
 }
 
-async function alignStep(worker: ModelWorker, jobs: AlignJob[], vmOnWorker: Set<number>): Promise<AlignResult[]> {
+async function alignStep(worker: ModelWorker, jobs: AlignJob[], vmOnWorker: Set<number>, meanwhile?: () => void): Promise<AlignResult[]> {
   const weights = jobs.map((j) => j.scan.runs.length + j.scan.eventTsByCpu.reduce((s, c) => s + c.length, 0));
   // this thread also has the VM spans and co-scheduling to do in the layers step: the worker takes the heaviest VM first
   const onWorker = split(weights, jobs.map(() => true), 0, 1);
@@ -236,6 +236,8 @@ async function alignStep(worker: ModelWorker, jobs: AlignJob[], vmOnWorker: Set<
   });
   const out: AlignResult[] = [];
   for (let i = 0; i < jobs.length; i++) if (!onWorker[i]) out[i] = runStepInline({ kind: 'align', jobs: [jobs[i]!], phase: () => {} })[0] as AlignResult;
+  // the host-side per-VM tables while the worker still aligns the larger VM (the layers step skips them then)
+  meanwhile?.();
   for (let i = 0; i < jobs.length; i++) if (remote[i]) out[i] = await remote[i]!;
   return out;
 }
