@@ -34,7 +34,8 @@ function handle(m: WorkerRequest): { result: unknown; transfer: ArrayBuffer[] } 
       // the host rows still open at the end of the host trace, closed where the model decided
       for (let i = 0; i < m.openRows.length; i++) h.rows.endNs[m.openRows[i]!] = m.openEndNs;
       const job: LayerJob = { id: m.id, vm: h.vm, scan: h.scan, file: m.file, rows: h.rows, clock: m.clock, stopNs: m.stopNs, lhp: m.lhp };
-      const r = runLayerJob(job);
+      // room after its LHP candidates for the other VM's (the main thread appends them: no concatenation copy)
+      const r = runLayerJob(job, undefined, m.lhpRoom);
       return { result: r, transfer: transferListOf(r) };
     }
   }

@@ -265,14 +265,14 @@ export function runAlignJob(j: AlignJob): AlignResult {
  * columns sized for all of them: each job's columns are adjacent views, which concatLhp then joins
  * without a copy (20 MB of fresh pages on the 10M-event set).
  */
-function runLayerJobsInline(jobs: LayerJob[], phase: (name: string) => void): LayerResult[] {
+export function runLayerJobsInline(jobs: LayerJob[], phase: (name: string) => void, lhpRoom = 0): LayerResult[] {
   const guests = jobs.map((j) => {
     const g = buildGuestLayer(j.vm, j.scan, j.file, j.rows, j.clock, j.stopNs);
     phase('guest layers (placement, migrations, steal)');
     return g;
   });
   const out = new LhpOut();
-  out.reserve(guests.reduce((sum, g, i) => sum + lhpGapCount(g, jobs[i]!.lhp), 0));
+  out.reserve(guests.reduce((sum, g, i) => sum + lhpGapCount(g, jobs[i]!.lhp), 0) + lhpRoom);
   return jobs.map((j, i) => {
     const from = out.oVm.n;
     lhpOfVm(j.vm, guests[i]!, j.scan, j.clock, j.rows, j.lhp, out);
@@ -281,10 +281,12 @@ function runLayerJobsInline(jobs: LayerJob[], phase: (name: string) => void): La
   });
 }
 
-export function runLayerJob(j: LayerJob, phase?: (name: string) => void): LayerResult {
+/** `lhpRoom`: spare rows after this VM's LHP candidates (appendLhp can put the other VMs' there). */
+export function runLayerJob(j: LayerJob, phase?: (name: string) => void, lhpRoom = 0): LayerResult {
   const guest = buildGuestLayer(j.vm, j.scan, j.file, j.rows, j.clock, j.stopNs);
   phase?.('guest layers (placement, migrations, steal)');
   const out = new LhpOut();
+  out.reserve(lhpGapCount(guest, j.lhp) + lhpRoom);
   lhpOfVm(j.vm, guest, j.scan, j.clock, j.rows, j.lhp, out);
   phase?.('lock-holder preemption');
   return { guest, lhp: out.finish(), scan: j.scan };
@@ -1279,6 +1281,49 @@ class LhpOut {
 
 /** The VMs' LHP columns one after another (in VM pair order, as one search over all pairs appends them). */
 const LHP_KEYS = ['vm', 'tid', 'vcpu', 'startNs', 'endNs', 'siblingsOnCoreNs', 'waiterTid'] as const;
+
+/**
+ * An upper bound of a layer job's LHP candidates, known before its guest layer is built: at most
+ * one per steal segment, and a VM's segments are at most 3 per guest run + 2 per on-core row.
+ */
+export function lhpBound(j: LayerJob): number {
+  const nv = j.vm.vcpuIds.length;
+  const rowsOfVm = j.rows.groupStart[j.vm.firstGlobal + nv]! - j.rows.groupStart[j.vm.firstGlobal]!;
+  return 3 * j.scan.runs.length + 2 * rowsOfVm + 16;
+}
+
+/**
+ * Parts in pair order -> the same parts, the later ones copied into the first part's spare room
+ * right after it (so that concatLhp joins them without a copy), when it has that room; else as given.
+ */
+export function appendLhp(parts: LhpColumns[]): LhpColumns[] {
+  if (parts.length < 2) return parts;
+  const first = parts[0]!;
+  const rest = parts.slice(1).reduce((sum, p) => sum + p.length, 0);
+  const room = (c: Int32Array | Float64Array): number => c.buffer.byteLength / c.BYTES_PER_ELEMENT - c.byteOffset / c.BYTES_PER_ELEMENT - first.length;
+  if (!LHP_KEYS.every((k) => room(first[k]) >= rest)) return parts;
+  const out = [first];
+  let at = first.length;
+  for (const p of parts.slice(1)) {
+    const view = <T extends Int32Array | Float64Array>(base: T, src: T): T => {
+      const v = new (base.constructor as new (b: ArrayBufferLike, o: number, l: number) => T)(base.buffer, base.byteOffset + at * base.BYTES_PER_ELEMENT, p.length);
+      v.set(src);
+      return v;
+    };
+    out.push({
+      length: p.length,
+      vm: view(first.vm, p.vm),
+      tid: view(first.tid, p.tid),
+      vcpu: view(first.vcpu, p.vcpu),
+      startNs: view(first.startNs, p.startNs),
+      endNs: view(first.endNs, p.endNs),
+      siblingsOnCoreNs: view(first.siblingsOnCoreNs, p.siblingsOnCoreNs),
+      waiterTid: view(first.waiterTid, p.waiterTid),
+    });
+    at += p.length;
+  }
+  return out;
+}
 function concatLhp(parts: LhpColumns[]): LhpColumns {
   if (parts.length === 1) return parts[0]!;
   // adjacent views of the same columns (runLayerJobsInline): one view over all of them

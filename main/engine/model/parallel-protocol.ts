@@ -30,7 +30,7 @@ export type WorkerRequestBody =
       fixed: { method: 'recorded' | 'user'; offsetNs: number } | null;
       align: AutoAlignOptions | undefined;
     }
-  | { type: 'layers'; id: number; file: string; clock: ClockMap; stopNs: number; lhp: LhpParams; openRows: Int32Array; openEndNs: number };
+  | { type: 'layers'; id: number; file: string; clock: ClockMap; stopNs: number; lhp: LhpParams; openRows: Int32Array; openEndNs: number; lhpRoom: number };
 
 export type WorkerRequest = WorkerRequestBody & { seq: number };
 

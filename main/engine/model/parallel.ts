@@ -15,9 +15,12 @@ import type { CacheMeta } from '../index/cache-store.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
 import { startWorker, workerEntry } from '../io/worker-url.ts';
 import {
+  appendLhp,
   buildModel,
   buildSteps,
+  lhpBound,
   ModelError,
+  runLayerJobsInline,
   runStepInline,
   type AlignJob,
   type AlignResult,
@@ -243,7 +246,12 @@ async function alignStep(worker: ModelWorker, jobs: AlignJob[], vmOnWorker: Set<
 }
 
 async function layersStep(worker: ModelWorker, jobs: LayerJob[], alongside: () => void, vmOnWorker: Set<number>, hostRows: VcpuRows, openRows: Int32Array): Promise<LayerResult[]> {
-  const remote = jobs.map((j) => {
+  // Two VMs, one on each side: the first VM's LHP columns get room for the second's, which is then
+  // copied after them (the model's LHP columns are one view instead of a copy of both: 20 MB of
+  // fresh pages on the 10M-event set). Room: an upper bound of the second VM's candidates.
+  const pairOfTwo = jobs.length === 2 && vmOnWorker.has(jobs[0]!.id) !== vmOnWorker.has(jobs[1]!.id);
+  const room = pairOfTwo ? lhpBound(jobs[1]!) : 0;
+  const remote = jobs.map((j, ji) => {
     if (!vmOnWorker.has(j.id)) return null;
     // the host rows of this VM still open at the end of the host trace: their end as the model set it
     const lo = hostRows.groupStart[j.vm.firstGlobal]!;
@@ -257,13 +265,18 @@ async function layersStep(worker: ModelWorker, jobs: LayerJob[], alongside: () =
         end = hostRows.endNs[r]!;
       }
     }
-    const p = worker.request({ type: 'layers', id: j.id, file: j.file, clock: j.clock, stopNs: j.stopNs, lhp: j.lhp, openRows: Int32Array.from(idx), openEndNs: end }) as Promise<LayerResult>;
+    const p = worker.request({ type: 'layers', id: j.id, file: j.file, clock: j.clock, stopNs: j.stopNs, lhp: j.lhp, openRows: Int32Array.from(idx), openEndNs: end, lhpRoom: ji === 0 ? room : 0 }) as Promise<LayerResult>;
     p.catch(() => undefined);
     return p;
   });
   const out: LayerResult[] = [];
-  for (let i = 0; i < jobs.length; i++) if (!remote[i]) out[i] = runStepInline({ kind: 'layers', jobs: [jobs[i]!], alongside: () => {}, hostOpenRows: new Int32Array(0), phase: () => {} })[0] as LayerResult;
+  for (let i = 0; i < jobs.length; i++) if (!remote[i]) out[i] = runLayerJobsInline([jobs[i]!], () => {}, i === 0 ? room : 0)[0]!;
   alongside();
   for (let i = 0; i < jobs.length; i++) if (remote[i]) out[i] = await remote[i]!;
+  if (pairOfTwo) {
+    const [a, b] = appendLhp([out[0]!.lhp, out[1]!.lhp]);
+    out[0] = { ...out[0]!, lhp: a! };
+    out[1] = { ...out[1]!, lhp: b! };
+  }
   return out;
 }
