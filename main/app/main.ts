@@ -101,11 +101,30 @@ async function pickFiles(): Promise<string[] | null> {
 }
 
 // ---- engine ----
+/** Times (ms) of the engine's restarts after unexpected exits: at most MAX_RESTARTS a minute (no crash loop). */
+let restarts: number[] = [];
+const MAX_RESTARTS = 3;
+let shuttingDown = false;
+
 function startEngine(): void {
-  engine = utilityProcess.fork(engineEntry, [], { serviceName: 'vcpuscope engine', stdio: 'inherit' });
-  engine.on('exit', () => {
+  const e = utilityProcess.fork(engineEntry, [], { serviceName: 'vcpuscope engine', stdio: 'inherit' });
+  engine = e;
+  e.on('exit', () => {
+    if (engine !== e) return;
     engine = null;
-    win?.webContents.send('vcpuscope:engine-exit');
+    // The startup load lived in that engine: nothing can claim it any more.
+    startup = null;
+    if (!win || shuttingDown) return;
+    // It stopped on its own (crash, out of memory, killed): start a new one and give the window its
+    // port, so the app keeps working (the renderer's pending calls are answered 'disconnected').
+    const now = Date.now();
+    restarts = restarts.filter((t) => now - t < 60_000);
+    const restarting = restarts.length < MAX_RESTARTS;
+    win.webContents.send('vcpuscope:engine-exit', { restarting });
+    if (restarting) {
+      restarts.push(now);
+      connectEngine();
+    }
   });
 }
 
@@ -303,6 +322,7 @@ if (!app.requestSingleInstanceLock()) {
     createWindow();
   });
   app.on('window-all-closed', () => {
+    shuttingDown = true;
     engine?.postMessage({ type: 'shutdown' });
     app.quit();
   });

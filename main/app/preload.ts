@@ -8,6 +8,8 @@ import { err, type Result } from '../../shared/result.ts';
 import type { RpcResponse } from '../../shared/wire.ts';
 
 let port: MessagePort | null = null;
+/** The engine stopped and the main process gave up restarting it: calls are answered at once. */
+let engineGone = false;
 const queue: unknown[] = [];
 let nextId = 1;
 const pending = new Map<number, (r: Result<unknown>) => void>();
@@ -16,6 +18,7 @@ ipcRenderer.on('vcpuscope:engine-port', (e) => {
   const p = e.ports[0];
   if (!p) return;
   port = p;
+  engineGone = false;
   p.onmessage = (m: MessageEvent) => {
     const res = m.data as RpcResponse;
     const cb = typeof res?.id === 'number' ? pending.get(res.id) : undefined;
@@ -27,9 +30,14 @@ ipcRenderer.on('vcpuscope:engine-port', (e) => {
   for (const msg of queue.splice(0)) p.postMessage(msg);
 });
 
-ipcRenderer.on('vcpuscope:engine-exit', () => {
+const disconnected = (restarting: boolean): Result<never> =>
+  err({ code: 'disconnected', message: restarting ? 'the engine process stopped and was restarted: open the trace again (File > Open Recent)' : 'the engine process stopped and could not be restarted: restart vcpuscope' });
+
+ipcRenderer.on('vcpuscope:engine-exit', (_e, info: unknown) => {
   port = null;
-  for (const cb of pending.values()) cb(err({ code: 'disconnected', message: 'the engine process stopped; reopen the trace (File > Open Recent)' }));
+  const restarting = typeof info === 'object' && info !== null && (info as { restarting?: unknown }).restarting === true;
+  engineGone = !restarting;
+  for (const cb of pending.values()) cb(disconnected(restarting));
   pending.clear();
 });
 
@@ -50,6 +58,7 @@ contextBridge.exposeInMainWorld('vcpuscope', {
     const id = nextId++;
     const msg = { id, method, req };
     return new Promise((resolve) => {
+      if (!port && engineGone) return resolve(disconnected(false));
       pending.set(id, resolve);
       if (port) port.postMessage(msg);
       else queue.push(msg);
