@@ -5,7 +5,7 @@
 
 import * as fs from 'node:fs';
 import { Message } from 'apache-arrow';
-import { EVENT_COLUMNS } from '../../../shared/schema.ts';
+import { EVENT_COLUMNS, type EventColumnName } from '../../../shared/schema.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
 import { batchMessageFrame, checksumColumns, decodeBatchFrame, type BatchBlock } from './arrow-cache.ts';
@@ -63,6 +63,9 @@ function copyRows(t: IndexedTrace, start: number, count: number): EventColumns {
  * traces per build). A borrowed batch is valid until the next readBatchBorrow of any trace.
  */
 let scanFrame = new Uint8Array(0);
+/** readBatchColumns' buffers, one per column, reused like scanFrame. */
+const columnRoom: ArrayBuffer[] = EVENT_COLUMNS.map(() => new ArrayBuffer(0));
+const EMPTY_COLUMNS = COLUMN_CTORS.map((C) => new C(0));
 
 export class ArrowCacheTrace implements IndexedTrace {
   readonly path: string;
@@ -142,6 +145,42 @@ export class ArrowCacheTrace implements IndexedTrace {
     const need = (block?.bytes ?? 0) + 4096;
     if (scanFrame.length < need) scanFrame = new Uint8Array(need);
     return this.load(i, scanFrame);
+  }
+
+  /**
+   * Batch i for one pass, only the named columns (the others empty), read column by column into
+   * buffers reused by the next call (of any trace on this thread), without decoding the Arrow
+   * message: for a batch whose checksum needs no check (a trusted trace, or checked earlier in
+   * this open), else null (then readBatchBorrow, which checks it). The model's scans read 10 of
+   * the 14 columns (33-37 of 52 bytes per row).
+   */
+  readBatchColumns(i: number, names: readonly EventColumnName[]): EventColumns | null {
+    const hit = this.lru.get(i);
+    if (hit) return hit;
+    const block = this.meta.blocks[i];
+    if (!block || this.verified[i] !== 1) return null;
+    if (this.fd < 0) throw new Error(`${this.path}: trace is closed`);
+    const starts = this.layout(i);
+    const out: Record<string, unknown> = { length: block.rows, inputs: this.inputs, comms: this.comms, events: this.events };
+    for (let j = 0; j < EVENT_COLUMNS.length; j++) {
+      const name = EVENT_COLUMNS[j]!.name;
+      if (!names.includes(name)) {
+        out[name] = EMPTY_COLUMNS[j];
+        continue;
+      }
+      const bytes = block.rows * COLUMN_BYTES[j]!;
+      if (columnRoom[j]!.byteLength < bytes) columnRoom[j] = new ArrayBuffer(bytes);
+      const u8 = new Uint8Array(columnRoom[j]!, 0, bytes);
+      let got = 0;
+      while (got < bytes) {
+        const r = fs.readSync(this.fd, u8, got, bytes - got, starts[j]! + got);
+        if (r === 0) break;
+        got += r;
+      }
+      if (got !== bytes) this.damaged(i, block.offset, `short read of column ${name}`);
+      out[name] = new COLUMN_CTORS[j]!(columnRoom[j]!, 0, block.rows);
+    }
+    return out as unknown as EventColumns;
   }
 
   /**

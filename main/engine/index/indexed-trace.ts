@@ -2,6 +2,7 @@
 // event columns plus its summary and string tables. The cache-backed implementation reads batches
 // from the Arrow IPC cache by positional reads; MemoryIndexedTrace wraps in-memory columns (tests).
 
+import type { EventColumnName } from '../../../shared/schema.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
 import type { EventColumns } from './event-columns.ts';
@@ -27,6 +28,11 @@ export interface IndexedTrace {
    * bytes land in a buffer reused by the next call. Optional: callers fall back to readBatch.
    */
   readBatchBorrow?(i: number): EventColumns;
+  /**
+   * readBatchBorrow with only the named columns (the others empty) when the trace can read them
+   * alone (a cached batch that needs no checksum check); null otherwise. Optional.
+   */
+  readBatchColumns?(i: number, names: readonly EventColumnName[]): EventColumns | null;
   /**
    * Rows [from, from+count) of batch i (clipped to the batch) without reading the rest of it (a page
    * of the table). Optional: callers fall back to readBatch.

@@ -64,3 +64,34 @@ test('a damaged batch is still refused when the entry is opened from the cache',
   }, CacheCorruptError);
   t.close();
 });
+
+test('readBatchColumns: the named columns as readBatch reads them, the others empty; null while a batch still needs its checksum check', async () => {
+  const { file, opts } = setup();
+  const fresh = (await openIndexed(file, opts)) as ArrowCacheTrace;
+  const ref = (await openIndexed(file, opts)) as ArrowCacheTrace;
+  const names = ['ts', 'tid', 'prevState', 'kind'] as const;
+  const same = (c: EventColumnsLike, b: number, what: string): void => {
+    const r = ref.readBatch(b) as unknown as EventColumnsLike;
+    assert.equal(c.length, r.length);
+    for (const spec of EVENT_COLUMNS) {
+      const got = Array.from(c[spec.name] as ArrayLike<number>);
+      if ((names as readonly string[]).includes(spec.name)) assert.deepEqual(got, Array.from(r[spec.name] as ArrayLike<number>), `${what}: batch ${b} ${spec.name}`);
+      else assert.equal(got.length, 0, `${what}: batch ${b} ${spec.name} not read`);
+    }
+  };
+  for (let b = 0; b < fresh.batchCount; b++) {
+    const c = fresh.readBatchColumns(b, names);
+    assert.ok(c, `batch ${b}: a trusted trace reads by columns`);
+    same(c as unknown as EventColumnsLike, b, 'trusted');
+  }
+  const cached = (await openIndexed(file, opts)) as ArrowCacheTrace;
+  for (let b = 0; b < cached.batchCount; b++) assert.equal(cached.readBatchColumns(b, names), null, `batch ${b} not checked yet in this open`);
+  cached.readBatchBorrow(1);
+  const c1 = cached.readBatchColumns(1, names);
+  assert.ok(c1, 'batch 1 checked by the whole read: by columns now');
+  same(c1 as unknown as EventColumnsLike, 1, 'checked');
+  assert.equal(cached.readBatchColumns(2, names), null);
+  for (const t of [fresh, ref, cached]) t.close();
+});
+
+type EventColumnsLike = { length: number } & Record<string, unknown>;

@@ -2,7 +2,7 @@
 // kvm_exit intervals, fork parents, last comm per thread, sampled event times per CPU (for clock
 // alignment) and wakeups (for the lock-holder heuristic). Reads through readBatch only.
 
-import { EventKind, NO_STATE, XEN_IDLE_DOMAIN } from '../../../shared/schema.ts';
+import { EventKind, NO_STATE, XEN_IDLE_DOMAIN, type EventColumnName } from '../../../shared/schema.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
 import { fit, GrowI32 } from './grow.ts';
 
@@ -186,6 +186,9 @@ class RunCols {
 }
 
 
+/** The columns the scan loop reads. */
+const SCAN_COLUMNS: readonly EventColumnName[] = ['ts', 'cpu', 'kind', 'tid', 'prevTid', 'prevState', 'comm', 'pid', 'arg0', 'prevComm'];
+
 export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerScan {
   const maxCpu = trace.summary.cpus.length ? Math.max(...trace.summary.cpus) : 0;
   const cpuCount = maxCpu + 1;
@@ -246,7 +249,8 @@ export function scanLayer(trace: IndexedTrace, opts: ScanOptions = {}): LayerSca
   const WAKEUP_NEW = EventKind.wakeupNew;
 
   for (let b = 0; b < trace.batchCount; b++) {
-    const c = trace.readBatchBorrow ? trace.readBatchBorrow(b) : trace.readBatch(b); // one pass: borrowed
+    // one pass: borrowed, and only the columns read below when the trace can (a batch needing no checksum check)
+    const c = trace.readBatchColumns?.(b, SCAN_COLUMNS) ?? (trace.readBatchBorrow ? trace.readBatchBorrow(b) : trace.readBatch(b));
     const { ts, cpu, kind, tid, prevTid, prevState, comm, pid, arg0, prevComm } = c;
     const n = c.length;
     if (n > 0) {
