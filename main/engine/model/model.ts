@@ -1060,6 +1060,7 @@ function buildGuestLayer(vm: VmRef, scan: LayerScan, file: string, vcpus: VcpuRo
  * Per VM: [first, last] host event that involves one of its vCPU threads (as current task, subject
  * or switched-out task). Reads batches from each end only until every VM is found.
  */
+const SPAN_COLUMNS = ['ts', 'pid', 'tid', 'prevTid'] as const;
 function vmSpans(trace: IndexedTrace, vms: ModelVm[]): Array<[number, number]> {
   const vmOfHost = new Map<number, number>();
   for (const vm of vms) for (const h of vm.hostIds) vmOfHost.set(h, vm.index);
@@ -1074,8 +1075,9 @@ function vmSpans(trace: IndexedTrace, vms: ModelVm[]): Array<[number, number]> {
       missing--;
     }
   };
-  // borrowed batches (the scan's reused frame; readBatch would read each into fresh memory)
-  const read = (b: number): EventColumns => (trace.readBatchBorrow ? trace.readBatchBorrow(b) : trace.readBatch(b));
+  // borrowed batches (the scan's reused frame; readBatch would read each into fresh memory), only
+  // the four columns read here when the trace can
+  const read = (b: number): EventColumns => trace.readBatchColumns?.(b, SPAN_COLUMNS) ?? (trace.readBatchBorrow ? trace.readBatchBorrow(b) : trace.readBatch(b));
   for (let b = 0; b < trace.batchCount && missing > 0; b++) {
     const c = read(b);
     for (let i = 0; i < c.length && missing > 0; i++) {
