@@ -50,7 +50,8 @@ test('opens a real trace: rows, timeline lanes, original record of the selected 
   });
   await open(page);
   const sent = (await page.evaluate(() => (window as unknown as { __sent: string[] }).__sent)) as string[];
-  expect(sent.slice(0, 3)).toEqual(['open', 'loadStatus', 'sessionInfo']);
+  // (then sessionInfo, or more loadStatus polls while the trace is indexed to its first part)
+  expect(sent.slice(0, 2)).toEqual(['open', 'loadStatus']);
   expect(sent.filter((m) => m === 'open')).toHaveLength(1);
   expect(await page.evaluate(() => typeof (window as unknown as { __vcpuscopeEarly?: unknown }).__vcpuscopeEarly)).toBe('object');
   await expect(page.locator('.timeline canvas')).not.toHaveAttribute('data-segments', '0');
