@@ -181,7 +181,8 @@ export async function buildModelParallel(inputs: readonly ModelInputFile[], opts
         } else res = runStepInline(step);
       } else {
         res = vmOnWorker.size > 0 ? await layersStep(worker, step.jobs, step.alongside, vmOnWorker, hostRows!, step.hostOpenRows) : runStepInline(step);
-        step.phase('guest layers, LHP, VM spans, co-scheduling (two threads)');
+        // (with the worker aligning, VM spans and co-scheduling ran in the alignment step)
+        step.phase(vmOnWorker.size > 0 ? 'guest layers, LHP (two threads)' : 'guest layers, LHP, VM spans, co-scheduling');
       }
       r = it.next(res);
     }
@@ -224,7 +225,7 @@ async function scanStep(worker: ModelWorker, jobs: ScanJob[], workerStart: numbe
 
 async function alignStep(worker: ModelWorker, jobs: AlignJob[], vmOnWorker: Set<number>, meanwhile?: () => void): Promise<AlignResult[]> {
   const weights = jobs.map((j) => j.scan.runs.length + j.scan.eventTsByCpu.reduce((s, c) => s + c.length, 0));
-  // this thread also has the VM spans and co-scheduling to do in the layers step: the worker takes the heaviest VM first
+  // this thread also has the host-side per-VM tables to do meanwhile (VM spans, co-scheduling): the worker takes the heaviest VM first
   const onWorker = split(weights, jobs.map(() => true), 0, 1);
   const remote = jobs.map((j, i) => {
     if (!onWorker[i]) return null;
