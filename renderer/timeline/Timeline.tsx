@@ -3,7 +3,7 @@
 // resolution. Wheel zooms around the cursor (Shift+wheel pans), drag selects a range, + / - /
 // arrows / 0 zoom and pan from the keyboard, hover shows the run, click picks its thread.
 
-import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type MouseEvent, type WheelEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type MouseEvent, type WheelEvent } from 'react';
 import type { FilterSpec, LaneInfo, SessionInfo, ThreadRef, TraceApi } from '../../shared/contract.ts';
 import { decodeWindow } from '../api/arrow.ts';
 import { formatDuration, formatTime, threadColor, vmColor, type TimeUnit } from '../format.ts';
@@ -63,7 +63,8 @@ export function visibleLanes(session: SessionInfo, filter: FilterSpec): LaneInfo
 export function Timeline(p: TimelineProps) {
   const wrapRef = useRef<HTMLDivElement>(null);
   const canvasRef = useRef<HTMLCanvasElement>(null);
-  const [widthPx, setWidthPx] = useState(800);
+  // 0 until the wrapper is measured (a layout effect, before the first tile is asked for).
+  const [widthPx, setWidthPx] = useState(0);
   const [tile, setTile] = useState<Tile | null>(null);
   const [hover, setHover] = useState<{ x: number; y: number; text: string } | null>(null);
   const drag = useRef<{ x0: number; moved: boolean } | null>(null);
@@ -81,10 +82,15 @@ export function Timeline(p: TimelineProps) {
   p.session.vms.forEach((vm, vi) => vm.vcpus.forEach((v) => vcpuOf.set(vm.hostFile * 2 ** 32 + v.hostTid, { vm: vi, name: vm.name, vcpu: v.vcpu })));
   const plotW = Math.max(10, widthPx - GUTTER_PX);
 
-  useEffect(() => {
+  // Measured at mount, before paint: the first tile is asked for at the real width (with a
+  // placeholder width until the ResizeObserver's first callback, every first screen asked for two
+  // whole-trace tiles and waited for the second).
+  useLayoutEffect(() => {
     const el = wrapRef.current;
     if (!el) return undefined;
-    const ro = new ResizeObserver(() => setWidthPx(Math.max(200, Math.floor(el.clientWidth))));
+    const measure = (): void => setWidthPx(Math.max(200, Math.floor(el.clientWidth)));
+    measure();
+    const ro = new ResizeObserver(measure);
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
@@ -94,6 +100,7 @@ export function Timeline(p: TimelineProps) {
   const filterJson = JSON.stringify(p.filter);
   const viewKey = `${t0Ns}|${t1Ns}|${plotW}|${filterJson}`;
   useEffect(() => {
+    if (widthPx === 0) return;
     const my = ++seq.current;
     const key = `${t0Ns}|${t1Ns}|${plotW}|${filterJson}`;
     void p.api
@@ -117,7 +124,7 @@ export function Timeline(p: TimelineProps) {
           drawMs: 0,
         });
       });
-  }, [p.api, p.session.sessionId, t0Ns, t1Ns, plotW, filterJson, retry]);
+  }, [p.api, p.session.sessionId, t0Ns, t1Ns, plotW, filterJson, retry, widthPx]);
 
   const xOf = useCallback((ts: number) => GUTTER_PX + ((ts - t0Ns) / (t1Ns - t0Ns)) * plotW, [t0Ns, t1Ns, plotW]);
   const tsOf = useCallback((x: number) => t0Ns + ((x - GUTTER_PX) / plotW) * (t1Ns - t0Ns), [t0Ns, t1Ns, plotW]);
