@@ -6,7 +6,6 @@
 
 import { app, BrowserWindow, dialog, ipcMain, Menu, MessageChannelMain, session, shell, utilityProcess, type IpcMainInvokeEvent, type MenuItemConstructorOptions, type UtilityProcess } from 'electron';
 import { existsSync, readFileSync, realpathSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { OpenRequest } from '../../shared/contract.ts';
@@ -311,9 +310,9 @@ if (!app.requestSingleInstanceLock()) {
     initialPaths = [...initialPaths, ...argvFiles(process.argv), ...initialGuests.map((g) => g.path)].filter((p, i, a) => a.indexOf(p) === i);
     startEngine();
     for (const p of initialPaths) engine?.postMessage({ type: 'allow', path: p });
-    // Start loading the command-line files now, while the window and the renderer bundle load
-    // (with more than 2 cores, as `vcpuscope serve` does: main/cli/commands/serve.ts startupLoadMode).
-    const startupOn = process.env.VCPUSCOPE_STARTUP_LOAD === '1' || (process.env.VCPUSCOPE_STARTUP_LOAD !== '0' && availableParallelism() > 2);
+    // Start loading the command-line files now, while the window and the renderer bundle load (as
+    // `vcpuscope serve` does: main/cli/commands/serve.ts startupLoadMode; VCPUSCOPE_STARTUP_LOAD=0 turns it off).
+    const startupOn = process.env.VCPUSCOPE_STARTUP_LOAD !== '0';
     if (startupOn && initialPaths.length && engine) {
       const req: OpenRequest = initialGuests.length ? { paths: initialPaths, guests: initialGuests } : { paths: initialPaths };
       startup = new StartupLoad(engineClient(), req);

@@ -3,7 +3,6 @@
 
 import { spawn } from 'node:child_process';
 import { realpathSync, statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { InputError, numberOption, UsageError } from '../args.ts';
 import type { CliCommand } from '../command.ts';
 import { resolveCacheDir } from '../../engine/index/cache-dir.ts';
@@ -23,17 +22,17 @@ function openInBrowser(url: string, io: { stderr: NodeJS.WriteStream }): void {
 }
 
 /**
- * Whether the files start loading before the page asks (shared/startup-load.ts). With more than 2
- * cores, yes: the load runs beside the browser's page load. With 2, no: the cached 1.4 GB trace's
- * load finishes its background work (lanes read, levels of detail: ~0.7 CPU-s) during the page
- * load and delays it; its first screen came later, not sooner (interleaved A/B, README app-scale
- * row). VCPUSCOPE_STARTUP_LOAD=1 / 0 / page (at the page's first request) forces a mode.
+ * Whether the files start loading before the page asks (shared/startup-load.ts): yes by default, so
+ * the load runs beside the browser's page load. A cached trace's background work (lanes read, levels
+ * of detail: ~0.7 CPU-s for 10M events) waits until the first screen was served
+ * (TraceServiceOptions.firstScreenWaitMs), so on 2 cores it no longer delays that first screen:
+ * cached 1.4 GB trace, interleaved A/B (README app-scale row). VCPUSCOPE_STARTUP_LOAD=1 / 0 / page
+ * (at the page's first request) forces a mode.
  */
 export function startupLoadMode(env: NodeJS.ProcessEnv): boolean | 'page' {
   const v = env.VCPUSCOPE_STARTUP_LOAD;
   if (v === 'page') return 'page';
-  if (v === '1' || v === '0') return v === '1';
-  return availableParallelism() > 2;
+  return v !== '0';
 }
 
 export const serveCommand: CliCommand = {
@@ -46,7 +45,7 @@ export const serveCommand: CliCommand = {
     { name: 'guest', type: 'list', valueName: 'FILE@VM', help: 'a guest trace and its VM in the host trace (QEMU pid, dom<ID> or VM name)' },
   ],
   details:
-    'Only the files given here can be opened from the page. With more than 2 cores they start loading at once and the first page ' +
+    'Only the files given here can be opened from the page. They start loading at once and the first page ' +
     'to open them gets that load (dropped if no page asks within 2 minutes). Stop with Ctrl-C.',
   async run(args, io) {
     const guests: { path: string; vm: string }[] = [];

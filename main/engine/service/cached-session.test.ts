@@ -97,7 +97,8 @@ test('cached open: session before the lanes are read, complete afterwards; a dam
   assert.deepEqual(part.lanes.map((l) => [l.cpu, l.runs]), want.info.lanes.map((l) => [l.cpu, 0]));
   assert.ok(Buffer.from(value(await second.rows({ sessionId: s2, filter: {}, start: 0, count: 50 })) as Uint8Array).equals(want.rows));
   assert.equal(await countAll(second, s2, { cpus: [{ file: 0, cpu: 0 }] }, false), cpu0);
-  assert.equal(reads, 1);
+  // The lanes are read once the first screen (rows and a timeline tile) has been answered.
+  assert.equal(reads, 0, 'the background read waits for the first screen');
   // The whole-trace tile from the preview: drawn, approximate, only threads that ran on each lane.
   const ptile = tableFromIPC(value(await second.timeline({ sessionId: s2, filter: {}, t0Ns: part.startNs, t1Ns: part.endNs, widthPx: 2 })));
   assert.equal(JSON.parse(ptile.schema.metadata.get('approx')!), true);
@@ -107,6 +108,8 @@ test('cached open: session before the lanes are read, complete afterwards; a dam
   const pt = ptile.getChild('tid')!.toArray() as Int32Array;
   assert.deepEqual(new Set(pl), new Set(want.info.lanes.map((l) => l.lane)));
   for (let i = 0; i < pl.length; i++) assert.ok(ran[pl[i]!]!.has(pt[i]!), `tid ${pt[i]} ran on lane ${pl[i]}`);
+  for (let k = 0; k < 100 && reads === 0; k++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(reads, 1, 'the background read starts after the first rows and tile (well before the 1.5 s fallback)');
   release();
   assert.equal((await until(second, l2, (s) => s.state === 'ready')).sessionId, s2);
   const got = await snapshot(second, s2);
@@ -131,6 +134,19 @@ test('cached open: session before the lanes are read, complete afterwards; a dam
   await until(fifth, l5, (s) => s.state === 'ready');
   fifth.close();
   writeFileSync(previewPath(side), goodPreview);
+
+  // Cancelled while it waits for its first screen (a minute here): it stops waiting and ends cancelled.
+  const sixth = new TraceService({ cacheDir, pathAllowed: () => true, firstScreenWaitMs: 60_000 });
+  const l6 = value(await sixth.open({ paths: [FIXTURE] })).loadId;
+  await until(sixth, l6, (s) => s.sessionId !== undefined);
+  assert.equal(value(await sixth.cancelLoad({ loadId: l6 })).cancelled, true);
+  let st6 = '';
+  for (let i = 0; i < 400 && st6 !== 'cancelled'; i++) {
+    st6 = value(await sixth.loadStatus({ loadId: l6 })).state;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(st6, 'cancelled');
+  sixth.close();
 
   // A flipped byte in the lanes: refused in the background, rebuilt, the file rewritten as it was.
   const bad = Buffer.from(good);
