@@ -242,7 +242,8 @@ export class ArrowCacheTrace implements IndexedTrace {
       this.unverified.delete(i);
       if (this.verified[i] || this.fd < 0) continue;
       try {
-        this.readBatch(i);
+        // through the thread's reused frame: a fresh 3.4 MB buffer per batch was ~60% of a check
+        this.readBatchBorrow(i);
       } catch {
         // Recorded: readBatch invalidated the entry and keeps throwing for this batch.
       }

@@ -146,6 +146,29 @@ test('cached open: session before the lanes are read, complete afterwards; a dam
     await new Promise((r) => setTimeout(r, 5));
   }
   assert.equal(st6, 'cancelled');
+  // Opened by a host that has not looked at it yet (a startup load before any page claims it): the
+  // fallback wait starts only when its status is first asked, then the lanes are read.
+  let reads7 = 0;
+  const seventh = new TraceService({ cacheDir, pathAllowed: () => true, firstScreenWaitMs: 50, readSide: async (...a) => (reads7++, readSideCacheAsync(...a)) });
+  const l7 = value(await seventh.open({ paths: [FIXTURE] })).loadId;
+  await new Promise((r) => setTimeout(r, 400));
+  assert.equal(reads7, 0, 'not read before anyone watched the load');
+  assert.equal((await until(seventh, l7, (s) => s.state === 'ready')).state, 'ready');
+  assert.equal(reads7, 1);
+  // Closing such a session before its first screen ends its load (cancelled), without waiting.
+  const l8 = value(await seventh.open({ paths: [FIXTURE] })).loadId;
+  await new Promise((r) => setTimeout(r, 100));
+  const s8 = seventh['loads'].get(l8)?.sessionId;
+  assert.ok(s8, 'the cached session exists before anyone asked');
+  assert.equal(value(await seventh.closeSession({ sessionId: s8 })).closed, true);
+  let st8 = '';
+  for (let i = 0; i < 400 && st8 !== 'cancelled'; i++) {
+    st8 = value(await seventh.loadStatus({ loadId: l8 })).state;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(st8, 'cancelled');
+  assert.equal(reads7, 1, 'the closed session was never read');
+  seventh.close();
   sixth.close();
 
   // A flipped byte in the lanes: refused in the background, rebuilt, the file rewritten as it was.

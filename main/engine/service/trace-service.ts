@@ -104,6 +104,8 @@ interface LoadJob {
   signal: { cancelled: boolean };
   sessionId?: string;
   error?: string;
+  /** Someone asked this load's status (a page following it; a startup load nobody claimed yet has not). */
+  watched?: boolean;
 }
 
 /** A session shown while its load indexes the first file: rows so far, rebuilt lazily when asked. */
@@ -132,7 +134,7 @@ interface Session {
   vms: VmInfo[];
   notes: string[];
   /** A cached session before its lanes are read: which first-screen requests were answered. */
-  firstScreen?: { rows: boolean; timeline: boolean; release: () => void };
+  firstScreen?: { rows: boolean; timeline: boolean; release: () => void; arm: () => void };
 }
 
 const MAX_FILTER_JOBS = 6;
@@ -309,7 +311,7 @@ export class TraceService implements TraceApi {
           job.phase = 'lanes';
           const pre = readPreview(previewPath(side), files[0]!, head.sum);
           session = this.newCachedSession(job, pre?.data ?? head.data, paths, layers);
-          await this.firstScreenServed(session);
+          await this.firstScreenServed(session, job);
           if (job.signal.cancelled) throw new CancelledError();
           data = await (this.opts.readSide ?? readSideCacheAsync)(side, files[0]!, () => job.signal.cancelled);
           if (job.signal.cancelled) throw new CancelledError();
@@ -395,18 +397,26 @@ export class TraceService implements TraceApi {
     return s;
   }
 
-  /** Resolves once `s`'s first rows and first timeline tile were answered, or after firstScreenWaitMs. */
-  private firstScreenServed(s: Session): Promise<void> {
+  /**
+   * Resolves once `s`'s first rows and first timeline tile were answered, or firstScreenWaitMs after
+   * its load was first watched (loadStatus): a startup load waits for a page to claim it, however
+   * long the window or browser takes to come up (an unclaimed one is cancelled, which releases this).
+   */
+  private firstScreenServed(s: Session, job: LoadJob): Promise<void> {
     const waitMs = this.opts.firstScreenWaitMs ?? FIRST_SCREEN_WAIT_MS;
     if (waitMs <= 0) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => release(), waitMs);
+      let timer: ReturnType<typeof setTimeout> | null = null;
       const release = (): void => {
-        clearTimeout(timer);
+        if (timer) clearTimeout(timer);
         delete s.firstScreen;
         resolve();
       };
-      s.firstScreen = { rows: false, timeline: false, release };
+      const arm = (): void => {
+        timer ??= setTimeout(release, waitMs);
+      };
+      s.firstScreen = { rows: false, timeline: false, release, arm };
+      if (job.watched) arm();
     });
   }
 
@@ -488,6 +498,10 @@ export class TraceService implements TraceApi {
   async loadStatus(req: LoadRequest): Promise<Result<LoadStatus>> {
     const j = this.loads.get(req.loadId);
     if (!j) return err({ code: 'not-found', message: 'no such load' });
+    if (!j.watched) {
+      j.watched = true;
+      if (j.sessionId) this.sessions.get(j.sessionId)?.firstScreen?.arm();
+    }
     const status: LoadStatus = {
       loadId: j.loadId,
       state: j.state,
@@ -555,6 +569,11 @@ export class TraceService implements TraceApi {
     const s = this.session(req.sessionId);
     if (!s) return ok({ closed: false });
     this.sessions.delete(s.id);
+    if (s.firstScreen) {
+      // A cached session whose lanes were not read yet: its load stops here.
+      for (const l of this.loads.values()) if (l.sessionId === s.id && l.state === 'loading') l.signal.cancelled = true;
+      s.firstScreen.release();
+    }
     if (s.partial) {
       // Closing a session that is still loading cancels its load (which closes its files).
       const load = this.loads.get(s.partial.loadId);
