@@ -16,10 +16,11 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from '@playwright/test';
+import { startupLoadMode } from '../../main/cli/commands/serve.ts';
 import { makeBigTrace, type BigTrace } from '../e2e/big-trace.ts';
 import type { BenchContext } from './bench-types.ts';
 
@@ -31,7 +32,7 @@ const CLI = process.env.VCPUSCOPE_APP_SCALE_CLI ?? join(ROOT, 'bin', 'vcpuscope.
 const ONLY_CACHED = process.env.VCPUSCOPE_APP_SCALE_ONLY === 'cached';
 const ROUNDS = Math.max(2, Number(process.env.VCPUSCOPE_APP_SCALE_ROUNDS ?? 4));
 /** Whether serve starts loading its files at spawn (main/cli/commands/serve.ts startupLoadMode). */
-const STARTUP = process.env.VCPUSCOPE_STARTUP_LOAD === 'page' ? "at the page's first request" : (process.env.VCPUSCOPE_STARTUP_LOAD ?? (availableParallelism() > 2 ? '1' : '0')) === '1' ? 'on' : 'off';
+const STARTUP = startupLoadMode(process.env) === 'page' ? "at the page's first request" : startupLoadMode(process.env) ? 'on' : 'off';
 
 type Log = (l: string) => void;
 
