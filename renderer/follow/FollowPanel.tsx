@@ -2,7 +2,7 @@
 // the same visible range), run / wait / steal totals and its migrations. The two-layer part
 // (physical core under each vCPU, steal) shows as a marked placeholder until the model is wired.
 
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { FollowResult, SessionInfo, ThreadRef, TraceApi } from '../../shared/contract.ts';
 import { decodeWindow } from '../api/arrow.ts';
 import { formatDuration, formatTime, threadColor, type TimeUnit } from '../format.ts';
@@ -72,10 +72,23 @@ export function FollowPanel(p: FollowPanelProps) {
   }, [p.api, p.session.sessionId, p.thread.file, p.thread.tid]);
 
   const laneH = Math.round(p.fontPx * 1.3);
+  // The track's width, followed by a ResizeObserver: the canvas is redrawn when what it shows
+  // changes (track, view, theme, size), not on every render of the explorer.
+  const [widthPx, setWidthPx] = useState(0);
+  useLayoutEffect(() => {
+    const el = canvasRef.current?.parentElement;
+    if (!el) return undefined;
+    const measure = (): void => setWidthPx(Math.floor(el.clientWidth) || 800);
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [res !== null]);
+  const layerName = p.session.files[p.thread.file]?.layer;
   useEffect(() => {
     const cv = canvasRef.current;
-    if (!cv || !res) return;
-    const w = cv.parentElement?.clientWidth ?? 800;
+    if (!cv || !res || widthPx === 0) return;
+    const w = widthPx;
     const tk = res.track;
     const nV = tk.cpus.length;
     const rows = Math.max(1, nV + tk.cores.length);
@@ -95,7 +108,7 @@ export function FollowPanel(p: FollowPanelProps) {
     g.textBaseline = 'middle';
     const fg = css.getPropertyValue('--fg').trim() || '#222';
     const grid = css.getPropertyValue('--grid').trim() || '#ddd';
-    const layer = p.session.files[p.thread.file]?.layer === 'guest' ? 'vCPU' : 'CPU';
+    const layer = layerName === 'guest' ? 'vCPU' : 'CPU';
     const vRow = new Map(tk.cpus.map((c, i) => [c, i]));
     const cRow = new Map(tk.cores.map((c, i) => [c, nV + i]));
     tk.cpus.forEach((c, i) => {
@@ -146,7 +159,7 @@ export function FollowPanel(p: FollowPanelProps) {
       g.lineTo(mx, r1 * laneH + laneH / 2);
       g.stroke();
     }
-  });
+  }, [res, widthPx, laneH, p.fontPx, p.view.t0Ns, p.view.t1Ns, p.dark, p.thread.tid, layerName]);
 
   const t = res?.r.totals;
   // A host thread that is a VM's vCPU: following it follows the vCPU (its cores over time).
