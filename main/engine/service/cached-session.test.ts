@@ -33,6 +33,16 @@ async function until(svc: TraceService, loadId: string, ok: (s: { state: string;
   throw new Error('load did not get there');
 }
 
+/** The load's state once it is `want`, or its last state after ~2 s of polling (any state allowed). */
+async function stateAfter(svc: TraceService, loadId: string, want: string): Promise<string> {
+  let st = '';
+  for (let i = 0; i < 400 && st !== want; i++) {
+    st = value(await svc.loadStatus({ loadId })).state;
+    if (st !== want) await new Promise((r) => setTimeout(r, 5));
+  }
+  return st;
+}
+
 /** The count once every row was scanned (`done` also waits for the session to be complete). */
 async function countAll(svc: TraceService, sessionId: string, filter: FilterSpec, complete = true): Promise<number> {
   for (let i = 0; i < 2000; i++) {
@@ -140,12 +150,7 @@ test('cached open: session before the lanes are read, complete afterwards; a dam
   const l6 = value(await sixth.open({ paths: [FIXTURE] })).loadId;
   await until(sixth, l6, (s) => s.sessionId !== undefined);
   assert.equal(value(await sixth.cancelLoad({ loadId: l6 })).cancelled, true);
-  let st6 = '';
-  for (let i = 0; i < 400 && st6 !== 'cancelled'; i++) {
-    st6 = value(await sixth.loadStatus({ loadId: l6 })).state;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  assert.equal(st6, 'cancelled');
+  assert.equal(await stateAfter(sixth, l6, 'cancelled'), 'cancelled');
   // Opened by a host that has not looked at it yet (a startup load before any page claims it): the
   // fallback wait starts only when its status is first asked, then the lanes are read.
   let reads7 = 0;
@@ -161,12 +166,7 @@ test('cached open: session before the lanes are read, complete afterwards; a dam
   const s8 = seventh['loads'].get(l8)?.sessionId;
   assert.ok(s8, 'the cached session exists before anyone asked');
   assert.equal(value(await seventh.closeSession({ sessionId: s8 })).closed, true);
-  let st8 = '';
-  for (let i = 0; i < 400 && st8 !== 'cancelled'; i++) {
-    st8 = value(await seventh.loadStatus({ loadId: l8 })).state;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  assert.equal(st8, 'cancelled');
+  assert.equal(await stateAfter(seventh, l8, 'cancelled'), 'cancelled');
   assert.equal(reads7, 1, 'the closed session was never read');
   seventh.close();
   sixth.close();
