@@ -124,7 +124,15 @@ export const cacheWriteFaults = { failAfterBytes: -1 };
  * ~3, A/B x3: wall 3.9-5.6 s with the thread vs 3.8-6.3 s without, CPU 6.7-7.6 vs 6.3-6.9 s: the
  * slot copy and a third thread), so there the writes stay on the coordinating thread.
  */
-export const cacheWriterConfig = { threadAfterBytes: writerThreadWanted() ? 16 << 20 : Infinity };
+export const cacheWriterConfig = {
+  threadAfterBytes: writerThreadWanted() ? 16 << 20 : Infinity,
+  /**
+   * How long flush() may block for a new writer thread to start (ms). 0: never; batches are written
+   * on this thread until the writer thread is ready (or forever if it cannot start). Tests that must
+   * see the thread take writes set it.
+   */
+  awaitThreadMs: 0,
+};
 
 /** VCPUSCOPE_WRITER_THREAD=1 / 0 forces the writer thread on / off (to measure both on one machine). */
 function writerThreadWanted(): boolean {
@@ -147,6 +155,9 @@ class FdSink extends AsyncByteQueue {
   private flushed = 0;
   thread: CacheWriterThread | null = null;
   private threadFailed = false;
+  /** Bytes written on the calling thread, and through the writer thread. */
+  callerBytes = 0;
+  threadBytes = 0;
   position = 0;
 
   constructor(fd: number, path?: string) {
@@ -176,27 +187,34 @@ class FdSink extends AsyncByteQueue {
     if (this.thread === null && !this.threadFailed && this.path !== undefined && this.flushed >= cacheWriterConfig.threadAfterBytes) {
       try {
         this.thread = new CacheWriterThread(this.path);
+        if (cacheWriterConfig.awaitThreadMs > 0) this.thread.awaitReady(cacheWriterConfig.awaitThreadMs);
       } catch {
         this.threadFailed = true; // no thread here: keep writing on this one
       }
     }
-    if (this.thread !== null) {
+    if (this.thread !== null && this.thread.ready()) {
       // Copied into a slot: the pieces may be reused as soon as this returns.
       this.thread.submit(this.pending, this.pendingBytes, this.flushed);
+      this.threadBytes += this.pendingBytes;
       this.flushed += this.pendingBytes;
       this.pending = [];
       this.pendingBytes = 0;
       return;
     }
+    // On this thread (no writer thread, or it has not started yet): at explicit positions, as the
+    // thread writes, so batches written here and there can alternate.
     let list = this.pending;
     let left = this.pendingBytes;
+    let at = this.flushed;
     this.flushed += left;
     this.pending = [];
     this.pendingBytes = 0;
+    this.callerBytes += left;
     while (left > 0) {
       // IOV_MAX is 1024 on Linux; a batch has ~45 pieces.
-      const n = fs.writevSync(this.fd, list.length > 1024 ? list.slice(0, 1024) : list);
+      const n = fs.writevSync(this.fd, list.length > 1024 ? list.slice(0, 1024) : list, at);
       left -= n;
+      at += n;
       if (left <= 0) break;
       // Partial write: drop what went out and continue with the rest.
       let skip = n;
@@ -239,9 +257,9 @@ export class ArrowStreamFileWriter {
     this.blocks.push({ offset: start, bytes: this.sink.position - start, rows, checksum });
   }
 
-  /** Whether writes went to a writer thread, and how long this thread waited for it (ms). */
-  get threadStats(): { used: boolean; waitMs: number } {
-    return { used: this.sink.thread !== null, waitMs: this.sink.thread?.waitMs ?? 0 };
+  /** Whether writes went to a writer thread (bytes each way), and how long this thread waited for it (ms). */
+  get threadStats(): { used: boolean; waitMs: number; threadBytes: number; callerBytes: number } {
+    return { used: this.sink.threadBytes > 0, waitMs: this.sink.thread?.waitMs ?? 0, threadBytes: this.sink.threadBytes, callerBytes: this.sink.callerBytes };
   }
 
   /** Footer + flush; returns the file size once every byte is written (not synced: the caller fsyncs). */

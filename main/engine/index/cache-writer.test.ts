@@ -61,6 +61,7 @@ test('writes from the writer thread give the same file as writes on the calling 
   const dir = tmpDir();
   const saved = cacheWriterConfig.threadAfterBytes;
   cacheWriterConfig.threadAfterBytes = 100_000; // a few batches on this thread first, then the thread
+  cacheWriterConfig.awaitThreadMs = 20_000; // the thread takes every batch from then on
   try {
     const batches = SLOTS * 3 + 1; // more than the slots in flight: back-pressure and slot reuse
     const a = writeFile(path.join(dir, 'sync.arrow'), batches, 5000, false);
@@ -72,6 +73,29 @@ test('writes from the writer thread give the same file as writes on the calling 
     assert.ok(a.bytes.equals(b.bytes), 'file bytes differ');
   } finally {
     cacheWriterConfig.threadAfterBytes = saved;
+    cacheWriterConfig.awaitThreadMs = 0;
+  }
+});
+
+test('a writer thread that never starts costs nothing: every batch is written on the calling thread, same file', { timeout: 20_000 }, () => {
+  const dir = tmpDir();
+  const saved = cacheWriterConfig.threadAfterBytes;
+  cacheWriterConfig.threadAfterBytes = 0;
+  cacheWriterThreadFaults.neverReady = true;
+  try {
+    const a = writeFile(path.join(dir, 'sync.arrow'), 9, 5000, false);
+    const b = writeFile(path.join(dir, 'never.arrow'), 9, 5000, true);
+    assert.equal(b.used, false, 'nothing went through a thread that never said it was ready');
+    assert.ok(a.bytes.equals(b.bytes), 'file bytes differ');
+    // a bounded wait for it (what tests use) gives up and writes here too
+    cacheWriterConfig.awaitThreadMs = 200;
+    const c = writeFile(path.join(dir, 'never-waited.arrow'), 9, 5000, true);
+    assert.equal(c.used, false);
+    assert.ok(a.bytes.equals(c.bytes), 'file bytes differ after a bounded wait');
+  } finally {
+    cacheWriterConfig.threadAfterBytes = saved;
+    cacheWriterConfig.awaitThreadMs = 0;
+    cacheWriterThreadFaults.neverReady = false;
   }
 });
 
@@ -85,10 +109,12 @@ const base = (extra: OpenOptions = {}): OpenOptions => ({ formatModuleUrl: FORMA
 async function withThreadAlways<T>(f: () => Promise<T>): Promise<T> {
   const saved = cacheWriterConfig.threadAfterBytes;
   cacheWriterConfig.threadAfterBytes = 0;
+  cacheWriterConfig.awaitThreadMs = 20_000;
   try {
     return await f();
   } finally {
     cacheWriterConfig.threadAfterBytes = saved;
+    cacheWriterConfig.awaitThreadMs = 0;
   }
 }
 
@@ -178,6 +204,7 @@ const { CacheWriterThread } = await import(${JSON.stringify(writer)});
 const fs = await import('node:fs');
 fs.writeFileSync(${JSON.stringify(p)}, '');
 const t = new CacheWriterThread(${JSON.stringify(p)});
+if (!t.awaitReady(20000)) throw new Error('the writer thread did not start');
 t.submit([new Uint8Array([1, 2, 3]), new Uint8Array([4, 5])], 5, 0);
 t.drain();
 t.close();

@@ -24,8 +24,6 @@ const CLOSED = 4;
 const MSG_LEN = 5;
 const MSG_BYTES = 1024;
 
-/** Startup of the thread (a bare Node worker, no bundle): longer than this means it cannot run. */
-const READY_TIMEOUT_MS = 30_000;
 
 // The thread's code: CommonJS evaluated by the Worker (no bundle or loader needed, so the same
 // code runs from source under tsx, from dist/, and from a packaged app).
@@ -81,7 +79,10 @@ parentPort.on('message', (m) => {
  * Fault injection for tests: when >= 0, the writer thread fails a write that would pass this many
  * bytes of the file with ENOSPC (the real error path of the thread). Never set outside tests.
  */
-export const cacheWriterThreadFaults = { failAfterBytes: -1 };
+export const cacheWriterThreadFaults = { failAfterBytes: -1, neverReady: false };
+
+/** A thread that starts but never says it is ready (tests: a thread that cannot start). */
+const NEVER_READY_SOURCE = `setInterval(() => {}, 1 << 30);`;
 
 export class CacheWriterThread {
   private readonly worker: Worker;
@@ -99,7 +100,7 @@ export class CacheWriterThread {
     const msgBuf = new SharedArrayBuffer(MSG_BYTES);
     this.ctrl = new Int32Array(ctrlBuf);
     this.msg = new Uint8Array(msgBuf);
-    this.worker = new Worker(THREAD_SOURCE, { eval: true, execArgv: [], workerData: { path, ctrl: ctrlBuf, msg: msgBuf, failAfterBytes: cacheWriterThreadFaults.failAfterBytes } });
+    this.worker = new Worker(cacheWriterThreadFaults.neverReady ? NEVER_READY_SOURCE : THREAD_SOURCE, { eval: true, execArgv: [], workerData: { path, ctrl: ctrlBuf, msg: msgBuf, failAfterBytes: cacheWriterThreadFaults.failAfterBytes } });
     // execArgv: [] because the code is CommonJS: a parent started with --input-type=module (or a
     // loader) would otherwise pass that on and the thread would never start.
     // Never keeps the process alive; a crash of the thread shows as an error at the next wait.
@@ -125,22 +126,26 @@ export class CacheWriterThread {
     throw Object.assign(new Error(text), code ? { code } : {});
   }
 
-  private waitReady(): void {
-    if (Atomics.load(this.ctrl, READY) === 1) return;
+  /**
+   * The thread runs and takes writes. Never blocks: until it is ready (or if it never starts) the
+   * caller writes on its own thread, so a thread that cannot start costs nothing (the caller used to
+   * wait up to 30 s for it, blocked, so that even its 'error' event could not arrive).
+   */
+  ready(): boolean {
+    return Atomics.load(this.ctrl, READY) === 1 && Atomics.load(this.ctrl, ERROR) === 0;
+  }
+
+  /** Block until the thread is ready, at most `ms` (tests; the writer does not wait by default). */
+  awaitReady(ms: number): boolean {
     const t0 = performance.now();
-    while (Atomics.load(this.ctrl, READY) === 0) {
-      if (performance.now() - t0 > READY_TIMEOUT_MS) {
-        this.markFailed(`cache writer thread did not start within ${READY_TIMEOUT_MS / 1000} s`);
-        break;
-      }
-      Atomics.wait(this.ctrl, READY, 0, 100);
-    }
+    while (Atomics.load(this.ctrl, READY) === 0 && performance.now() - t0 < ms) Atomics.wait(this.ctrl, READY, 0, 20);
+    return this.ready();
   }
 
   /** Block until at most `inFlight` submitted slots are unwritten (or the thread failed). */
   private waitWritten(inFlight: number): void {
+    if (this.submitted === 0) return; // nothing was handed over (the thread may never have started)
     const t0 = performance.now();
-    this.waitReady();
     for (;;) {
       this.throwIfFailed();
       const written = Atomics.load(this.ctrl, WRITTEN);
@@ -150,9 +155,10 @@ export class CacheWriterThread {
     this.waitMs += performance.now() - t0;
   }
 
-  /** Copy `pieces` (`bytes` in total) into a free slot and hand it to the thread to write at `position`. */
+  /** Copy `pieces` (`bytes` in total) into a free slot and hand it to the thread to write at `position` (only once ready()). */
   submit(pieces: readonly Uint8Array[], bytes: number, position: number): void {
     if (this.closed) throw new Error('cache writer thread already closed');
+    if (Atomics.load(this.ctrl, READY) !== 1) throw new Error('cache writer thread not ready');
     if (bytes === 0) return;
     this.throwIfFailed();
     if (this.submitted >= SLOTS) this.waitWritten(SLOTS - 1);
@@ -186,6 +192,11 @@ export class CacheWriterThread {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (Atomics.load(this.ctrl, READY) !== 1) {
+      // never started (or not yet): nothing of ours to wait for
+      void this.worker.terminate();
+      return;
+    }
     const t0 = performance.now();
     this.worker.postMessage({ type: 'close' });
     // Handled after the writes queued before it; the thread closes its descriptor.
