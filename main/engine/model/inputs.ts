@@ -4,11 +4,11 @@
 // filters each batch of the underlying trace to its input's rows (copied into new columns); its
 // summary (events, CPUs, span) is counted in one pass when the view is made.
 
-import { UNKNOWN_CPU } from '../../../shared/schema.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
 import { allocEventColumns, copyEventRow, type EventColumns } from '../index/event-columns.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
+import { InputStats } from '../index/input-stats.ts';
 
 /** The file's inputs as separate traces, or [trace] when it has fewer than two. */
 export function splitInputs(trace: IndexedTrace): IndexedTrace[] {
@@ -22,22 +22,13 @@ interface InputCounts {
   /** rows of input k in batch b at [b * inputs + k] */
   perBatch: Uint32Array;
   rows: Float64Array;
-  byEvent: Array<Map<number, number>>;
-  cpus: Array<Set<number>>;
-  startNs: Float64Array;
-  endNs: Float64Array;
+  stats: InputStats;
 }
 
 function countInputs(trace: IndexedTrace, inputs: number): InputCounts {
   const perBatch = new Uint32Array(trace.batchCount * inputs);
   const rows = new Float64Array(inputs);
-  const byEvent = Array.from({ length: inputs }, () => new Map<number, number>());
-  const cpus = Array.from({ length: inputs }, () => new Set<number>());
-  const startNs = new Float64Array(inputs).fill(Infinity);
-  const endNs = new Float64Array(inputs).fill(-Infinity);
-  // per input: event id -> count and cpu seen, as dense tables
-  const evCount = Array.from({ length: inputs }, () => new Float64Array(trace.events.length + 1));
-  const cpuSeen = Array.from({ length: inputs }, () => new Uint8Array(65536));
+  const stats = new InputStats(inputs, trace.events.length);
   for (let b = 0; b < trace.batchCount; b++) {
     const c = trace.readBatchBorrow ? trace.readBatchBorrow(b) : trace.readBatch(b);
     const { input, event, cpu, ts } = c;
@@ -45,25 +36,11 @@ function countInputs(trace: IndexedTrace, inputs: number): InputCounts {
       const k = input[i]!;
       if (k >= inputs) continue;
       perBatch[b * inputs + k]!++;
-      const e = event[i]!;
-      if (e < evCount[k]!.length) evCount[k]![e]!++;
-      cpuSeen[k]![cpu[i]!] = 1;
-      const t = ts[i]!;
-      if (t < startNs[k]!) startNs[k] = t;
-      if (t > endNs[k]!) endNs[k] = t;
+      stats.add(k, ts[i]!, event[i]!, cpu[i]!);
     }
   }
-  for (let k = 0; k < inputs; k++) {
-    for (let b = 0; b < trace.batchCount; b++) rows[k]! += perBatch[b * inputs + k]!;
-    evCount[k]!.forEach((n, e) => {
-      if (n > 0) byEvent[k]!.set(e, n);
-    });
-    // the reader's "unknown CPU" marker is not a CPU (as in the file's own summary)
-    cpuSeen[k]!.forEach((seen, p) => {
-      if (seen && p !== UNKNOWN_CPU) cpus[k]!.add(p);
-    });
-  }
-  return { perBatch, rows, byEvent, cpus, startNs, endNs };
+  for (let k = 0; k < inputs; k++) for (let b = 0; b < trace.batchCount; b++) rows[k]! += perBatch[b * inputs + k]!;
+  return { perBatch, rows, stats };
 }
 
 class InputView implements IndexedTrace {
@@ -95,25 +72,9 @@ class InputView implements IndexedTrace {
     this.batchCount = base.batchCount;
     this.comms = base.comms;
     this.events = base.events;
-    const byEvent: Record<string, number> = {};
-    for (const [e, n] of counts.byEvent[k]!) {
-      const name = base.events[e] ?? `event ${e}`;
-      byEvent[name] = (byEvent[name] ?? 0) + n;
-    }
-    const extra = { ...(base.info.extra ?? {}) };
-    delete extra['inputs'];
-    this.info = { ...base.info, extra: { ...extra, input: name } };
-    const has = this.rowCount > 0;
-    this.summary = {
-      ...base.summary,
-      file: this.path,
-      events: this.rowCount,
-      byEvent,
-      cpus: [...counts.cpus[k]!].sort((a, b) => a - b),
-      startNs: has ? counts.startNs[k]! : null,
-      endNs: has ? counts.endNs[k]! : null,
-      extra: this.info.extra,
-    };
+    const d = counts.stats.describe(base, k, name, this.rowCount, this.path);
+    this.info = d.info;
+    this.summary = d.summary;
   }
 
   readBatch(i: number): EventColumns {

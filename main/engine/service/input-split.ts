@@ -7,11 +7,11 @@
 // column) and gathers its batches from the base trace. Paths are `FILE#<input>`, as the model
 // names the split traces, so the model's host/guest files match the session's.
 
-import { UNKNOWN_CPU } from '../../../shared/schema.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
 import { allocEventColumns, copyEventRow, type EventColumns } from '../index/event-columns.ts';
 import type { IndexedTrace } from '../index/indexed-trace.ts';
+import { InputStats } from '../index/input-stats.ts';
 
 const KEYS = ['ts', 'cpu', 'kind', 'event', 'pid', 'tid', 'comm', 'prevTid', 'prevComm', 'prevState', 'arg0', 'arg1', 'offset', 'input'] as const;
 
@@ -30,10 +30,7 @@ export function splitSessionInputs(trace: IndexedTrace): IndexedTrace[] {
   }
   const rows = Array.from({ length: k }, (_, x) => new Uint32Array(count[x]!));
   const at = new Float64Array(k);
-  const start = new Float64Array(k).fill(Infinity);
-  const end = new Float64Array(k).fill(-Infinity);
-  const ev = Array.from({ length: k }, () => new Float64Array(trace.events.length + 1));
-  const cpuSeen = Array.from({ length: k }, () => new Uint8Array(65536));
+  const stats = new InputStats(k, trace.events.length);
   for (let b = 0; b < trace.batchCount; b++) {
     const c = trace.readBatchBorrow ? trace.readBatchBorrow(b) : trace.readBatch(b);
     const base = b * trace.batchRows;
@@ -41,31 +38,11 @@ export function splitSessionInputs(trace: IndexedTrace): IndexedTrace[] {
       const x = c.input[i]!;
       if (x >= k) continue;
       rows[x]![at[x]!++] = base + i;
-      const t = c.ts[i]!;
-      if (t < start[x]!) start[x] = t;
-      if (t > end[x]!) end[x] = t;
-      const e = c.event[i]!;
-      if (e < ev[x]!.length) ev[x]![e]!++;
-      cpuSeen[x]![c.cpu[i]!] = 1;
+      stats.add(x, c.ts[i]!, c.event[i]!, c.cpu[i]!);
     }
   }
   return names.map((name, x) => {
-    const byEvent: Record<string, number> = {};
-    ev[x]!.forEach((n, e) => {
-      if (n > 0) {
-        const en = trace.events[e] ?? `event ${e}`;
-        byEvent[en] = (byEvent[en] ?? 0) + n;
-      }
-    });
-    const cpus: number[] = [];
-    cpuSeen[x]!.forEach((seen, p) => {
-      if (seen && p !== UNKNOWN_CPU) cpus.push(p);
-    });
-    const has = rows[x]!.length > 0;
-    const extra = { ...(trace.info.extra ?? {}) };
-    delete extra['inputs'];
-    const info: FormatInfo = { ...trace.info, extra: { ...extra, input: name } };
-    const summary: TraceSummary = { ...trace.summary, file: `${trace.summary.file}#${name}`, events: rows[x]!.length, byEvent, cpus, startNs: has ? start[x]! : null, endNs: has ? end[x]! : null, extra: info.extra };
+    const { summary, info } = stats.describe(trace, x, name, rows[x]!.length, `${trace.summary.file}#${name}`);
     delete summary.layerHint; // the whole file's guess; the model decides each input's role
     return new InputSessionTrace(trace, name, rows[x]!, summary, info);
   });
