@@ -9,7 +9,7 @@ import { existsSync, readFileSync, realpathSync, statSync, writeFileSync, mkdirS
 import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { OpenRequest } from '../../shared/contract.ts';
-import type { Result } from '../../shared/result.ts';
+import { err, type Result } from '../../shared/result.ts';
 import { StartupLoad, type StartupApi } from '../../shared/startup-load.ts';
 import type { RpcResponse } from '../../shared/wire.ts';
 import { unpackedPath } from './paths.ts';
@@ -133,6 +133,11 @@ function engineClient(): StartupApi {
   engine!.postMessage({ type: 'port' }, [port1]);
   const pending = new Map<number, (r: Result<unknown>) => void>();
   let next = 1;
+  // an engine that stops never answers: a claim in flight (the window's startupLoad()) must not wait forever
+  engine!.on('exit', () => {
+    for (const cb of pending.values()) cb(err({ code: 'disconnected', message: 'the engine process stopped' }));
+    pending.clear();
+  });
   port2.on('message', (e) => {
     const r = e.data as RpcResponse;
     const cb = typeof r?.id === 'number' ? pending.get(r.id) : undefined;

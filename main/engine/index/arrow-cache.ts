@@ -192,7 +192,8 @@ class FdSink extends AsyncByteQueue {
         this.threadFailed = true; // no thread here: keep writing on this one
       }
     }
-    if (this.thread !== null && this.thread.ready()) {
+    // once started, every batch goes to the thread (submit() throws the thread's write error, e.g. ENOSPC)
+    if (this.thread !== null && this.thread.started()) {
       // Copied into a slot: the pieces may be reused as soon as this returns.
       this.thread.submit(this.pending, this.pendingBytes, this.flushed);
       this.threadBytes += this.pendingBytes;

@@ -131,8 +131,13 @@ export class CacheWriterThread {
    * caller writes on its own thread, so a thread that cannot start costs nothing (the caller used to
    * wait up to 30 s for it, blocked, so that even its 'error' event could not arrive).
    */
+  started(): boolean {
+    return Atomics.load(this.ctrl, READY) === 1;
+  }
+
+  /** Started and without an error so far. */
   ready(): boolean {
-    return Atomics.load(this.ctrl, READY) === 1 && Atomics.load(this.ctrl, ERROR) === 0;
+    return this.started() && Atomics.load(this.ctrl, ERROR) === 0;
   }
 
   /** Block until the thread is ready, at most `ms` (tests; the writer does not wait by default). */

@@ -746,8 +746,10 @@ export class TraceService implements TraceApi {
   close(): void {
     this.closed = true;
     for (const j of this.loads.values()) j.signal.cancelled = true;
-    for (const s of this.sessions.values()) s.firstScreen?.release();
-    for (const s of this.sessions.values()) for (const f of s.data.files) f.close();
+    for (const s of this.sessions.values()) {
+      s.firstScreen?.release();
+      for (const f of s.data.files) f.close();
+    }
     this.sessions.clear();
   }
 }
