@@ -295,7 +295,9 @@ function LoadingView({ status, paths, onCancel, partialRows }: { status: LoadSta
   const names = paths.map((p) => p.split(/[\\/]/).pop()).join(', ');
   if (partialRows !== undefined && status?.phase === 'lanes')
     return (
-      <div className="indexing" data-testid="indexing-banner" style={{ background: 'var(--bg2)', borderLeft: '3px solid var(--accent)', padding: '4px 8px', margin: '4px 8px' }}>
+      // Floating, not in the flow: when it goes (usually within a second) nothing below it moves,
+      // so a drag or click aimed at the timeline while it is up still lands where it was aimed.
+      <div className="indexing floating-status" data-testid="indexing-banner">
         <div data-testid="loading-state" role="status">
           <span className="muted">
             Opened {names} from its cache: all {formatCount(partialRows)} events are in the table; reading the timeline lanes…

@@ -146,11 +146,13 @@ test('drag on the timeline selects a time range; it becomes a filter chip and th
   await canvas.dblclick({ position: { x: 110 + (box.width - 110) * 0.7, y: 10 } });
   await expect.poll(selTime).toBeGreaterThan(t30);
   expect(t30).toBeGreaterThan(0);
-  const y = box.y + 40;
-  await page.mouse.move(box.x + box.width * 0.4, y);
+  // Raw mouse coordinates: measured again now (a status that came and went since would have moved a stale box).
+  const at = (await canvas.boundingBox())!;
+  const y = at.y + 40;
+  await page.mouse.move(at.x + at.width * 0.4, y);
   await page.mouse.down();
-  await page.mouse.move(box.x + box.width * 0.45, y, { steps: 5 });
-  await page.mouse.move(box.x + box.width * 0.5, y, { steps: 5 });
+  await page.mouse.move(at.x + at.width * 0.45, y, { steps: 5 });
+  await page.mouse.move(at.x + at.width * 0.5, y, { steps: 5 });
   await page.mouse.up();
   await page.getByTestId('filter-selection').click();
   const chip = page.getByTestId('chips').locator('.chip', { hasText: /^time / });
