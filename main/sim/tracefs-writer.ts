@@ -300,16 +300,16 @@ export class TracefsWriter {
 
   /** sched_waking; `fromIrq` picks the hardirq flag column (timer expiry). */
   waking(hostNs: number, cpu: number, line: TaskText, woken: TaskText, targetCpu: number, fromIrq: boolean): void {
-    this.begin(line, cpu, fromIrq ? F_WAKING_IRQ : F_WAKING, hostNs, N_WAKING);
-    woken.seen = true;
-    this.put(woken.subjFrag);
-    this.put(T_TARGET);
-    this.cpu3(targetCpu);
-    this.buf[this.pos++] = 10;
+    this.wake(fromIrq ? F_WAKING_IRQ : F_WAKING, N_WAKING, hostNs, cpu, line, woken, targetCpu);
   }
 
   wakeup(hostNs: number, cpu: number, line: TaskText, woken: TaskText, targetCpu: number, fromIrq: boolean): void {
-    this.begin(line, cpu, fromIrq ? F_WAKEUP_IRQ : F_WAKEUP, hostNs, N_WAKEUP);
+    this.wake(fromIrq ? F_WAKEUP_IRQ : F_WAKEUP, N_WAKEUP, hostNs, cpu, line, woken, targetCpu);
+  }
+
+  /** sched_waking / sched_wakeup: the same line but for the event name (`flags`, `name`). */
+  private wake(flags: Uint8Array, name: Uint8Array, hostNs: number, cpu: number, line: TaskText, woken: TaskText, targetCpu: number): void {
+    this.begin(line, cpu, flags, hostNs, name);
     woken.seen = true;
     this.put(woken.subjFrag);
     this.put(T_TARGET);
