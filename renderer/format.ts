@@ -14,6 +14,37 @@ export function formatTime(tsNs: number, opts: { unit: TimeUnit; originNs: numbe
   return v.toFixed(UNIT_DIGITS[opts.unit]);
 }
 
+/**
+ * Axis ticks for the view [t0Ns, t1Ns]: at round multiples (1, 2 or 5 x 10^k ns) of the round step
+ * nearest to span / `maxTicks` (so about maxTicks ticks: between maxTicks / 2 and 2 maxTicks + 1), counted from `originNs` (what the labels are relative to), each labelled in
+ * `unit` with just the digits the step needs (e.g. 200,000 ms steps label "200000", 0.05 ms steps
+ * "1.35"). Labels are what `formatTime` would show, rounded to the step.
+ */
+export function axisTicks(t0Ns: number, t1Ns: number, opts: { unit: TimeUnit; originNs: number; maxTicks: number }): { ns: number[]; labels: string[] } {
+  const span = t1Ns - t0Ns;
+  const ns: number[] = [];
+  const labels: string[] = [];
+  if (!(span > 0) || !Number.isFinite(span) || opts.maxTicks < 1) return { ns, labels };
+  const raw = span / opts.maxTicks;
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  // the round step nearest (by ratio) to span / maxTicks
+  let step = pow;
+  for (const m of [2, 5, 10]) if (Math.abs(Math.log(m * pow / raw)) < Math.abs(Math.log(step / raw))) step = m * pow;
+  step = Math.max(1, step);
+  const unitNs = UNIT_NS[opts.unit];
+  // digits after the point: enough to tell ticks apart, never more than the unit has down to 1 ns
+  const digits = Math.min(UNIT_DIGITS[opts.unit], Math.max(0, Math.ceil(-Math.log10(step / unitNs) - 1e-9)));
+  const first = Math.ceil((t0Ns - opts.originNs) / step);
+  const last = Math.floor((t1Ns - opts.originNs) / step);
+  for (let k = first; k <= last && ns.length <= 2 * opts.maxTicks + 1; k++) {
+    const rel = k * step;
+    ns.push(opts.originNs + rel);
+    const v = rel / unitNs;
+    labels.push((Object.is(v, -0) ? 0 : v).toFixed(digits));
+  }
+  return { ns, labels };
+}
+
 export function unitLabel(u: TimeUnit): string {
   return UNIT_LABEL[u];
 }

@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type MouseEvent, type WheelEvent } from 'react';
 import type { FilterSpec, LaneInfo, SessionInfo, ThreadRef, TraceApi } from '../../shared/contract.ts';
 import { decodeWindow } from '../api/arrow.ts';
-import { formatDuration, formatTime, threadColor, vmColor, type TimeUnit } from '../format.ts';
+import { axisTicks, formatDuration, formatTime, threadColor, vmColor, type TimeUnit } from '../format.ts';
 
 export interface TimeRange {
   t0Ns: number;
@@ -157,15 +157,20 @@ export function Timeline(p: TimelineProps) {
     g.textBaseline = 'middle';
     // axis
     g.fillStyle = fg;
-    const ticks = 6;
-    for (let i = 0; i <= ticks; i++) {
-      const x = GUTTER_PX + (i / ticks) * plotW;
-      const ts = t0Ns + (i / ticks) * (t1Ns - t0Ns);
+    // Round ticks (1/2/5 x 10^k) with the digits their step needs; a label that would run into the
+    // previous one or off the right edge is left out (its tick mark stays).
+    const ax = axisTicks(t0Ns, t1Ns, { unit: p.unit, originNs: p.session.startNs, maxTicks: Math.max(2, Math.min(10, Math.floor(plotW / 140))) });
+    let freeX = GUTTER_PX;
+    for (let i = 0; i < ax.ns.length; i++) {
+      const x = Math.round(xOf(ax.ns[i]!));
+      if (x < GUTTER_PX || x > widthPx) continue;
       g.fillRect(x, AXIS_PX - 5, 1, 5);
-      const label = formatTime(ts, { unit: p.unit, originNs: p.session.startNs });
+      const label = ax.labels[i]!;
       const lw = g.measureText(label).width;
-      if (i === ticks) g.fillText(label, widthPx - lw - 2, AXIS_PX / 2);
-      else if (x + 2 + lw < widthPx - plotW / ticks / 2) g.fillText(label, x + 2, AXIS_PX / 2);
+      if (x + 2 >= freeX && x + 2 + lw <= widthPx - 2) {
+        g.fillText(label, x + 2, AXIS_PX / 2);
+        freeX = x + 2 + lw + 8;
+      }
     }
     lanes.forEach((l, i) => {
       const y = AXIS_PX + i * laneH;
