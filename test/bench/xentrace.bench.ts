@@ -128,7 +128,7 @@ interface IndexRun {
 }
 
 /** sha256 of all columns of the cached trace, comm/event ids replaced by the strings' sorted ranks. */
-async function canonicalRowsSha256(file: string, cacheDir: string): Promise<{ sha: string; rows: number }> {
+export async function canonicalRowsSha256(file: string, cacheDir: string): Promise<{ sha: string; rows: number }> {
   const t = await openIndexed(file, { cacheDir });
   try {
     const h = crypto.createHash('sha256');
