@@ -26,7 +26,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { FileSource } from '../../main/engine/io/byte-source.ts';
-import { ArrowStreamFileWriter } from '../../main/engine/index/arrow-cache.ts';
+import { ArrowStreamFileWriter, cacheLayoutFor } from '../../main/engine/index/arrow-cache.ts';
 import { DiagnosticCollector } from '../../main/engine/index/diagnostics.ts';
 import { EventColumnsBuilder } from '../../main/engine/index/event-columns.ts';
 import { ingest } from '../../main/engine/index/ingest.ts';
@@ -235,7 +235,8 @@ export async function stageTimes(file: string, cacheDir: string): Promise<StageT
     const fd = fs.openSync(path.join(cacheDir, 'stages.arrow'), 'w');
     let writeCpuMs = 0;
     try {
-      const writer = new ArrowStreamFileWriter(fd);
+      // the layout openIndexed writes for this input (xentrace: compact)
+      const writer = new ArrowStreamFileWriter(fd, { layout: cacheLayoutFor(xentrace.id, src.sizeBytes) });
       c0 = cpuMs();
       const r = await ingest(src, {
         format: xentrace,

@@ -112,7 +112,8 @@ test('xentrace cache: 10 stored columns, and every read path gives the 14 column
 
   // A damaged stored byte is still caught (the checksum covers the stored columns).
   const bytes = fs.readFileSync(fresh.arrowPath);
-  bytes[Math.floor(bytes.length / 2)] ^= 0x40;
+  const at = Math.floor(bytes.length / 2);
+  bytes[at] = bytes[at]! ^ 0x40;
   fs.writeFileSync(fresh.arrowPath, bytes);
   const bad = (await openIndexed(HEAD, { cacheDir, batchRows })) as ArrowCacheTrace;
   assert.throws(() => bad.readRows(0, bad.rowCount), CacheCorruptError);
