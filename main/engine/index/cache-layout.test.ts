@@ -139,6 +139,8 @@ test('the compact writer refuses rows that break its rules (nothing is guessed)'
     ['switch prevTid is not its pid', (c) => (c.prevTid[0] = 6), /prevTid 6/],
     ['prevComm not the comm of prevTid', (c) => (c.prevComm[0] = 1), /prevComm 1/],
     ['input', (c) => (c.input[3] = 1), /input 1/],
+    ['input on a switch row', (c) => (c.input[0] = 2), /input 2/],
+    ['prevComm on a row that is no switch', (c) => (c.prevComm[2] = 0), /prevComm 0/],
     ['offset past 32 bits', (c) => (c.offset[3] = 2 ** 32), /offset 4294967296/],
     ['fractional offset', (c) => (c.offset[1] = 1.5), /offset 1.5/],
   ];
