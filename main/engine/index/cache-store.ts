@@ -8,10 +8,10 @@ import * as path from 'node:path';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import { VERSION } from '../../../shared/version.ts';
 import type { FormatInfo } from '../../formats/types.ts';
-import { ROW_BYTES, type BatchBlock } from './arrow-cache.ts';
+import { ROW_BYTES, type BatchBlock, type CacheLayoutId } from './arrow-cache.ts';
 
 /** Bump when the cache layout or the meaning of any column changes: old entries are then rebuilt. */
-export const CACHE_FORMAT_VERSION = 2;
+export const CACHE_FORMAT_VERSION = 3;
 /** Bytes hashed at each end of the input to notice in-place edits that keep size and mtime. */
 export const IDENTITY_EDGE_BYTES = 64 * 1024;
 const META_PREFIX = '{"checksum":"';
@@ -51,6 +51,10 @@ export interface CacheMeta {
   comms: string[];
   events: string[];
   inputs: string[];
+  /** Which columns the events file stores (absent: all of them; see CacheLayout in arrow-cache.ts). */
+  layout?: CacheLayoutId;
+  /** compact layout: [tid, comm id, tid, comm id, ...] (comm and prevComm are filled from it). */
+  tidComm?: number[];
 }
 
 /** Identity of an input as the cache sees it (stat + hash of both ends; reads <= 128 KiB). */
@@ -107,6 +111,9 @@ export function lookupEntry(cacheDir: string, key: string, id: SourceIdentity, o
     return { meta: null, reason: 'read options differ' };
   }
   if (path.basename(meta.arrowFile) !== meta.arrowFile) return { meta: null, reason: 'cache meta is damaged (arrow file name)' };
+  if (meta.layout !== undefined && !(meta.layout === 'compact' && Array.isArray(meta.tidComm) && meta.tidComm.length % 2 === 0 && meta.tidComm.every((v) => Number.isInteger(v) && (v | 0) === v))) {
+    return { meta: null, reason: 'cache meta is damaged (layout)' };
+  }
   const arrowPath = path.join(cacheDir, meta.arrowFile);
   const problem = checkArrowFile(arrowPath, meta);
   if (problem) return { meta: null, reason: problem };

@@ -8,7 +8,7 @@ import { Message } from 'apache-arrow';
 import { EVENT_COLUMNS, type EventColumnName } from '../../../shared/schema.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
 import type { FormatInfo } from '../../formats/types.ts';
-import { batchMessageFrame, checksumColumns, decodeBatchFrame, type BatchBlock } from './arrow-cache.ts';
+import { CacheLayout, batchMessageFrame, checksumColumns, decodeBatchFrame, type BatchBlock } from './arrow-cache.ts';
 import { invalidateEntry, type CacheMeta } from './cache-store.ts';
 import { allocEventColumns, type EventColumns } from './event-columns.ts';
 import type { IndexedTrace } from './indexed-trace.ts';
@@ -24,10 +24,8 @@ const LRU_BATCHES = 4;
  */
 export const LAZY_VERIFY_DELAY_MS = 400;
 
-const BYTES_PER: Record<string, number> = { f64: 8, i32: 4, u16: 2, u8: 1 };
-const COLUMN_BYTES = EVENT_COLUMNS.map((c) => BYTES_PER[c.type]!);
-type ColumnCtor = Float64ArrayConstructor | Int32ArrayConstructor | Uint16ArrayConstructor | Uint8ArrayConstructor;
-const COLUMN_CTORS: ColumnCtor[] = EVENT_COLUMNS.map((c) => (c.type === 'f64' ? Float64Array : c.type === 'i32' ? Int32Array : c.type === 'u16' ? Uint16Array : Uint8Array));
+type ColumnCtor = Float64ArrayConstructor | Int32ArrayConstructor | Uint32ArrayConstructor | Uint16ArrayConstructor | Uint8ArrayConstructor;
+const CTOR_OF: Record<string, ColumnCtor> = { f64: Float64Array, i32: Int32Array, u32: Uint32Array, u16: Uint16Array, u8: Uint8Array };
 
 export class CacheCorruptError extends Error {
   constructor(message: string) {
@@ -63,9 +61,12 @@ function copyRows(t: IndexedTrace, start: number, count: number): EventColumns {
  * traces per build). A borrowed batch is valid until the next readBatchBorrow of any trace.
  */
 let scanFrame = new Uint8Array(0);
-/** readBatchColumns' buffers, one per column, reused like scanFrame. */
-const columnRoom: ArrayBuffer[] = EVENT_COLUMNS.map(() => new ArrayBuffer(0));
-const EMPTY_COLUMNS = COLUMN_CTORS.map((C) => new C(0));
+/** readBatchColumns' buffers, one per column (and per derived column), reused like scanFrame. */
+const columnRoom = new Map<string, ArrayBuffer>();
+const derivedRoom = new Map<string, ArrayBuffer>();
+/** readBatchBorrow's derived columns (compact layout), reused like scanFrame. */
+const borrowRoom = new Map<string, ArrayBuffer>();
+const EMPTY_COLUMNS = EVENT_COLUMNS.map((c) => new CTOR_OF[c.type]!(0));
 
 export class ArrowCacheTrace implements IndexedTrace {
   readonly path: string;
@@ -83,6 +84,8 @@ export class ArrowCacheTrace implements IndexedTrace {
   readonly fromCache: boolean;
   private fd: number;
   private readonly meta: CacheMeta;
+  /** Which columns the events file stores (the others are filled on read). */
+  private readonly cacheLayout: CacheLayout;
   private readonly cacheDir: string;
   private readonly key: string;
   private readonly lru = new Map<number, EventColumns>();
@@ -119,6 +122,7 @@ export class ArrowCacheTrace implements IndexedTrace {
     this.events = meta.events;
     this.inputs = meta.inputs;
     this.verified = new Uint8Array(meta.blocks.length);
+    this.cacheLayout = CacheLayout.of(meta);
     this.trusted = where.trusted === true;
     if (this.trusted) this.verified.fill(1);
   }
@@ -162,24 +166,27 @@ export class ArrowCacheTrace implements IndexedTrace {
     if (this.fd < 0) throw new Error(`${this.path}: trace is closed`);
     const starts = this.layout(i);
     const out: Record<string, unknown> = { length: block.rows, inputs: this.inputs, comms: this.comms, events: this.events };
-    for (let j = 0; j < EVENT_COLUMNS.length; j++) {
-      const name = EVENT_COLUMNS[j]!.name;
-      if (!names.includes(name)) {
-        out[name] = EMPTY_COLUMNS[j];
-        continue;
-      }
-      const bytes = block.rows * COLUMN_BYTES[j]!;
-      if (columnRoom[j]!.byteLength < bytes) columnRoom[j] = new ArrayBuffer(bytes);
-      const u8 = new Uint8Array(columnRoom[j]!, 0, bytes);
+    for (let j = 0; j < EVENT_COLUMNS.length; j++) out[EVENT_COLUMNS[j]!.name] = EMPTY_COLUMNS[j];
+    const lay = this.cacheLayout;
+    // (a column the file does not store is filled from the stored ones it derives from)
+    const read = lay.sourcesOf(names);
+    for (let j = 0; j < lay.columns.length; j++) {
+      const spec = lay.columns[j]!;
+      if (!read.has(spec.name)) continue;
+      const bytes = block.rows * lay.bytesOf(j);
+      let room = columnRoom.get(spec.name);
+      if (room === undefined || room.byteLength < bytes) columnRoom.set(spec.name, (room = new ArrayBuffer(bytes)));
+      const u8 = new Uint8Array(room, 0, bytes);
       let got = 0;
       while (got < bytes) {
         const r = fs.readSync(this.fd, u8, got, bytes - got, starts[j]! + got);
         if (r === 0) break;
         got += r;
       }
-      if (got !== bytes) this.damaged(i, block.offset, `short read of column ${name}`);
-      out[name] = new COLUMN_CTORS[j]!(columnRoom[j]!, 0, block.rows);
+      if (got !== bytes) this.damaged(i, block.offset, `short read of column ${spec.name}`);
+      out[spec.name] = new CTOR_OF[spec.type]!(room, 0, block.rows);
     }
+    lay.expand(out, block.rows, names, derivedRoom);
     return out as unknown as EventColumns;
   }
 
@@ -200,9 +207,10 @@ export class ArrowCacheTrace implements IndexedTrace {
     if (this.verified[i] === 2) return sliceColumns(this.readBatch(i), s, n); // throws CacheCorruptError
     const starts = this.layout(i);
     const out: Record<string, unknown> = { length: n, inputs: this.inputs, comms: this.comms, events: this.events };
-    for (let j = 0; j < EVENT_COLUMNS.length; j++) {
-      const size = COLUMN_BYTES[j]!;
-      const arr = new COLUMN_CTORS[j]!(n);
+    const lay = this.cacheLayout;
+    for (let j = 0; j < lay.columns.length; j++) {
+      const size = lay.bytesOf(j);
+      const arr = new CTOR_OF[lay.columns[j]!.type]!(n);
       const u8 = new Uint8Array(arr.buffer);
       const pos = starts[j]! + s * size;
       let got = 0;
@@ -211,9 +219,10 @@ export class ArrowCacheTrace implements IndexedTrace {
         if (r === 0) break;
         got += r;
       }
-      if (got !== u8.length) this.damaged(i, block.offset, `short read of column ${EVENT_COLUMNS[j]!.name}`);
-      out[EVENT_COLUMNS[j]!.name] = arr;
+      if (got !== u8.length) this.damaged(i, block.offset, `short read of column ${lay.columns[j]!.name}`);
+      out[lay.columns[j]!.name] = arr;
     }
+    lay.expand(out, n);
     if (!this.verified[i]) {
       this.unverified.add(i);
       this.armVerify();
@@ -266,7 +275,8 @@ export class ArrowCacheTrace implements IndexedTrace {
     const metaBytes = new Uint8Array(metaLen);
     if (fs.readSync(this.fd, metaBytes, 0, metaLen, block.offset + metaAt) !== metaLen) this.damaged(i, block.offset, 'short read of the message header');
     const bodyAt = block.offset + metaAt + metaLen;
-    const starts = new Float64Array(EVENT_COLUMNS.length);
+    const lay = this.cacheLayout;
+    const starts = new Float64Array(lay.columns.length);
     let problem = '';
     try {
       const msg = Message.decode(metaBytes);
@@ -274,13 +284,14 @@ export class ArrowCacheTrace implements IndexedTrace {
       const h = msg.header();
       if (Number(h.length) !== block.rows) throw new Error(`batch has ${Number(h.length)} rows, expected ${block.rows}`);
       if (h.compression) throw new Error('compressed batch');
-      if (h.buffers.length !== 2 * EVENT_COLUMNS.length) throw new Error(`${h.buffers.length} buffers, expected ${2 * EVENT_COLUMNS.length}`);
+      if (h.buffers.length !== 2 * lay.columns.length) throw new Error(`${h.buffers.length} buffers, expected ${2 * lay.columns.length}`);
       const bodyLen = Number(msg.bodyLength);
       if (metaAt + metaLen + bodyLen > block.bytes) throw new Error('body runs past the block');
-      for (let j = 0; j < EVENT_COLUMNS.length; j++) {
+      for (let j = 0; j < lay.columns.length; j++) {
         const b = h.buffers[2 * j + 1]!;
         const off = Number(b.offset);
-        if (Number(b.length) < block.rows * COLUMN_BYTES[j]! || off + block.rows * COLUMN_BYTES[j]! > bodyLen) throw new Error(`column ${EVENT_COLUMNS[j]!.name} out of the body`);
+        const bytes = block.rows * lay.bytesOf(j);
+        if (Number(b.length) < bytes || off + bytes > bodyLen) throw new Error(`column ${lay.columns[j]!.name} out of the body`);
         starts[j] = bodyAt + off;
       }
     } catch (e) {
@@ -300,7 +311,8 @@ export class ArrowCacheTrace implements IndexedTrace {
     const block = this.meta.blocks[i];
     if (!block) throw new RangeError(`batch ${i} out of range (0..${this.batchCount - 1})`);
     if (this.fd < 0) throw new Error(`${this.path}: trace is closed`);
-    const frame = batchMessageFrame(block.bytes, reuse);
+    const lay = this.cacheLayout;
+    const frame = batchMessageFrame(block.bytes, reuse, lay);
     const buf = frame.message;
     let got = 0;
     while (got < block.bytes) {
@@ -311,11 +323,13 @@ export class ArrowCacheTrace implements IndexedTrace {
     let cols: EventColumns;
     try {
       if (got !== block.bytes) throw new Error(`short read (${got} of ${block.bytes} bytes)`);
-      const decoded = decodeBatchFrame(frame.buf, block.rows);
+      const decoded = decodeBatchFrame(frame.buf, block.rows, lay);
       if (this.verified[i] !== 1) {
-        if (checksumColumns(decoded, block.rows) !== block.checksum) throw new Error('checksum mismatch');
+        if (checksumColumns(decoded, block.rows, lay) !== block.checksum) throw new Error('checksum mismatch');
         this.verified[i] = 1;
       }
+      // a borrowed batch (reuse) fills its derived columns into reused buffers too
+      lay.expand(decoded as unknown as Record<string, unknown>, block.rows, undefined, reuse ? borrowRoom : undefined);
       cols = { ...decoded, inputs: this.inputs, comms: this.comms as string[], events: this.events as string[] };
     } catch (e) {
       // Never trust it again: the next open rebuilds the entry; page reads of it fail from now on.
@@ -395,7 +409,7 @@ export class BatchListTrace implements IndexedTrace {
 }
 
 /** Where a GrowingTrace finds batch i: a block of the cache file being written, or a batch in memory. */
-export type GrowingSource = { kind: 'file'; fd: number; blocks: readonly BatchBlock[] } | { kind: 'memory'; batches: readonly EventColumns[] };
+export type GrowingSource = { kind: 'file'; fd: number; blocks: readonly BatchBlock[]; layout?: CacheLayout } | { kind: 'memory'; batches: readonly EventColumns[] };
 
 /**
  * The part of a trace indexed so far, while indexing goes on: rowCount and batchCount grow as
@@ -454,7 +468,8 @@ export class GrowingTrace implements IndexedTrace {
       return { ...hit, inputs: this.inputs, comms: this.comms as string[], events: this.events as string[] };
     }
     const block = src.blocks[i]!;
-    const frame = batchMessageFrame(block.bytes);
+    const lay = src.layout ?? CacheLayout.FULL;
+    const frame = batchMessageFrame(block.bytes, undefined, lay);
     let got = 0;
     while (got < block.bytes) {
       const n = fs.readSync(src.fd, frame.message, got, block.bytes - got, block.offset + got);
@@ -462,8 +477,9 @@ export class GrowingTrace implements IndexedTrace {
       got += n;
     }
     if (got !== block.bytes) throw new CacheCorruptError(`${this.path}: cache file being written ended early at byte offset ${block.offset + got} (batch ${i})`);
-    const decoded = decodeBatchFrame(frame.buf, block.rows);
-    if (checksumColumns(decoded, block.rows) !== block.checksum) throw new CacheCorruptError(`${this.path}: cache file being written is damaged at byte offset ${block.offset} (batch ${i}: checksum mismatch)`);
+    const decoded = decodeBatchFrame(frame.buf, block.rows, lay);
+    if (checksumColumns(decoded, block.rows, lay) !== block.checksum) throw new CacheCorruptError(`${this.path}: cache file being written is damaged at byte offset ${block.offset} (batch ${i}: checksum mismatch)`);
+    lay.expand(decoded as unknown as Record<string, unknown>, block.rows);
     const cols: EventColumns = { ...decoded, inputs: this.inputs, comms: this.comms as string[], events: this.events as string[] };
     this.lru.set(i, cols);
     if (this.lru.size > LRU_BATCHES) this.lru.delete(this.lru.keys().next().value as number);

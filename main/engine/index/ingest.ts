@@ -343,6 +343,12 @@ function emptyColumns(): ColumnArrays {
   };
 }
 
+/** Whether map[k] = k for every k < n (unit-local ids equal to the global ones). */
+function isIdentity(map: Int32Array, n: number): boolean {
+  for (let k = 0; k < n; k++) if (map[k] !== k) return false;
+  return true;
+}
+
 function growMap(a: Int32Array, need: number): Int32Array {
   if (need <= a.length) return a;
   const b = new Int32Array(Math.max(need, a.length * 2));
@@ -448,18 +454,23 @@ export async function ingest(src: FileSource, opts: IngestOptions): Promise<Inge
     const cc = st.commCount;
     const comm = c.comm;
     const prevComm = c.prevComm;
-    for (let i = 0; i < n; i++) {
-      const a = comm[i]!;
-      if (a >= 0 && a < cc) comm[i] = cm[a]!;
-      const b = prevComm[i]!;
-      if (b >= 0 && b < cc) prevComm[i] = cm[b]!;
+    // (a unit whose local ids are the global ones, as often, needs no pass over its rows)
+    if (!isIdentity(cm, cc)) {
+      for (let i = 0; i < n; i++) {
+        const a = comm[i]!;
+        if (a >= 0 && a < cc) comm[i] = cm[a]!;
+        const b = prevComm[i]!;
+        if (b >= 0 && b < cc) prevComm[i] = cm[b]!;
+      }
     }
     const em = st.eventMap;
     const ec = st.eventCount;
     const ev = c.event;
-    for (let i = 0; i < n; i++) {
-      const e = ev[i]!;
-      if (e < ec) ev[i] = em[e]!;
+    if (!isIdentity(em, ec)) {
+      for (let i = 0; i < n; i++) {
+        const e = ev[i]!;
+        if (e < ec) ev[i] = em[e]!;
+      }
     }
     eventsSeen += n;
     if (n > 0) {

@@ -11,7 +11,7 @@ import { detectFormat, formatById } from '../../formats/registry.ts';
 import { TraceFormatError, type CancelSignal, type ReadOptions, type ReadPlan, type TraceFormat } from '../../formats/types.ts';
 import { VERSION } from '../../../shared/version.ts';
 import type { TraceSummary } from '../../../shared/summary.ts';
-import { ArrowStreamFileWriter } from './arrow-cache.ts';
+import { ArrowStreamFileWriter, cacheLayoutFor } from './arrow-cache.ts';
 import { ArrowCacheTrace, BatchListTrace, GrowingTrace, type GrowingSource } from './cached-trace.ts';
 import { CACHE_FORMAT_VERSION, PendingEntry, entryKey, lookupEntry, sourceIdentity, type CacheMeta, type CacheReadOptions, type SourceIdentity } from './cache-store.ts';
 import { DiagnosticCollector } from './diagnostics.ts';
@@ -238,7 +238,9 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
       }
       if (pending) {
         // Writes on a writer thread, but not while an observer may read blocks back as they come.
-        const writer = new ArrowStreamFileWriter(pending.fd, opts.observer ? {} : { path: pending.tempArrowPath });
+        // (xentrace: the compact layout, 35 instead of 52 bytes per row; see CACHE.md)
+        const layout = cacheLayoutFor(format.id, src.sizeBytes);
+        const writer = new ArrowStreamFileWriter(pending.fd, opts.observer ? { layout } : { path: pending.tempArrowPath, layout });
         // Flush written batches to disk in the background while parsing goes on: otherwise nothing
         // reaches the disk before the commit's fsync, which then wrote the whole file at the end
         // (~150 ms of the 1.1 GB text bench's wall time, 421 MB of Arrow). fdatasync runs on a
@@ -262,7 +264,7 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
           },
         };
         // Batches are read back from the file being written (positional reads of whole blocks).
-        const { consumer, retire } = observed(fileConsumer, { kind: 'file', fd: readFd, blocks: writer.blocks });
+        const { consumer, retire } = observed(fileConsumer, { kind: 'file', fd: readFd, blocks: writer.blocks, layout });
         try {
           const r = await run(consumer, copyOfPlanDiag());
           let arrowBytes: number;
@@ -289,6 +291,7 @@ export async function openIndexed(file: string, opts: OpenOptions = {}): Promise
             comms: r.comms,
             events: r.events,
             inputs: r.inputs,
+            ...writer.layout.metaFields(),
           };
           let arrowPath: string;
           try {
