@@ -279,7 +279,8 @@ export function exactBest(inp: AlignInput, lo: number, hi: number, stride = 1, g
     const i1 = gHi === Infinity ? g.length : lowerBound(g, gHi);
     addOffsetRanges(diff, g, i0, i1, stride, v.hostStart, v.hostEnd, lo, hi, step, cells);
   }
-  return longestMaxRun(diff, cells, lo, step);
+  const best = longestMaxRun(diff, cells);
+  return { offsetNs: Math.round(lo + (runStartOut + (runLenOut - 1) / 2) * step), consistent: Math.max(0, best) };
 }
 
 /** diff[a]++, diff[b + 1]-- for the grid cells [a, b] of offsets that put guest event i (i0 <= i < i1, every `stride`-th) inside an interval [s, e]. */
@@ -299,8 +300,17 @@ function addOffsetRanges(diff: Int32Array, g: Float64Array, i0: number, i1: numb
   }
 }
 
-/** The middle (an offset) of the longest run of grid cells at the maximum of the prefix sums of diff, and that maximum. */
-function longestMaxRun(diff: Int32Array, cells: number, lo: number, step: number): { offsetNs: number; consistent: number } {
+/** longestMaxRun's first cell and length of the run (no object per call). */
+let runStartOut = 0;
+let runLenOut = 0;
+
+/**
+ * The maximum of the prefix sums of diff over [0, cells), and (in runStartOut, runLenOut) the
+ * longest run of cells at it. The loop alone: code after a long loop that is compiled on the spot
+ * had no type feedback yet, and the compiled code was thrown away at the return of every call
+ * ('insufficient type feedback' deopt loop: ~60 calls per alignment, each compiled again).
+ */
+function longestMaxRun(diff: Int32Array, cells: number): number {
   let best = -1;
   let bestStart = 0;
   let bestLen = 0;
@@ -323,7 +333,9 @@ function longestMaxRun(diff: Int32Array, cells: number, lo: number, step: number
       prevWasMax = true;
     } else prevWasMax = false;
   }
-  return { offsetNs: Math.round(lo + (bestStart + (bestLen - 1) / 2) * step), consistent: Math.max(0, best) };
+  runStartOut = bestStart;
+  runLenOut = bestLen;
+  return best;
 }
 
 export interface AutoAlignOptions {
