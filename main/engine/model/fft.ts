@@ -22,7 +22,7 @@ export function fft(re: Float64Array, im: Float64Array, inverse: boolean): void 
 // every double meanwhile — ~130 MB of heap numbers and ~0.3 s CPU on a 17k-event recording).
 
 /** Bit-reversal permutation of the last size asked for (the model's transforms are all one size per alignment). */
-let revTable = new Int32Array(0);
+let revTable: Int32Array = new Int32Array(0);
 
 function bitReverse(re: Float64Array, im: Float64Array): void {
   const n = re.length;
