@@ -59,10 +59,11 @@ function phaseLine(phases: Array<[string, number]>): string {
 
 /**
  * sha256 (first 16 hex digits) of every derived table: typed arrays by their bytes, the rest as
- * JSON, keys sorted; the alignment's details, clock map, notes and the alignment inputs left out
- * (offsets and the tables built with them are in). Equal before and after a performance change
- * means the same model: 10.3M-event set 8a55b5eefe5e7221, twolayer-a acc94ddf467c3e39, -b
- * 97183541c1d6c5d0 (2026-12-03).
+ * JSON, keys sorted, input files by name only; the alignment's details, clock map, notes and the
+ * alignment inputs left out (offsets and the tables built with them are in). Equal before and
+ * after a performance change means the same model (2026-12-03: twolayer-a 6747edbc9e2040e8, -b
+ * 7214adf9adfe62ea, the 1.5 GB simulator set 8d494ac1a4c4f01f; the same with full paths, from
+ * /tmp/rec and /tmp/m-work/sim10: acc94ddf467c3e39, 97183541c1d6c5d0, 8a55b5eefe5e7221).
  */
 function modelHash(model: TwoLayerModel): string {
   const h = createHash('sha256');
@@ -75,7 +76,8 @@ function modelHash(model: TwoLayerModel): string {
     } else if (x instanceof Map) h.update(key + JSON.stringify([...x]));
     else if (Array.isArray(x)) x.forEach((y, i) => walk(y, `${key}.${i}`));
     else if (x && typeof x === 'object') for (const k of Object.keys(x).sort()) walk((x as Record<string, unknown>)[k], `${key}.${k}`);
-    else h.update(`${key}=${JSON.stringify(x)}`);
+    // file names without their folder: the simulator set is written to a fresh temporary folder per run
+    else h.update(`${key}=${JSON.stringify(/\.(hostFile|guestFile)$/.test(key) && typeof x === 'string' ? path.basename(x) : x)}`);
   };
   walk(model, '');
   return h.digest('hex').slice(0, 16);
