@@ -142,8 +142,8 @@ function gallopLower(a: Float64Array, x: number, from: number): number {
 }
 
 /**
- * Scratch arrays kept between calls (this thread): the coarse search's five transform-sized arrays
- * (up to 10 MB) and the exact search's difference array (~400 KB, ~60 calls per alignment). Fresh
+ * Scratch arrays kept between calls (this thread): the coarse search's four transform-sized arrays
+ * (up to 8 MB) and the exact search's difference array (~400 KB, ~60 calls per alignment). Fresh
  * pages cost ~3.6 ms CPU per MB on the bench machine; a build aligns one guest per VM, and pairing
  * several same-sized guests by alignment runs it for every guest x VM.
  */
@@ -171,7 +171,7 @@ function coarsePeaks(inp: AlignInput, guestStart: number, guestEnd: number, peak
   const N = Math.min(maxBins, nextPow2(Math.ceil((gSpan + hSpan) / 10_000) + 2));
   const binNs = (gSpan + hSpan) / (N - 2);
   const ng = Math.ceil(gSpan / binNs) + 1;
-  const room = scratchF64(5 * N);
+  const room = scratchF64(4 * N);
   const accRe = room.subarray(0, N).fill(0);
   const accIm = room.subarray(N, 2 * N).fill(0);
   // One complex FFT per vCPU: z = g + i·h, then G[k] = (Z[k] + conj(Z[-k])) / 2 and
@@ -189,7 +189,8 @@ function coarsePeaks(inp: AlignInput, guestStart: number, guestEnd: number, peak
   }
   fft(accRe, accIm, true);
   // lag d (host bin - guest bin) in [-ng, N - ng); score at index d mod N
-  const score = room.subarray(4 * N, 5 * N);
+  // (in zRe's room: the transforms are done)
+  const score = zRe;
   lagScores(score, accRe, ng);
   const cand = topPeaks(score, peaks);
   const offsets = cand.map((t) => inp.hostStartNs + (t - ng) * binNs - guestStart);
