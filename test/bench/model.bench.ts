@@ -61,9 +61,10 @@ function phaseLine(phases: Array<[string, number]>): string {
  * sha256 (first 16 hex digits) of every derived table: typed arrays by their bytes, the rest as
  * JSON, keys sorted, input files by name only; the alignment's details, clock map, notes and the
  * alignment inputs left out (offsets and the tables built with them are in). Equal before and
- * after a performance change means the same model (2026-12-03: twolayer-a 6747edbc9e2040e8, -b
- * 7214adf9adfe62ea, the 1.5 GB simulator set 8d494ac1a4c4f01f; the same with full paths, from
- * /tmp/rec and /tmp/m-work/sim10: acc94ddf467c3e39, 97183541c1d6c5d0, 8a55b5eefe5e7221).
+ * after a performance change means the same model (2026-12-03: twolayer-a 75587ad420880fac, -b
+ * 7c83edf0f0c06f50, the 1.5 GB simulator set fa8fe5c30d99fc4e; with the full paths, from /tmp/rec
+ * and /tmp/m-work/sim10, as the model's earlier commits computed it: acc94ddf467c3e39,
+ * 97183541c1d6c5d0, 8a55b5eefe5e7221).
  */
 function modelHash(model: TwoLayerModel): string {
   const h = createHash('sha256');
@@ -77,7 +78,7 @@ function modelHash(model: TwoLayerModel): string {
     else if (Array.isArray(x)) x.forEach((y, i) => walk(y, `${key}.${i}`));
     else if (x && typeof x === 'object') for (const k of Object.keys(x).sort()) walk((x as Record<string, unknown>)[k], `${key}.${k}`);
     // file names without their folder: the simulator set is written to a fresh temporary folder per run
-    else h.update(`${key}=${JSON.stringify(/\.(hostFile|guestFile)$/.test(key) && typeof x === 'string' ? path.basename(x) : x)}`);
+    else h.update(`${key}=${JSON.stringify(/\.(hostFile|guestFile|file)$/.test(key) && typeof x === 'string' ? path.basename(x) : x)}`);
   };
   walk(model, '');
   return h.digest('hex').slice(0, 16);
