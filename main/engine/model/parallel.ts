@@ -41,13 +41,6 @@ import { threadCpuMs, transferListOf, type AlignReply, type CacheFileRef, type W
 export const PARALLEL_MIN_ROWS = 1_000_000;
 /** Per-row scan cost of a host (no sampled times, no wakeups) relative to a guest's. */
 const HOST_SCAN_WEIGHT = 0.6;
-/**
- * Per-row cost of the host vCPU table built right after a host scan done on this thread (buildSteps'
- * `ready` hook), relative to a guest scan's: the side that scans the host also builds it (10.3M-event
- * set: ~150 ms CPU after a ~430 ms host scan; without it in the weights this thread scanned the small
- * guest too and the worker waited ~250 ms for it at the end of the step).
- */
-const HOST_TABLE_WEIGHT = 0.2;
 /** The worker's start-up, in rows of scan work (it starts while this thread already scans). */
 const WORKER_START_ROWS = 300_000;
 
@@ -202,7 +195,7 @@ export async function buildModelParallel(inputs: readonly ModelInputFile[], opts
 }
 
 async function scanStep(worker: ModelWorker, jobs: ScanJob[], workerStart: number, ready?: (i: number, scan: LayerScan) => boolean): Promise<{ scans: LayerScan[]; onWorker: number; early: boolean }> {
-  const weights = jobs.map((j) => j.trace.rowCount * (j.opts.maxSampledEvents === 0 ? HOST_SCAN_WEIGHT + (ready ? HOST_TABLE_WEIGHT : 0) : 1));
+  const weights = jobs.map((j) => j.trace.rowCount * (j.opts.maxSampledEvents === 0 ? HOST_SCAN_WEIGHT : 1));
   const files = jobs.map((j) => cacheFileOf(j.trace));
   const onWorker = jobs.length >= 2 ? split(weights, files.map((f) => f !== null), workerStart, 0) : jobs.map(() => false);
   const remote = jobs.map((j, i) => (onWorker[i] ? (worker.request({ type: 'scan', file: files[i]!, opts: j.opts }) as Promise<LayerScan>) : null));
