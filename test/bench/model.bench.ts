@@ -9,6 +9,7 @@
 // (p50/max over every thread). The machine is shared: numbers are noisy; CPU time (process.cpuUsage:
 // all threads, ingest workers and GC included) is printed too.
 
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -54,6 +55,33 @@ function phaseLine(phases: Array<[string, number]>): string {
   const sum = new Map<string, number>();
   for (const [n, ms] of phases) sum.set(n, (sum.get(n) ?? 0) + ms);
   return [...sum].map(([n, ms]) => `${n} ${ms.toFixed(0)}`).join(', ');
+}
+
+/**
+ * sha256 (first 16 hex digits) of every derived table: typed arrays by their bytes, the rest as
+ * JSON, keys sorted, input files by name only; the alignment's details, clock map, notes and the
+ * alignment inputs left out (offsets and the tables built with them are in). Equal before and
+ * after a performance change means the same model (2026-12-03: twolayer-a 75587ad420880fac, -b
+ * 7c83edf0f0c06f50, the 1.5 GB simulator set fa8fe5c30d99fc4e; with the full paths, from /tmp/rec
+ * and /tmp/m-work/sim10, as the model's earlier commits computed it: acc94ddf467c3e39,
+ * 97183541c1d6c5d0, 8a55b5eefe5e7221).
+ */
+function modelHash(model: TwoLayerModel): string {
+  const h = createHash('sha256');
+  const skip = /\.(alignInput|alignment|clock|notes)$/;
+  const walk = (x: unknown, key: string): void => {
+    if (skip.test(key)) return;
+    if (ArrayBuffer.isView(x)) {
+      h.update(key);
+      h.update(new Uint8Array(x.buffer as ArrayBuffer, x.byteOffset, x.byteLength));
+    } else if (x instanceof Map) h.update(key + JSON.stringify([...x]));
+    else if (Array.isArray(x)) x.forEach((y, i) => walk(y, `${key}.${i}`));
+    else if (x && typeof x === 'object') for (const k of Object.keys(x).sort()) walk((x as Record<string, unknown>)[k], `${key}.${k}`);
+    // file names without their folder: the simulator set is written to a fresh temporary folder per run
+    else h.update(`${key}=${JSON.stringify(/\.(hostFile|guestFile|file)$/.test(key) && typeof x === 'string' ? path.basename(x) : x)}`);
+  };
+  walk(model, '');
+  return h.digest('hex').slice(0, 16);
 }
 
 function followStats(model: TwoLayerModel): string {
@@ -115,6 +143,7 @@ async function measure(ctx: BenchContext, label: string, files: string[], inputs
       if (!vm.alignment) continue;
       ctx.log(`${label}: ${vm.name}: offset ${vm.offsetNs} ns (${vm.alignment.method}, quality ${(vm.alignment.quality * 100).toFixed(1)}%), ${vm.guest?.tids.length ?? 0} threads, ${vm.guest?.segStartNs.length ?? 0} placement segments`);
     }
+    ctx.log(`${label}: sha256 of the derived tables ${modelHash(m.model)}`);
     ctx.log(`${label}: ${followStats(m.model)}`);
     ctx.log(`${label}: ${rangeQueries(m.model)}`);
     ctx.log(`${label}: rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);

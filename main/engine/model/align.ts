@@ -77,21 +77,32 @@ export function scoreOffset(inp: AlignInput, offsetNs: number, gLo = -Infinity, 
   let checked = 0;
   for (const v of inp.vcpus) {
     const g = v.guestTs;
-    let i = gLo === -Infinity ? 0 : lowerBound(g, gLo);
+    const i = gLo === -Infinity ? 0 : lowerBound(g, gLo);
     const iEnd = gHi === Infinity ? g.length : lowerBound(g, gHi);
-    const s = v.hostStart;
-    const e = v.hostEnd;
-    // first interval that could contain the first event
-    let j = i < iEnd ? lowerBound(e, g[i]! + offsetNs) : 0;
-    for (; i < iEnd; i++) {
-      const x = g[i]! + offsetNs;
-      if (x < inp.hostStartNs || x > inp.hostEndNs) continue;
-      checked++;
-      if (j < e.length && e[j]! < x) j = gallopLower(e, x, j + 1);
-      if (j < e.length && s[j]! <= x) consistent++;
-    }
+    consistent += countInside(g, i, iEnd, offsetNs, v.hostStart, v.hostEnd, inp.hostStartNs, inp.hostEndNs);
+    checked += insideChecked;
   }
   return { consistent, checked };
+}
+
+/** countInside's second result. */
+let insideChecked = 0;
+
+/** scoreOffset's loop over one vCPU's events [i, iEnd): the consistent count (the checked count in `insideChecked`). */
+function countInside(g: Float64Array, i: number, iEnd: number, offsetNs: number, s: Float64Array, e: Float64Array, hostStartNs: number, hostEndNs: number): number {
+  let consistent = 0;
+  let checked = 0;
+  // first interval that could contain the first event
+  let j = i < iEnd ? lowerBound(e, g[i]! + offsetNs) : 0;
+  for (; i < iEnd; i++) {
+    const x = g[i]! + offsetNs;
+    if (x < hostStartNs || x > hostEndNs) continue;
+    checked++;
+    if (j < e.length && e[j]! < x) j = gallopLower(e, x, j + 1);
+    if (j < e.length && s[j]! <= x) consistent++;
+  }
+  insideChecked = checked;
+  return consistent;
 }
 
 /** scoreOffset for a clock map (drift applied). */
@@ -131,8 +142,8 @@ function gallopLower(a: Float64Array, x: number, from: number): number {
 }
 
 /**
- * Scratch arrays kept between calls (this thread): the coarse search's five transform-sized arrays
- * (up to 10 MB) and the exact search's difference array (~400 KB, ~60 calls per alignment). Fresh
+ * Scratch arrays kept between calls (this thread): the coarse search's four transform-sized arrays
+ * (up to 8 MB) and the exact search's difference array (~400 KB, ~60 calls per alignment). Fresh
  * pages cost ~3.6 ms CPU per MB on the bench machine; a build aligns one guest per VM, and pairing
  * several same-sized guests by alignment runs it for every guest x VM.
  */
@@ -160,7 +171,7 @@ function coarsePeaks(inp: AlignInput, guestStart: number, guestEnd: number, peak
   const N = Math.min(maxBins, nextPow2(Math.ceil((gSpan + hSpan) / 10_000) + 2));
   const binNs = (gSpan + hSpan) / (N - 2);
   const ng = Math.ceil(gSpan / binNs) + 1;
-  const room = scratchF64(5 * N);
+  const room = scratchF64(4 * N);
   const accRe = room.subarray(0, N).fill(0);
   const accIm = room.subarray(N, 2 * N).fill(0);
   // One complex FFT per vCPU: z = g + i·h, then G[k] = (Z[k] + conj(Z[-k])) / 2 and
@@ -171,39 +182,71 @@ function coarsePeaks(inp: AlignInput, guestStart: number, guestEnd: number, peak
     if (v.guestTs.length === 0 || v.hostStart.length === 0) continue;
     zRe.fill(0);
     zIm.fill(0);
-    for (let i = 0; i < v.guestTs.length; i++) {
-      const b = Math.floor((v.guestTs[i]! - guestStart) / binNs);
-      if (b >= 0 && b < N) zRe[b]! += 1;
-    }
-    for (let j = 0; j < v.hostStart.length; j++) {
-      // coverage of bins by [s, e), in bin units relative to the host start
-      const s = (v.hostStart[j]! - inp.hostStartNs) / binNs;
-      const e = (v.hostEnd[j]! - inp.hostStartNs) / binNs;
-      let b = Math.max(0, Math.floor(s));
-      const bEnd = Math.min(N - 1, Math.floor(e));
-      for (; b <= bEnd; b++) zIm[b]! += Math.min(e, b + 1) - Math.max(s, b);
-    }
+    binEvents(zRe, v.guestTs, guestStart, binNs);
+    binCoverage(zIm, v.hostStart, v.hostEnd, inp.hostStartNs, binNs);
     fft(zRe, zIm, false);
-    for (let k = 0; k < N; k++) {
-      const m = (N - k) & (N - 1);
-      const gr = (zRe[k]! + zRe[m]!) / 2;
-      const gi = (zIm[k]! - zIm[m]!) / 2;
-      const hr = (zIm[k]! + zIm[m]!) / 2;
-      const hi = (zRe[m]! - zRe[k]!) / 2;
-      // conj(G) * H
-      accRe[k]! += gr * hr + gi * hi;
-      accIm[k]! += gr * hi - gi * hr;
-    }
+    accumulateCross(zRe, zIm, accRe, accIm);
   }
   fft(accRe, accIm, true);
   // lag d (host bin - guest bin) in [-ng, N - ng); score at index d mod N
-  const lagCount = N;
-  const score = room.subarray(4 * N, 4 * N + lagCount);
-  for (let t = 0; t < lagCount; t++) {
+  // (in zRe's room: the transforms are done)
+  const score = zRe;
+  lagScores(score, accRe, ng);
+  const cand = topPeaks(score, peaks);
+  const offsets = cand.map((t) => inp.hostStartNs + (t - ng) * binNs - guestStart);
+  return { offsets, binNs };
+}
+
+// The coarse search's loops are functions of their own (see fft.ts: a long loop compiled on the
+// spot in a cold process is thrown away when it reaches code that never ran).
+
+/** zRe[b] += 1 for each guest event in bin b (relative to guestStart). */
+function binEvents(zRe: Float64Array, ts: Float64Array, guestStart: number, binNs: number): void {
+  const N = zRe.length;
+  for (let i = 0; i < ts.length; i++) {
+    const b = Math.floor((ts[i]! - guestStart) / binNs);
+    if (b >= 0 && b < N) zRe[b]! += 1;
+  }
+}
+
+/** zIm[b] += coverage of bin b by the intervals [s, e), in bin units relative to hostStart. */
+function binCoverage(zIm: Float64Array, starts: Float64Array, ends: Float64Array, hostStart: number, binNs: number): void {
+  const N = zIm.length;
+  for (let j = 0; j < starts.length; j++) {
+    const s = (starts[j]! - hostStart) / binNs;
+    const e = (ends[j]! - hostStart) / binNs;
+    let b = Math.max(0, Math.floor(s));
+    const bEnd = Math.min(N - 1, Math.floor(e));
+    for (; b <= bEnd; b++) zIm[b]! += Math.min(e, b + 1) - Math.max(s, b);
+  }
+}
+
+/** acc += conj(G) * H, with Z = FFT(g + i·h): G[k] = (Z[k] + conj(Z[-k])) / 2, H[k] = (Z[k] - conj(Z[-k])) / 2i. */
+function accumulateCross(zRe: Float64Array, zIm: Float64Array, accRe: Float64Array, accIm: Float64Array): void {
+  const N = zRe.length;
+  for (let k = 0; k < N; k++) {
+    const m = (N - k) & (N - 1);
+    const gr = (zRe[k]! + zRe[m]!) / 2;
+    const gi = (zIm[k]! - zIm[m]!) / 2;
+    const hr = (zIm[k]! + zIm[m]!) / 2;
+    const hi = (zRe[m]! - zRe[k]!) / 2;
+    accRe[k]! += gr * hr + gi * hi;
+    accIm[k]! += gr * hi - gi * hr;
+  }
+}
+
+/** score[t] = the correlation at lag t - ng (circular index (t - ng) mod N). */
+function lagScores(score: Float64Array, accRe: Float64Array, ng: number): void {
+  const N = accRe.length;
+  for (let t = 0; t < N; t++) {
     const d = t - ng;
     score[t] = accRe[((d % N) + N) % N]!;
   }
-  // the `peaks` highest local maxima, ties in lag order (what a stable sort by score would keep)
+}
+
+/** Indices of the `peaks` highest local maxima, ties in index order (what a stable sort by score would keep). */
+function topPeaks(score: Float64Array, peaks: number): number[] {
+  const lagCount = score.length;
   const cand: number[] = [];
   for (let t = 0; t < lagCount; t++) {
     const x = score[t]!;
@@ -215,8 +258,7 @@ function coarsePeaks(inp: AlignInput, guestStart: number, guestEnd: number, peak
       if (cand.length > peaks) cand.pop();
     }
   }
-  const offsets = cand.map((t) => inp.hostStartNs + (t - ng) * binNs - guestStart);
-  return { offsets, binNs };
+  return cand;
 }
 
 /**
@@ -234,24 +276,42 @@ export function exactBest(inp: AlignInput, lo: number, hi: number, stride = 1, g
   const diff = scratchI32Zeroed(cells + 1);
   for (const v of inp.vcpus) {
     const g = v.guestTs;
-    const s = v.hostStart;
-    const e = v.hostEnd;
     const i0 = gLo === -Infinity ? 0 : lowerBound(g, gLo);
     const i1 = gHi === Infinity ? g.length : lowerBound(g, gHi);
-    let j0 = 0;
-    for (let i = i0; i < i1; i += stride) {
-      const t = g[i]!;
-      // intervals overlapping [t + lo, t + hi]; e is ascending, so start from the first e >= t + lo
-      if (j0 < e.length && e[j0]! < t + lo) j0 = gallopLower(e, t + lo, j0 + 1);
-      for (let j = j0; j < e.length && s[j]! <= t + hi; j++) {
-        const a = Math.max(0, Math.ceil((s[j]! - t - lo) / step));
-        const b = Math.min(cells - 1, Math.floor((e[j]! - t - lo) / step));
-        if (b < a) continue;
-        diff[a]!++;
-        diff[b + 1]!--;
-      }
+    addOffsetRanges(diff, g, i0, i1, stride, v.hostStart, v.hostEnd, lo, hi, step, cells);
+  }
+  const best = longestMaxRun(diff, cells);
+  return { offsetNs: Math.round(lo + (runStartOut + (runLenOut - 1) / 2) * step), consistent: Math.max(0, best) };
+}
+
+/** diff[a]++, diff[b + 1]-- for the grid cells [a, b] of offsets that put guest event i (i0 <= i < i1, every `stride`-th) inside an interval [s, e]. */
+function addOffsetRanges(diff: Int32Array, g: Float64Array, i0: number, i1: number, stride: number, s: Float64Array, e: Float64Array, lo: number, hi: number, step: number, cells: number): void {
+  let j0 = 0;
+  for (let i = i0; i < i1; i += stride) {
+    const t = g[i]!;
+    // intervals overlapping [t + lo, t + hi]; e is ascending, so start from the first e >= t + lo
+    if (j0 < e.length && e[j0]! < t + lo) j0 = gallopLower(e, t + lo, j0 + 1);
+    for (let j = j0; j < e.length && s[j]! <= t + hi; j++) {
+      const a = Math.max(0, Math.ceil((s[j]! - t - lo) / step));
+      const b = Math.min(cells - 1, Math.floor((e[j]! - t - lo) / step));
+      if (b < a) continue;
+      diff[a]!++;
+      diff[b + 1]!--;
     }
   }
+}
+
+/** longestMaxRun's first cell and length of the run (no object per call). */
+let runStartOut = 0;
+let runLenOut = 0;
+
+/**
+ * The maximum of the prefix sums of diff over [0, cells), and (in runStartOut, runLenOut) the
+ * longest run of cells at it. The loop alone: code after a long loop that is compiled on the spot
+ * had no type feedback yet, and the compiled code was thrown away at the return of every call
+ * ('insufficient type feedback' deopt loop: ~60 calls per alignment, each compiled again).
+ */
+function longestMaxRun(diff: Int32Array, cells: number): number {
   let best = -1;
   let bestStart = 0;
   let bestLen = 0;
@@ -274,7 +334,9 @@ export function exactBest(inp: AlignInput, lo: number, hi: number, stride = 1, g
       prevWasMax = true;
     } else prevWasMax = false;
   }
-  return { offsetNs: Math.round(lo + (bestStart + (bestLen - 1) / 2) * step), consistent: Math.max(0, best) };
+  runStartOut = bestStart;
+  runLenOut = bestLen;
+  return best;
 }
 
 export interface AutoAlignOptions {

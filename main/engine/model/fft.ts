@@ -4,10 +4,32 @@
 export function fft(re: Float64Array, im: Float64Array, inverse: boolean): void {
   const n = re.length;
   if (n !== im.length || (n & (n - 1)) !== 0) throw new Error(`fft: size ${n} is not a power of two`);
-  for (let i = 1, j = 0; i < n; i++) {
-    let bit = n >> 1;
-    for (; j & bit; bit >>= 1) j ^= bit;
-    j ^= bit;
+  bitReverse(re, im);
+  const { twR, twI } = twiddles(n, inverse);
+  // Stages up to BLOCK points only combine values inside one BLOCK-aligned block: run them block by
+  // block (cache-resident), then the wider stages over the whole array. Same butterflies, same order
+  // within each block, so the result is bit-identical to stage-by-stage.
+  const block = Math.min(n, 4096);
+  for (let b0 = 0; b0 < n; b0 += block) stages(re, im, twR, twI, b0, b0 + block, 2, block);
+  stages(re, im, twR, twI, 0, n, block * 2, n);
+  if (inverse) scaleDown(re, im);
+}
+
+// The loops below are functions of their own, like `stages`: a cold process runs each long loop in
+// the interpreter until V8 compiles it on the spot (OSR), and compiled code that then reaches a
+// statement never run before (no type feedback) is thrown away again ("insufficient type
+// feedback" deopts: fft and the coarse search did that several times per first alignment, boxing
+// every double meanwhile — ~130 MB of heap numbers and ~0.3 s CPU on a 17k-event recording).
+
+/** Bit-reversal permutation of the last size asked for (the model's transforms are all one size per alignment). */
+let revTable: Int32Array = new Int32Array(0);
+
+function bitReverse(re: Float64Array, im: Float64Array): void {
+  const n = re.length;
+  if (revTable.length !== n) revTable = bitReversal(n);
+  const rev = revTable;
+  for (let i = 1; i < n; i++) {
+    const j = rev[i]!;
     if (i < j) {
       const tr = re[i]!;
       re[i] = re[j]!;
@@ -17,18 +39,25 @@ export function fft(re: Float64Array, im: Float64Array, inverse: boolean): void 
       im[j] = ti;
     }
   }
-  const { twR, twI } = twiddles(n, inverse);
-  // Stages up to BLOCK points only combine values inside one BLOCK-aligned block: run them block by
-  // block (cache-resident), then the wider stages over the whole array. Same butterflies, same order
-  // within each block, so the result is bit-identical to stage-by-stage.
-  const block = Math.min(n, 4096);
-  for (let b0 = 0; b0 < n; b0 += block) stages(re, im, twR, twI, b0, b0 + block, 2, block);
-  stages(re, im, twR, twI, 0, n, block * 2, n);
-  if (inverse) {
-    for (let i = 0; i < n; i++) {
-      re[i] = re[i]! / n;
-      im[i] = im[i]! / n;
-    }
+}
+
+/** rev[i] = i with its log2(n) bits reversed (the textbook loop's j at step i). */
+function bitReversal(n: number): Int32Array {
+  const rev = new Int32Array(n);
+  for (let i = 1, j = 0; i < n; i++) {
+    let bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    rev[i] = j;
+  }
+  return rev;
+}
+
+function scaleDown(re: Float64Array, im: Float64Array): void {
+  const n = re.length;
+  for (let i = 0; i < n; i++) {
+    re[i] = re[i]! / n;
+    im[i] = im[i]! / n;
   }
 }
 
@@ -55,19 +84,23 @@ function twiddles(n: number, inverse: boolean): Twiddles {
     // The inverse recurrence runs on the negated sine: every value is the forward one's with the
     // imaginary part negated (checked bit for bit up to 2^18; an exact zero stays +0).
     const f = twiddles(n, false);
-    const twI = new Float64Array(f.twI.length);
-    for (let i = 0; i < twI.length; i++) {
-      const x = f.twI[i]!;
-      twI[i] = x === 0 ? 0 : -x;
-    }
+    const twI = negated(f.twI);
     t.n = f.n;
     t.twR = f.twR;
     t.twI = twI;
     return t;
   }
-  const sign = -1;
   const twR = new Float64Array(Math.max(2, n));
   const twI = new Float64Array(Math.max(2, n));
+  fillTwiddles(twR, twI, n);
+  t.n = n;
+  t.twR = twR;
+  t.twI = twI;
+  return t;
+}
+
+function fillTwiddles(twR: Float64Array, twI: Float64Array, n: number): void {
+  const sign = -1;
   for (let len = 2; len <= n; len <<= 1) {
     const ang = (sign * 2 * Math.PI) / len;
     const wr = Math.cos(ang);
@@ -83,10 +116,15 @@ function twiddles(n: number, inverse: boolean): Twiddles {
       cr = ncr;
     }
   }
-  t.n = n;
-  t.twR = twR;
-  t.twI = twI;
-  return t;
+}
+
+function negated(src: Float64Array): Float64Array {
+  const out = new Float64Array(src.length);
+  for (let i = 0; i < out.length; i++) {
+    const x = src[i]!;
+    out[i] = x === 0 ? 0 : -x;
+  }
+  return out;
 }
 
 function stages(re: Float64Array, im: Float64Array, twR: Float64Array, twI: Float64Array, from: number, to: number, lenLo: number, lenHi: number): void {
