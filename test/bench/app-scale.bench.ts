@@ -15,7 +15,7 @@
 // VCPUSCOPE_APP_SCALE_CLI: another build's bin/vcpuscope.mjs (A/B against a checkout of an older commit).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +25,9 @@ import { makeBigTrace, type BigTrace } from '../e2e/big-trace.ts';
 import type { BenchContext } from './bench-types.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIG_DIR = join(ROOT, 'test-results', 'bench-big');
+// The real folder: in a git worktree test-results/bench-big is a symlink to the main checkout's,
+// and the cache is keyed by the input's path (through the link it would index 14 GB again).
+const BIG_DIR = ((d: string): string => (existsSync(d) ? realpathSync(d) : d))(join(ROOT, 'test-results', 'bench-big'));
 const CACHE = join(BIG_DIR, 'cache');
 const ROWS = Number(process.env.VCPUSCOPE_SCALE_ROWS ?? 100_000_000);
 const CLI = process.env.VCPUSCOPE_APP_SCALE_CLI ?? join(ROOT, 'bin', 'vcpuscope.mjs');
