@@ -195,8 +195,9 @@ const FRAMES = `(async (kind, n, step) => {
     const maxTop = el.scrollHeight - el.clientHeight;
     const maxRow = Math.max(0, rowCount - el.clientHeight / rowH);
     const first = maxTop > 0 && rowCount * rowH > el.scrollHeight + 1 ? (el.scrollTop / maxTop) * maxRow : el.scrollTop / rowH;
-    const want = Math.floor(first + 1 / rowH); // the row under the top pixel row
-    const hit = document.elementFromPoint(box.left + 20, box.top + 1);
+    // the first row whose top is on screen, hit-tested at its middle (never at a row boundary)
+    const want = Math.ceil(first);
+    const hit = document.elementFromPoint(box.left + 20, box.top + (want - first) * rowH + rowH / 2);
     const row = hit && hit.closest('.table-row');
     if (!row || Number(row.getAttribute('aria-rowindex')) - 1 !== want) {
       out.stale++;
