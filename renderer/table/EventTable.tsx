@@ -2,7 +2,7 @@
 // (scroll-map.ts), and a pool of row elements (row-pool.ts) that shows the rows on screen: a
 // scroll event draws its frame's rows at once, in place, without a React render (React renders
 // the table when its props change). Rows come from the engine a page at a time (row-pages.ts),
-// the next page asked for before it scrolls into view; pages arriving are drawn at the next
+// the next page asked for before it scrolls into view while scrolling; pages arriving are drawn at the next
 // animation frame, together. Keyboard: arrows, Page Up/Down, Home/End (Shift extends a range, as
 // does Shift+click); Ctrl+C copies the selected rows.
 
@@ -13,8 +13,10 @@ import type { RowData, RowPages } from './row-pages.ts';
 import { RowPool } from './row-pool.ts';
 import { makeScrollMap, revealRow, scrollTopToRow } from './scroll-map.ts';
 
-/** Rows ahead of the screen (either way) whose page is asked for before they scroll into view. */
+/** Rows ahead of the screen whose page is asked for before they scroll into view. */
 const PREFETCH_ROWS = 96;
+/** A draw that moved the first row further than this is a jump, not scrolling: no prefetch. */
+const PREFETCH_MAX_STEP = 1024;
 
 export interface TableSettings {
   unit: TimeUnit;
@@ -68,6 +70,7 @@ export function EventTable(props: EventTableProps) {
   const live = useRef({ map, format, pages, selected: selected ?? -1, lo, hi, first: 0 });
   live.current = { ...live.current, map, format, pages, selected: selected ?? -1, lo, hi };
   const poolRef = useRef<RowPool<RowData> | null>(null);
+  const lastFirst = useRef(0);
   const draw = useCallback((): void => {
     const layer = layerRef.current;
     if (!layer) return;
@@ -85,11 +88,15 @@ export function EventTable(props: EventTableProps) {
       text: (d) => rowText(d, v.format.session, v.format.settings),
       format: v.format,
     });
-    // The next page in either direction, asked for while the rows on screen are still held.
+    // While scrolling (not after a jump, nor at rest), the next page in the direction of motion is
+    // asked for before it comes into view. After a jump a prefetch would only make the next jump's
+    // page wait behind it in the engine.
     const { first, count } = pool.range;
-    if (count > 0) {
-      if (first + count + PREFETCH_ROWS < v.map.rowCount) v.pages.prefetch(first + count + PREFETCH_ROWS);
-      if (first >= PREFETCH_ROWS) v.pages.prefetch(first - PREFETCH_ROWS);
+    const moved = first - lastFirst.current;
+    lastFirst.current = first;
+    if (count > 0 && moved !== 0 && Math.abs(moved) <= PREFETCH_MAX_STEP) {
+      if (moved > 0 && first + count + PREFETCH_ROWS < v.map.rowCount) v.pages.prefetch(first + count + PREFETCH_ROWS);
+      if (moved < 0 && first >= PREFETCH_ROWS) v.pages.prefetch(first - PREFETCH_ROWS);
     }
   }, []);
   // Pages arriving are drawn at the next frame, together (never a frame of their own mid-scroll).
