@@ -28,7 +28,7 @@ export interface PoolFrame<D> {
 
 interface Slot<D> {
   el: HTMLDivElement;
-  time: HTMLSpanElement;
+  spans: HTMLSpanElement[];
   cells: Text[];
   row: number;
   data: D | null;
@@ -74,7 +74,7 @@ export class RowPool<D> {
     const el = doc.createElement('div');
     el.setAttribute('role', 'row');
     const cells: Text[] = [];
-    let time: HTMLSpanElement | null = null;
+    const spans: HTMLSpanElement[] = [];
     for (const c of CELL_CLASSES) {
       const span = doc.createElement('span');
       span.className = c;
@@ -82,9 +82,9 @@ export class RowPool<D> {
       span.appendChild(t);
       el.appendChild(span);
       cells.push(t);
-      time ??= span;
+      spans.push(span);
     }
-    const slot: Slot<D> = { el, time: time!, cells, row: -1, data: null, format: null, cls: '', loading: false };
+    const slot: Slot<D> = { el, spans, cells, row: -1, data: null, format: null, cls: '', loading: false };
     this.place(slot, i);
     return slot;
   }
@@ -107,10 +107,14 @@ export class RowPool<D> {
     }
     const d = f.get(row);
     if (d === null) {
+      // A loading row has no data cells (no .c-time, .c-cpu …: what reads the table sees only
+      // rows that are there), just `row N …` in a .c-loading cell.
       if (!s.loading) {
         s.loading = true;
-        s.time.className = 'c-time c-loading';
-        for (let c = 1; c < s.cells.length; c++) if (s.cells[c]!.data !== '') s.cells[c]!.data = '';
+        for (let c = 0; c < s.cells.length; c++) {
+          s.spans[c]!.className = c === 0 ? 'c-loading' : '';
+          if (c > 0 && s.cells[c]!.data !== '') s.cells[c]!.data = '';
+        }
       }
       s.data = null;
       const t = `row ${row + 1} …`;
@@ -120,7 +124,7 @@ export class RowPool<D> {
     if (s.data === d && s.format === f.format && !s.loading) return;
     if (s.loading) {
       s.loading = false;
-      s.time.className = 'c-time';
+      for (let c = 0; c < s.spans.length; c++) s.spans[c]!.className = CELL_CLASSES[c]!;
     }
     s.data = d;
     s.format = f.format;
