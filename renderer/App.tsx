@@ -8,6 +8,7 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, typ
 import { EVENT_KIND_NAMES } from '../shared/schema.ts';
 import { MAX_WINDOW_ROWS, type FilterSpec, type LaneInfo, type LoadStatus, type SessionInfo, type ThreadInfo, type ThreadRef, type TraceApi } from '../shared/contract.ts';
 import type { FirstLoad, Host } from './api/client.ts';
+import { fullRange, THREAD_HITS } from './api/first-requests.ts';
 import { FollowPanel } from './follow/FollowPanel.tsx';
 import { formatBytes, formatCount, formatDuration, formatTime, kindName, parseTime, TIME_UNITS, unitLabel, type TimeUnit } from './format.ts';
 import { copyText, EventTable, rowText, type TableSettings } from './table/EventTable.tsx';
@@ -411,7 +412,7 @@ function Explorer({ api, session, prefs, setPrefs, loading }: { api: TraceApi; s
   const pages = useMemo(() => new RowPages(api, session.sessionId, {}, () => undefined), [api, session.sessionId]);
   const [selected, setSelected] = useState<{ row: number; data: RowData | null } | null>(null);
   const [reveal, setReveal] = useState<{ row: number; seq: number } | null>(null);
-  const full: TimeRange = { t0Ns: session.startNs, t1Ns: Math.max(session.endNs, session.startNs + 1000) };
+  const full: TimeRange = fullRange(session);
   const [view, setView] = useState<TimeRange>(full);
   // While the session grows, a view of the whole trace so far keeps showing all of it (new tiles).
   const lastFull = useRef(full);
@@ -497,7 +498,7 @@ function Explorer({ api, session, prefs, setPrefs, loading }: { api: TraceApi; s
 
   useEffect(() => {
     let live = true;
-    void api.threads({ sessionId: session.sessionId, query: threadQuery, limit: 12 }).then((r) => {
+    void api.threads({ sessionId: session.sessionId, query: threadQuery, limit: THREAD_HITS }).then((r) => {
       if (live && r.ok) setThreadHits(r.value);
     });
     return () => {

@@ -1,15 +1,19 @@
-// Browser mode's first step, a small script the page runs before the app bundle
-// (renderer/public/index.html loads it async, ahead of app.js): it connects the WebSocket, reads
-// the bootstrap (the files given to `vcpuscope serve`) and sends the first RPCs of the initial load
-// (open, its first loadStatus and, once there is a session, sessionInfo) while the browser is
-// still fetching, compiling and running the ~0.3 MB app bundle. renderer/index.tsx adopts the
-// socket and these answers (takeEarlyStart). In Electron (a preload bridge) it does nothing.
-// Kept to the wire encoding and nothing else, so that it is small and runs early.
+// Browser mode's first step, a small script the page runs before the app bundle: `vcpuscope
+// serve` inlines it in the page with the bootstrap (the files to open; main/server inlineBoot),
+// else index.html loads it as boot.js ahead of app.js. It connects the WebSocket and sends the
+// first RPCs of the initial load (open, its first loadStatus and, once there is a session,
+// sessionInfo, then the first screen's rows, timeline tile, count and thread hits:
+// api/first-requests.ts) while the browser is still fetching, compiling and running the ~0.3 MB
+// app bundle. renderer/index.tsx adopts the socket and these answers (takeEarlyStart; the app's
+// equal requests take the early answers: api/early-answers.ts). In Electron (a preload bridge)
+// it does nothing. Kept to the wire encoding and nothing else, so that it is small and runs early.
 
 import type { LoadStatus, OpenRequest, SessionInfo } from '../shared/contract.ts';
 import type { Result } from '../shared/result.ts';
 import { decodeMessage, encodeMessage, type RpcResponse } from '../shared/wire.ts';
 import type { FirstLoad } from './api/client.ts';
+import { EarlyAnswers } from './api/early-answers.ts';
+import { firstRequests } from './api/first-requests.ts';
 
 export interface Bootstrap {
   paths: string[];
@@ -24,6 +28,8 @@ export interface EarlyStart {
   first: Promise<FirstLoad | null>;
   /** Request ids below this one are the boot script's: the app's transport starts here. */
   firstFreeId: number;
+  /** Answers to the first screen's requests, made before the app ran. */
+  answers: EarlyAnswers;
 }
 
 declare global {
@@ -46,7 +52,16 @@ export function parseBootstrap(b: unknown): Bootstrap {
   return { paths, guests };
 }
 
-export function fetchBootstrap(): Promise<Bootstrap> {
+/** The bootstrap inlined in the page by the server, else /bootstrap.json. */
+export function fetchBootstrap(doc: { getElementById(id: string): { textContent: string | null } | null } | null = typeof document === 'undefined' ? null : document): Promise<Bootstrap> {
+  const inline = doc?.getElementById('vcpuscope-bootstrap')?.textContent;
+  if (inline) {
+    try {
+      return Promise.resolve(parseBootstrap(JSON.parse(inline)));
+    } catch {
+      /* malformed: ask the server */
+    }
+  }
   return fetch('/bootstrap.json', { credentials: 'same-origin' }).then(async (r) => (r.ok ? parseBootstrap(await r.json()) : { paths: [], guests: [] }));
 }
 
@@ -62,7 +77,8 @@ export function connectSocket(location: { host: string; search: string }): Promi
 }
 
 /** Starts the socket, the bootstrap and the initial load's first RPCs. */
-export function earlyStart(location: { host: string; search: string }): EarlyStart {
+export function earlyStart(location: { host: string; search: string }, pageWidthPx = typeof document === 'undefined' ? 0 : document.documentElement.clientWidth): EarlyStart {
+  const answers = new EarlyAnswers();
   const socket = connectSocket(location);
   const bootstrap = fetchBootstrap().catch(() => ({ paths: [], guests: [] }));
   const first = Promise.all([socket, bootstrap]).then(async ([ws, b]): Promise<FirstLoad | null> => {
@@ -87,12 +103,19 @@ export function earlyStart(location: { host: string; search: string }): EarlySta
     };
     ws.addEventListener('message', onMessage);
     ws.addEventListener('close', onClose);
+    // Listens until its last answer came (the first screen's requests outlive `first`).
+    let sending = true;
+    const unlisten = (): void => {
+      if (sending || pending.size > 0) return;
+      ws.removeEventListener('message', onMessage);
+      ws.removeEventListener('close', onClose);
+    };
     const call = <T>(method: string, req: unknown): Promise<Result<T>> =>
-      new Promise((resolve) => {
+      new Promise<Result<T>>((resolve) => {
         const id = nextId++;
         pending.set(id, resolve as (r: Result<unknown>) => void);
         ws.send(encodeMessage({ id, method, req }));
-      });
+      }).finally(unlisten);
     try {
       // The page opens exactly what the bootstrap names (the server hands this `open` its startup load).
       const request: OpenRequest = b.guests.length ? { paths: b.paths, guests: b.guests } : { paths: b.paths };
@@ -101,16 +124,17 @@ export function earlyStart(location: { host: string; search: string }): EarlySta
       const status = await call<LoadStatus>('loadStatus', { loadId: open.value.loadId });
       if (!status.ok || !status.value.sessionId) return { request, open, status };
       const info = await call<SessionInfo>('sessionInfo', { sessionId: status.value.sessionId });
+      if (info.ok) for (const [method, req] of firstRequests(info.value, pageWidthPx, info.value.complete || status.value.phase === 'lanes')) if (nextId < FIRST_FREE_ID) answers.put(method, req, call(method, req));
       return { request, open, status, info };
     } finally {
-      ws.removeEventListener('message', onMessage);
-      ws.removeEventListener('close', onClose);
+      sending = false;
+      unlisten();
     }
   });
   // Unhandled until the app takes them: keep the console quiet (the app reports failures).
   socket.catch(() => undefined);
   first.catch(() => undefined);
-  return { socket, bootstrap, first, firstFreeId: FIRST_FREE_ID };
+  return { socket, bootstrap, first, firstFreeId: FIRST_FREE_ID, answers };
 }
 
 /** Run as the boot script: only in a browser page without the Electron bridge, and only once. */

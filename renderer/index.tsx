@@ -4,6 +4,7 @@
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
 import { bridgeTransport, createClient, socketLike, SocketTransport, type FirstLoad, type Host, type PreloadBridge } from './api/client.ts';
+import { withEarlyAnswers } from './api/early-answers.ts';
 import { earlyStart, type EarlyStart } from './boot.ts';
 
 /** The boot script's early start (renderer/boot.ts), or the same steps from here when it did not run. */
@@ -39,7 +40,7 @@ async function makeHost(): Promise<Host> {
   let given = false;
   return {
     kind: 'browser',
-    api: createClient(new SocketTransport(socketLike(socket), early.firstFreeId)),
+    api: createClient(withEarlyAnswers(new SocketTransport(socketLike(socket), early.firstFreeId), early.answers)),
     initialPaths: async () => (await early.bootstrap).paths,
     initialGuests: async () => (await early.bootstrap).guests,
     startupLoad: async () => {

@@ -82,7 +82,7 @@ if (existsSync('renderer/index.tsx')) {
       format: 'esm',
       target: 'chrome120',
       sourcemap: 'linked',
-      minify: true,
+      minify: process.env.VCPUSCOPE_BUILD_DEBUG !== "1", // =1: readable names in profiles
       define: { 'process.env.NODE_ENV': '"production"' },
       loader: { '.css': 'css' },
       logLevel: 'warning',

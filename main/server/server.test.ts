@@ -321,3 +321,48 @@ test('startup load: off unless asked for; a server closed before any page releas
   await s2.close();
   assert.deepEqual(on.calls, ['open /x/trace.dat', 'loadStatus load1', 'closeSession s-load1', 'cancelLoad load1']);
 });
+
+test('inlineBoot: the boot script and the bootstrap go into the page, allowed by the script hash only', async () => {
+  const { createHash } = await import('node:crypto');
+  const { inlineBoot } = await import('./server.ts');
+  const html = `<head><meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self'" /><script src="boot.js"></script><script type="module" src="app.js"></script></head>`;
+  const js = 'window.x=1;';
+  const hostile = JSON.stringify({ paths: ['/t/</script><script>alert(1)</script>.dat'], guests: [] });
+  const r = inlineBoot(html, js, hostile)!;
+  const hash = `sha256-${createHash('sha256').update(js).digest('base64')}`;
+  assert.equal(r.hash, hash);
+  assert.ok(r.html.includes(`script-src 'self' '${hash}'`), 'the meta CSP allows that script');
+  assert.ok(!r.html.includes('src="boot.js"'));
+  assert.ok(r.html.indexOf(`<script>${js}</script>`) < r.html.indexOf('app.js'), 'still ahead of app.js');
+  // the file name cannot close the data block: exactly the two script elements we put, plus app.js
+  assert.equal(r.html.match(/<script/g)!.length, 3);
+  const data = /<script type="application\/json" id="vcpuscope-bootstrap">(.*?)<\/script>/.exec(r.html)![1]!;
+  assert.deepEqual(JSON.parse(data), JSON.parse(hostile));
+  assert.equal(inlineBoot(html, 'a="</script>"', hostile), null, 'a script that would end its element is not inlined');
+  assert.equal(inlineBoot('<p>no tag</p>', js, hostile), null);
+});
+
+test('the served page has the boot script inlined and the CSP header allows its hash, no other inline script', async () => {
+  const d = mkdtempSync(join(tmpdir(), 'vcpuscope-srv-inline-'));
+  writeFileSync(join(d, 'index.html'), `<!doctype html><meta http-equiv="Content-Security-Policy" content="script-src 'self'"><script src="boot.js"></script><script type="module" src="app.js"></script>`);
+  writeFileSync(join(d, 'boot.js'), 'window.booted=1;');
+  writeFileSync(join(d, 'app.js'), '');
+  const s = await startServer({ api: fakeApi, paths: ['/x/a.dat'], port: 0, rendererDir: d, token: 't'.repeat(32) });
+  try {
+    const body = await new Promise<{ csp: string; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: s.port, path: `/?token=${s.token}`, headers: { host: `127.0.0.1:${s.port}` } }, (res) => {
+        let b = '';
+        res.on('data', (x: Buffer) => (b += x.toString()));
+        res.on('end', () => resolve({ csp: String(res.headers['content-security-policy']), body: b }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.ok(body.body.includes('<script>window.booted=1;</script>'));
+    assert.ok(body.body.includes('{"paths":["/x/a.dat"],"guests":[]}'));
+    assert.match(body.csp, /script-src 'self' 'sha256-[A-Za-z0-9+/=]+'(;|$)/);
+    assert.ok(!body.csp.includes('unsafe-inline'));
+  } finally {
+    await s.close();
+  }
+});

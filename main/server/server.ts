@@ -3,7 +3,7 @@
 // header must name the loopback listener (DNS rebinding), the upgrade's Origin must be ours, only
 // files listed at startup are served (no path is ever joined from a URL), and a strict CSP is sent.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -61,10 +61,11 @@ export function defaultRendererDir(): string {
   return fileURLToPath(here.endsWith('.ts') ? new URL('../../dist/renderer/', here) : new URL('./renderer/', here));
 }
 
-function csp(port: number): string {
+function csp(port: number, inlineScript: string | null): string {
   return [
     "default-src 'none'",
-    "script-src 'self'",
+    // An inline script is allowed by its hash only (the boot script inlined by inlineBoot).
+    inlineScript ? `script-src 'self' '${inlineScript}'` : "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data: blob:",
     "font-src 'self'",
@@ -73,6 +74,29 @@ function csp(port: number): string {
     "form-action 'none'",
     "frame-ancestors 'none'",
   ].join('; ');
+}
+
+/** The tag index.html loads the boot script with (renderer/public/index.html). */
+const BOOT_TAG = '<script src="boot.js"></script>';
+
+/**
+ * The page as served: the boot script (renderer/boot.ts) and the bootstrap (the files to open)
+ * inlined in place of the boot script's tag, so that the page connects and sends its first
+ * requests while it parses the head, without waiting for two more round trips (boot.js,
+ * /bootstrap.json) to a server that may be busy starting the load. The script stays classic and
+ * ahead of the module app.js, so it still always runs first. The inline script is allowed by its
+ * sha256 in the CSP (header and the page's meta tag), nothing else inline is; the bootstrap is a
+ * JSON data block (never run) with '<' escaped, so a file name cannot close the element. Returns
+ * null (serve index.html as it is) when the page or the script is not as expected.
+ */
+export function inlineBoot(html: string, bootJs: string, bootstrapJson: string): { html: string; hash: string } | null {
+  if (!html.includes(BOOT_TAG) || /<\/script/i.test(bootJs) || !html.includes("script-src 'self'")) return null;
+  const hash = `sha256-${createHash('sha256').update(bootJs, 'utf8').digest('base64')}`;
+  const data = bootstrapJson.replace(/</g, '\\u003c');
+  const page = html
+    .replace("script-src 'self'", `script-src 'self' '${hash}'`)
+    .replace(BOOT_TAG, () => `<script type="application/json" id="vcpuscope-bootstrap">${data}</script><script>${bootJs}</script>`);
+  return { html: page, hash };
 }
 
 function sameToken(a: string | null | undefined, b: string): boolean {
@@ -111,6 +135,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   if (!files.has('/index.html')) throw new Error(`the renderer bundle has no index.html (${dir}): run \`npm run build\` first`);
   const bootstrap = Buffer.from(JSON.stringify({ paths: opts.paths, guests: opts.guests ?? [] }));
+  const boot = files.get('/boot.js');
+  const index = files.get('/index.html')!;
+  const inlined = boot ? inlineBoot(index.body.toString('utf8'), boot.body.toString('utf8'), bootstrap.toString('utf8')) : null;
+  if (inlined) files.set('/index.html', { body: Buffer.from(inlined.html), type: index.type });
+  const scriptHash = inlined?.hash ?? null;
   // The page opens exactly what the bootstrap tells it (renderer/App.tsx startLoad).
   const guests = opts.guests ?? [];
   const startupRequest: OpenRequest = guests.length ? { paths: opts.paths, guests } : { paths: opts.paths };
@@ -128,7 +157,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     sameToken(url.searchParams.get('token'), token) || sameToken(cookieValue(req.headers.cookie, cookieName()), token);
 
   const security = (res: ServerResponse): void => {
-    res.setHeader('Content-Security-Policy', csp(port));
+    res.setHeader('Content-Security-Policy', csp(port, scriptHash));
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Cache-Control', 'no-store');

@@ -1,16 +1,22 @@
 // The event table: fixed row height, scaled scrolling past the browser's element-height cap
-// (scroll-map.ts), and @tanstack/react-virtual over a bounded window of rows around the scaled
-// position. Rows come from the engine a page at a time (row-pages.ts). Keyboard: arrows, Page
-// Up/Down, Home/End (Shift extends a range, as does Shift+click); Ctrl+C copies the selected rows.
+// (scroll-map.ts), and a pool of row elements (row-pool.ts) that shows the rows on screen: a
+// scroll event draws its frame's rows at once, in place, without a React render (React renders
+// the table when its props change). Rows come from the engine a page at a time (row-pages.ts),
+// the next page asked for before it scrolls into view while scrolling; pages arriving are drawn at the next
+// animation frame, together. Keyboard: arrows, Page Up/Down, Home/End (Shift extends a range, as
+// does Shift+click); Ctrl+C copies the selected rows.
 
-import { useVirtualizer } from '@tanstack/react-virtual';
-import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from 'react';
 import type { SessionInfo } from '../../shared/contract.ts';
 import { details, formatTime, kindName, thread, type TimeUnit } from '../format.ts';
 import type { RowData, RowPages } from './row-pages.ts';
-import { makeScrollMap, revealRow, rowToScrollTop, scrollTopToRow, windowBase } from './scroll-map.ts';
+import { RowPool } from './row-pool.ts';
+import { makeScrollMap, revealRow, scrollTopToRow } from './scroll-map.ts';
 
-const WINDOW_ROWS = 4000;
+/** Rows ahead of the screen whose page is asked for before they scroll into view. */
+const PREFETCH_ROWS = 96;
+/** A draw that moved the first row further than this is a jump, not scrolling: no prefetch. */
+const PREFETCH_MAX_STEP = 1024;
 
 export interface TableSettings {
   unit: TimeUnit;
@@ -49,23 +55,66 @@ export function rowText(r: RowData, session: SessionInfo, s: TableSettings): str
 }
 
 export function EventTable(props: EventTableProps) {
-  const { session, pages, rowCount, rowHeightPx: rowH, settings, selected, onSelect, reveal, onCopy, scrollResetKey } = props;
+  const { session, pages, version, rowCount, rowHeightPx: rowH, settings, selected, onSelect, reveal, onCopy, scrollResetKey } = props;
   // The other end of a Shift-selected range (null: just the selected row).
   const [anchor, setAnchor] = useState<number | null>(null);
   const lo = selected === null ? -1 : Math.min(selected, anchor ?? selected);
   const hi = selected === null ? -1 : Math.max(selected, anchor ?? selected);
   const outerRef = useRef<HTMLDivElement>(null);
-  // Pages arriving re-render this table only (the explorer around it does not listen).
-  const [, pageArrived] = useReducer((x: number) => x + 1, 0);
-  useEffect(() => pages.subscribe(pageArrived), [pages]);
+  const layerRef = useRef<HTMLDivElement>(null);
   const [viewportPx, setViewportPx] = useState(400);
-  const [firstRow, setFirstRow] = useState(0);
   const map = useMemo(() => makeScrollMap(rowCount, rowH, viewportPx), [rowCount, rowH, viewportPx]);
-  const mapRef = useRef(map);
-  mapRef.current = map;
-  const base = windowBase(Math.floor(firstRow), rowCount, WINDOW_ROWS);
-  const baseRef = useRef(base);
-  baseRef.current = base;
+  const format = useMemo(() => ({ session, settings: { unit: settings.unit, relative: settings.relative } }), [session, settings.unit, settings.relative]);
+
+  // What a frame draws, read by the scroll listener and the frame callback (latest props).
+  const live = useRef({ map, format, pages, selected: selected ?? -1, lo, hi, first: 0 });
+  live.current = { ...live.current, map, format, pages, selected: selected ?? -1, lo, hi };
+  const poolRef = useRef<RowPool<RowData> | null>(null);
+  const lastFirst = useRef(0);
+  const draw = useCallback((): void => {
+    const layer = layerRef.current;
+    if (!layer) return;
+    const v = live.current;
+    const pool = (poolRef.current ??= new RowPool<RowData>(layer));
+    pool.draw({
+      first: v.first,
+      rowCount: v.map.rowCount,
+      rowH: v.map.rowHeightPx,
+      viewportPx: v.map.viewportPx,
+      selected: v.selected,
+      lo: v.lo,
+      hi: v.hi,
+      get: (row) => v.pages.get(row),
+      text: (d) => rowText(d, v.format.session, v.format.settings),
+      format: v.format,
+    });
+    // While scrolling (not after a jump, nor at rest), the next page in the direction of motion is
+    // asked for before it comes into view. After a jump a prefetch would only make the next jump's
+    // page wait behind it in the engine.
+    const { first, count } = pool.range;
+    const moved = first - lastFirst.current;
+    lastFirst.current = first;
+    if (count > 0 && moved !== 0 && Math.abs(moved) <= PREFETCH_MAX_STEP) {
+      if (moved > 0 && first + count + PREFETCH_ROWS < v.map.rowCount) v.pages.prefetch(first + count + PREFETCH_ROWS);
+      if (moved < 0 && first >= PREFETCH_ROWS) v.pages.prefetch(first - PREFETCH_ROWS);
+    }
+  }, []);
+  // Pages arriving are drawn at the next frame, together (never a frame of their own mid-scroll).
+  const frameRef = useRef(0);
+  useEffect(() => {
+    const un = pages.subscribe(() => {
+      if (frameRef.current === 0)
+        frameRef.current = requestAnimationFrame(() => {
+          frameRef.current = 0;
+          draw();
+        });
+    });
+    return () => {
+      un();
+      cancelAnimationFrame(frameRef.current);
+      frameRef.current = 0;
+    };
+  }, [pages, draw]);
 
   useLayoutEffect(() => {
     const el = outerRef.current;
@@ -75,36 +124,22 @@ export function EventTable(props: EventTableProps) {
     return () => ro.disconnect();
   }, [rowH]);
 
-  const onScroll = useCallback(() => {
+  // Scrolling draws in the scroll event itself: the frame that applies the scroll shows its rows.
+  const onScroll = useCallback((): void => {
     const el = outerRef.current;
-    if (el) setFirstRow(scrollTopToRow(mapRef.current, el.scrollTop));
-  }, []);
-  useEffect(() => onScroll(), [map, onScroll]);
-
-  const virtualizer = useVirtualizer({
-    count: Math.max(0, Math.min(WINDOW_ROWS, rowCount - base)),
-    getScrollElement: () => outerRef.current,
-    estimateSize: () => rowH,
-    overscan: 8,
-    initialRect: { width: 800, height: viewportPx },
-    // Offsets inside the bounded window, derived from the scaled scroll position.
-    observeElementOffset: (_inst, cb) => {
-      const el = outerRef.current;
-      if (!el) return undefined;
-      const h = (): void => cb((scrollTopToRow(mapRef.current, el.scrollTop) - baseRef.current) * rowH, false);
-      el.addEventListener('scroll', h, { passive: true });
-      h();
-      return () => el.removeEventListener('scroll', h);
-    },
-    scrollToFn: (offset) => {
-      const el = outerRef.current;
-      if (el) el.scrollTop = rowToScrollTop(mapRef.current, baseRef.current + offset / rowH);
-    },
-  });
-  // The window moved: let react-virtual re-read the offset for the new base.
-  useEffect(() => {
-    outerRef.current?.dispatchEvent(new Event('scroll'));
-  }, [base]);
+    if (!el) return;
+    live.current.first = scrollTopToRow(live.current.map, el.scrollTop);
+    draw();
+  }, [draw]);
+  useLayoutEffect(() => {
+    const el = outerRef.current;
+    if (!el) return undefined;
+    el.addEventListener('scroll', onScroll, { passive: true });
+    return () => el.removeEventListener('scroll', onScroll);
+  }, [onScroll]);
+  // Any render (selection, settings, new counts, pages dropped: `version`) draws the rows again;
+  // unchanged rows cost a comparison.
+  useLayoutEffect(() => onScroll(), [onScroll, map, format, selected, lo, hi, version]);
 
   useEffect(() => {
     const el = outerRef.current;
@@ -116,7 +151,7 @@ export function EventTable(props: EventTableProps) {
     if (!reveal) return;
     const el = outerRef.current;
     if (!el) return;
-    const top = revealRow(mapRef.current, scrollTopToRow(mapRef.current, el.scrollTop), reveal.row);
+    const top = revealRow(live.current.map, scrollTopToRow(live.current.map, el.scrollTop), reveal.row);
     if (top !== null) el.scrollTop = top;
   }, [reveal]);
 
@@ -128,13 +163,13 @@ export function EventTable(props: EventTableProps) {
     onSelect(r, pages.get(r));
     const el = outerRef.current;
     if (!el) return;
-    const top = revealRow(mapRef.current, scrollTopToRow(mapRef.current, el.scrollTop), r);
+    const top = revealRow(map, scrollTopToRow(map, el.scrollTop), r);
     if (top !== null) el.scrollTop = top;
   };
 
   const onKey = (e: KeyboardEvent<HTMLDivElement>): void => {
     const page = Math.max(1, Math.floor(viewportPx / rowH) - 1);
-    const cur = selected ?? Math.floor(firstRow);
+    const cur = selected ?? Math.floor(live.current.first);
     let next: number | null = null;
     if (e.key === 'ArrowDown') next = cur + 1;
     else if (e.key === 'ArrowUp') next = cur - 1;
@@ -153,13 +188,13 @@ export function EventTable(props: EventTableProps) {
     }
   };
 
-  // Rows are memoized (TableRow): a scroll step renders the rows that came into view, not all of them.
-  const selectRef = useRef(select);
-  selectRef.current = select;
-  const pick = useCallback((row: number, extend: boolean) => selectRef.current(row, extend), []);
+  // One listener for all rows (the pool's elements carry their row in data-row).
+  const onRowMouseDown = (e: MouseEvent<HTMLDivElement>): void => {
+    const el = (e.target as Element).closest<HTMLElement>('.table-row');
+    const row = el ? Number(el.dataset.row) : NaN;
+    if (Number.isSafeInteger(row)) select(row, e.shiftKey);
+  };
 
-  const offsetPx = (firstRow - base) * rowH;
-  const items = virtualizer.getVirtualItems();
   return (
     <div className="table">
       <div className="table-head" role="row">
@@ -171,41 +206,11 @@ export function EventTable(props: EventTableProps) {
         <span className="c-thread">Thread</span>
         <span className="c-details">Details</span>
       </div>
-      <div
-        className="table-scroll"
-        ref={outerRef}
-        onScroll={onScroll}
-        tabIndex={0}
-        onKeyDown={onKey}
-        role="grid"
-        aria-rowcount={rowCount}
-        data-testid="event-table"
-      >
+      <div className="table-scroll" ref={outerRef} tabIndex={0} onKeyDown={onKey} role="grid" aria-rowcount={rowCount} data-testid="event-table">
         <div className="table-body" style={{ height: viewportPx }}>
-          {/* Rows sit at fixed offsets in the window; scrolling moves only this layer (a transform:
-              no row is restyled or laid out again unless it enters or leaves the view). */}
-          <div className="table-rows" style={{ transform: `translateY(${-offsetPx}px)` }}>
-          {items.map((it) => {
-            const row = base + it.index;
-            if (row >= rowCount) return null;
-            const top = it.start - offsetPx;
-            if (top < -rowH || top > viewportPx + rowH) return null;
-            return (
-              <TableRow
-                key={row}
-                row={row}
-                data={pages.get(row)}
-                mark={row === selected ? 2 : row >= lo && row <= hi ? 1 : 0}
-                at={it.start}
-                rowH={rowH}
-                session={session}
-                unit={settings.unit}
-                relative={settings.relative}
-                pick={pick}
-              />
-            );
-          })}
-          </div>
+          {/* The rows on screen (row-pool.ts, not React children): the layer moves by the
+              fraction of a row; the rows' text is rewritten in place. */}
+          <div className="table-rows" ref={layerRef} onMouseDown={onRowMouseDown} />
         </div>
         {/* after the sticky body: together they are as tall as the (capped) table */}
         <div className="table-spacer" style={{ height: Math.max(0, map.spacerPx - viewportPx) }} />
@@ -213,48 +218,6 @@ export function EventTable(props: EventTableProps) {
     </div>
   );
 }
-
-interface TableRowProps {
-  row: number;
-  /** The same object while its page is held (RowPages caches it), so unchanged rows skip rendering. */
-  data: RowData | null;
-  /** 2 selected, 1 in the selected range, 0 neither. */
-  mark: number;
-  at: number;
-  rowH: number;
-  session: SessionInfo;
-  unit: TimeUnit;
-  relative: boolean;
-  pick: (row: number, extend: boolean) => void;
-}
-
-const TableRow = memo(function TableRow({ row, data, mark, at, rowH, session, unit, relative, pick }: TableRowProps) {
-  const cells = data ? rowText(data, session, { unit, relative }) : null;
-  return (
-    <div
-      className={`table-row${mark === 2 ? ' selected' : mark === 1 ? ' in-range' : ''}${row % 2 ? ' odd' : ''}`}
-      style={{ top: at, height: rowH }}
-      role="row"
-      aria-rowindex={row + 1}
-      data-row={row}
-      onMouseDown={(e) => pick(row, e.shiftKey)}
-    >
-      {cells ? (
-        <>
-          <span className="c-time">{cells[0]}</span>
-          <span className="c-layer">{cells[1]}</span>
-          <span className="c-machine">{cells[2]}</span>
-          <span className="c-cpu">{cells[3]}</span>
-          <span className="c-event">{cells[4]}</span>
-          <span className="c-thread">{cells[5]}</span>
-          <span className="c-details">{cells[6]}</span>
-        </>
-      ) : (
-        <span className="c-loading">row {row + 1} …</span>
-      )}
-    </div>
-  );
-});
 
 export async function copyText(text: string): Promise<void> {
   try {

@@ -55,3 +55,24 @@ test('pages asked for long ago and not since are dropped, never sent', async () 
   assert.ok(!sent.includes(100), `page 100 was dropped (sent: ${sent.join(',')})`);
   assert.equal(pages.waiting, 0);
 });
+
+test('a prefetch never takes a request slot from a wanted page', async () => {
+  const { api, sent, answer } = fakeApi();
+  const pages = new RowPages(api, 's', {}, () => undefined);
+  pages.prefetch(7 * PAGE_ROWS + 3);
+  assert.deepEqual(sent, [7], 'sent when nothing is wanted and a slot is free');
+  pages.prefetch(7 * PAGE_ROWS); // in flight already
+  pages.prefetch(-1); // before the first row
+  assert.deepEqual(sent, [7]);
+  for (let p = 0; p < 3; p++) pages.get(p * PAGE_ROWS);
+  assert.deepEqual(sent, [7, 0, 1], 'the two free slots go to wanted pages');
+  pages.prefetch(20 * PAGE_ROWS);
+  assert.deepEqual(sent, [7, 0, 1], 'page 2 is still waiting: no prefetch');
+  answer();
+  await tick();
+  assert.deepEqual(sent, [7, 0, 1, 2], 'the freed slot goes to the wanted page, not the prefetch');
+  answer();
+  await tick();
+  pages.prefetch(20 * PAGE_ROWS);
+  assert.deepEqual(sent, [7, 0, 1, 2, 20]);
+});

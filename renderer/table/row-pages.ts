@@ -4,8 +4,9 @@
 
 import type { FilterSpec, TraceApi } from '../../shared/contract.ts';
 import { decodeWindow, type DecodedWindow } from '../api/arrow.ts';
+import { PAGE_ROWS } from '../api/first-requests.ts';
 
-export const PAGE_ROWS = 256;
+export { PAGE_ROWS };
 const MAX_PAGES = 48;
 /**
  * Page requests in flight at once. A fast scroll over a 100M-row table asks for a new page every
@@ -120,6 +121,17 @@ export class RowPages {
     }
     const rows = (page.rows ??= []);
     return (rows[i] ??= rowOf(page, i, row));
+  }
+
+  /**
+   * Asks for the page of `row` ahead of need (the table's next page in either direction), only
+   * when nothing on screen is waiting and a request slot is free: it never delays a wanted page.
+   */
+  prefetch(row: number): void {
+    if (row < 0) return;
+    const p = Math.floor(row / PAGE_ROWS);
+    if (this.pages.has(p) || this.inflight.has(p) || this.wanted.size > 0 || this.inflight.size >= MAX_INFLIGHT) return;
+    this.fetch(p);
   }
 
   private want(p: number): void {

@@ -1,7 +1,7 @@
 // Scaled scroll mapping at 100M rows: ends exact, monotonic, round trip within one row, spacer capped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeScrollMap, maxFirstRow, revealRow, rowToScrollTop, scrollTopToRow, SPACER_CAP_PX, windowBase } from './scroll-map.ts';
+import { makeScrollMap, maxFirstRow, revealRow, rowToScrollTop, scrollTopToRow, SPACER_CAP_PX } from './scroll-map.ts';
 
 const ROWS = 100_000_000;
 const H = 22;
@@ -54,14 +54,4 @@ test('revealRow scrolls only when the row is outside the viewport', () => {
   assert.ok(Math.abs(scrollTopToRow(m, down) - (200 - 29)) < 1e-3);
   const up = revealRow(m, 100, 50)!;
   assert.ok(Math.abs(scrollTopToRow(m, up) - 50) < 1e-3);
-});
-
-test('windowBase keeps the first row inside a bounded window at any position', () => {
-  const size = 2000;
-  for (const first of [0, 999, 1000, 1001, 5_000_000, ROWS - 31, ROWS - 30]) {
-    const base = windowBase(first, ROWS, size);
-    assert.ok(base >= 0 && base + size <= ROWS);
-    assert.ok(first >= base && first + 30 <= base + size, `row ${first} in [${base}, ${base + size})`);
-  }
-  assert.equal(windowBase(10, 50, size), 0);
 });

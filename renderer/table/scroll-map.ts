@@ -1,7 +1,6 @@
 // Scaled scrolling for tables taller than a browser allows: Chromium caps an element's height at
 // 33,554,428 px, so beyond SPACER_CAP_PX the spacer is capped and scrollTop maps linearly onto
-// the first visible row (exact at both ends). Also the bounded window of rows handed to
-// react-virtual around that position. Pure functions; no DOM.
+// the first visible row (exact at both ends). Pure functions; no DOM.
 
 /** Well below Chromium's cap, and below Firefox's (~17.9M px) too. */
 export const SPACER_CAP_PX = 15_000_000;
@@ -58,14 +57,4 @@ export function revealRow(m: ScrollMap, firstRow: number, row: number): number |
   if (row < firstRow) return rowToScrollTop(m, row);
   if (row > firstRow + vis - 1) return rowToScrollTop(m, row - vis + 1);
   return null;
-}
-
-/**
- * The window of rows given to react-virtual: `size` rows starting at a base that moves in
- * steps of size/2, so that its count (and its cost) stays bounded whatever the table size.
- */
-export function windowBase(firstRow: number, rowCount: number, size: number): number {
-  const step = Math.max(1, Math.floor(size / 2));
-  const base = Math.floor(firstRow / step) * step - step / 2;
-  return Math.max(0, Math.min(Math.floor(base), Math.max(0, rowCount - size)));
 }

@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type MouseEvent, type WheelEvent } from 'react';
 import type { FilterSpec, LaneInfo, SessionInfo, ThreadRef, TraceApi } from '../../shared/contract.ts';
 import { decodeWindow } from '../api/arrow.ts';
+import { TIMELINE_GUTTER_PX, timelinePlotPx, timelineWidthPx } from '../api/first-requests.ts';
 import { axisTicks, formatDuration, formatTime, threadColor, vmColor, type TimeUnit } from '../format.ts';
 
 export interface TimeRange {
@@ -49,7 +50,7 @@ interface Tile {
   drawMs: number;
 }
 
-const GUTTER_PX = 110;
+const GUTTER_PX = TIMELINE_GUTTER_PX;
 const AXIS_PX = 22;
 
 /** Lanes passing the filter's machine / cpu parts; physical cores (host) first, then each VM's vCPUs. */
@@ -80,7 +81,7 @@ export function Timeline(p: TimelineProps) {
   // Host lanes: a vCPU thread is drawn in its VM's colour and labelled with its vCPU.
   const vcpuOf = new Map<number, { vm: number; name: string; vcpu: number }>();
   p.session.vms.forEach((vm, vi) => vm.vcpus.forEach((v) => vcpuOf.set(vm.hostFile * 2 ** 32 + v.hostTid, { vm: vi, name: vm.name, vcpu: v.vcpu })));
-  const plotW = Math.max(10, widthPx - GUTTER_PX);
+  const plotW = timelinePlotPx(widthPx);
 
   // Measured at mount, before paint: the first tile is asked for at the real width (with a
   // placeholder width until the ResizeObserver's first callback, every first screen asked for two
@@ -88,7 +89,7 @@ export function Timeline(p: TimelineProps) {
   useLayoutEffect(() => {
     const el = wrapRef.current;
     if (!el) return undefined;
-    const measure = (): void => setWidthPx(Math.max(200, Math.floor(el.clientWidth)));
+    const measure = (): void => setWidthPx(timelineWidthPx(el.clientWidth));
     measure();
     const ro = new ResizeObserver(measure);
     ro.observe(el);
