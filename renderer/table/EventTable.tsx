@@ -11,7 +11,7 @@ import type { SessionInfo } from '../../shared/contract.ts';
 import { details, formatTime, kindName, thread, type TimeUnit } from '../format.ts';
 import type { RowData, RowPages } from './row-pages.ts';
 import { RowPool } from './row-pool.ts';
-import { makeScrollMap, revealRow, scrollTopToRow } from './scroll-map.ts';
+import { clampFirstRow, makeScrollMap, revealFirstRow, rowToScrollTop, scrollTopToRow, wheelRows } from './scroll-map.ts';
 
 /** Rows ahead of the screen whose page is asked for before they scroll into view. */
 const PREFETCH_ROWS = 96;
@@ -124,36 +124,73 @@ export function EventTable(props: EventTableProps) {
     return () => ro.disconnect();
   }, [rowH]);
 
+  // The first row on screen is kept here (live.current.first). The scrollbar's own moves (thumb,
+  // track, a jump from outside) map its position onto the rows (scroll-map.ts); the wheel, the keys
+  // and reveals move the rows themselves and put the scrollbar where that row maps. `lastTop` is
+  // the position this table set last: the scroll event of that position changes nothing.
+  const lastTop = useRef(0);
+  const scrollToFirst = useCallback(
+    (first: number): void => {
+      const el = outerRef.current;
+      const m = live.current.map;
+      live.current.first = clampFirstRow(m, first);
+      if (el) {
+        el.scrollTop = rowToScrollTop(m, live.current.first);
+        lastTop.current = el.scrollTop;
+      }
+      draw();
+    },
+    [draw],
+  );
   // Scrolling draws in the scroll event itself: the frame that applies the scroll shows its rows.
   const onScroll = useCallback((): void => {
     const el = outerRef.current;
     if (!el) return;
-    live.current.first = scrollTopToRow(live.current.map, el.scrollTop);
+    if (el.scrollTop !== lastTop.current) {
+      lastTop.current = el.scrollTop;
+      live.current.first = scrollTopToRow(live.current.map, el.scrollTop);
+    }
     draw();
   }, [draw]);
   useLayoutEffect(() => {
     const el = outerRef.current;
     if (!el) return undefined;
+    // Above the height cap the wheel moves rows by its own pixels (scroll-map.ts wheelRows); below
+    // it the browser scrolls 1:1 and the scroll event maps exactly. Ctrl+wheel stays the browser's zoom.
+    const onWheel = (e: WheelEvent): void => {
+      const m = live.current.map;
+      if (!m.scaled || e.ctrlKey || e.deltaY === 0) return;
+      e.preventDefault();
+      scrollToFirst(live.current.first + wheelRows(m, e.deltaY, e.deltaMode));
+    };
     el.addEventListener('scroll', onScroll, { passive: true });
-    return () => el.removeEventListener('scroll', onScroll);
-  }, [onScroll]);
+    el.addEventListener('wheel', onWheel, { passive: false });
+    return () => {
+      el.removeEventListener('scroll', onScroll);
+      el.removeEventListener('wheel', onWheel);
+    };
+  }, [onScroll, scrollToFirst]);
+  // Another row count or viewport: the same first row, the scrollbar where it now maps (unless a
+  // scroll of the user's is not yet seen: that one wins).
+  useLayoutEffect(() => {
+    const el = outerRef.current;
+    if (el && el.scrollTop !== lastTop.current) onScroll();
+    else scrollToFirst(live.current.first);
+  }, [onScroll, scrollToFirst, map]);
   // Any render (selection, settings, new counts, pages dropped: `version`) draws the rows again;
   // unchanged rows cost a comparison.
-  useLayoutEffect(() => onScroll(), [onScroll, map, format, selected, lo, hi, version]);
+  useLayoutEffect(() => onScroll(), [onScroll, format, selected, lo, hi, version]);
 
   useEffect(() => {
-    const el = outerRef.current;
-    if (el) el.scrollTop = 0;
+    scrollToFirst(0);
     setAnchor(null);
-  }, [scrollResetKey]);
+  }, [scrollResetKey, scrollToFirst]);
 
   useEffect(() => {
     if (!reveal) return;
-    const el = outerRef.current;
-    if (!el) return;
-    const top = revealRow(live.current.map, scrollTopToRow(live.current.map, el.scrollTop), reveal.row);
-    if (top !== null) el.scrollTop = top;
-  }, [reveal]);
+    const first = revealFirstRow(live.current.map, live.current.first, reveal.row);
+    if (first !== null) scrollToFirst(first);
+  }, [reveal, scrollToFirst]);
 
   const select = (row: number, extend = false): void => {
     const r = Math.max(0, Math.min(rowCount - 1, row));
@@ -161,10 +198,8 @@ export function EventTable(props: EventTableProps) {
     if (extend) setAnchor((a) => a ?? selected ?? r);
     else setAnchor(null);
     onSelect(r, pages.get(r));
-    const el = outerRef.current;
-    if (!el) return;
-    const top = revealRow(map, scrollTopToRow(map, el.scrollTop), r);
-    if (top !== null) el.scrollTop = top;
+    const first = revealFirstRow(map, live.current.first, r);
+    if (first !== null) scrollToFirst(first);
   };
 
   const onKey = (e: KeyboardEvent<HTMLDivElement>): void => {

@@ -1,7 +1,7 @@
 // Scaled scroll mapping at 100M rows: ends exact, monotonic, round trip within one row, spacer capped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeScrollMap, maxFirstRow, revealRow, rowToScrollTop, scrollTopToRow, SPACER_CAP_PX } from './scroll-map.ts';
+import { clampFirstRow, makeScrollMap, maxFirstRow, revealFirstRow, revealRow, rowToScrollTop, scrollTopToRow, SPACER_CAP_PX, wheelRows } from './scroll-map.ts';
 
 const ROWS = 100_000_000;
 const H = 22;
@@ -54,4 +54,22 @@ test('revealRow scrolls only when the row is outside the viewport', () => {
   assert.ok(Math.abs(scrollTopToRow(m, down) - (200 - 29)) < 1e-3);
   const up = revealRow(m, 100, 50)!;
   assert.ok(Math.abs(scrollTopToRow(m, up) - 50) < 1e-3);
+});
+
+test('the wheel moves rows by its own pixels (lines are rows, pages a viewport less a row); reveals give a first row', () => {
+  const m = makeScrollMap(ROWS, H, VIEW);
+  assert.equal(wheelRows(m, 66, 0), 3);
+  assert.equal(wheelRows(m, -22, 0), -1);
+  assert.equal(wheelRows(m, 3, 1), 3);
+  assert.equal(wheelRows(m, 1, 2), 29);
+  assert.equal(wheelRows(m, NaN, 0), 0);
+  // a notch (100 px) is under 5 rows, where the scaled scrollbar's 100 px are hundreds of rows
+  assert.ok(wheelRows(m, 100, 0) < 5);
+  assert.ok(scrollTopToRow(m, 100) > 500);
+  assert.equal(clampFirstRow(m, -3), 0);
+  assert.equal(clampFirstRow(m, 1e12), maxFirstRow(m));
+  assert.equal(revealFirstRow(m, 100, 110), null);
+  assert.equal(revealFirstRow(m, 100, 200), 200 - 29);
+  assert.equal(revealFirstRow(m, 100, 50), 50);
+  assert.equal(revealFirstRow(m, 0, ROWS - 1), ROWS - 30); // the last row at the bottom edge
 });

@@ -175,26 +175,41 @@ interface Frames {
 }
 
 /**
- * In-page: `n` frames of scrolling the table (`smooth`/`wheel`: scrollTop += step per frame;
- * `jump`: a random position per frame). A frame is rAF to rAF; at each rAF the row drawn at the
- * table's top (hit-tested: this forces the frame's style and layout a little earlier, not more of
- * it; the check is inside the next frame's interval) is compared with the row the scroll position maps to (scroll-map.ts, scaled above the cap).
+ * In-page: `n` frames of scrolling the table: `drag`: scrollTop += step per frame (the scrollbar's
+ * thumb moved; at 100M rows 1 px of it is ~7 rows); `wheel`: a wheel event of step px per frame
+ * (synthetic, as a wheel or a touchpad sends; above the height cap the table moves its rows by those
+ * pixels, renderer/table/scroll-map.ts; it starts from the top); `jump`: a random scrollbar
+ * position per frame. A frame is rAF to rAF; at each rAF the row drawn at the table's top
+ * (hit-tested: this forces the frame's style and layout a little earlier, not more of it; the check
+ * is inside the next frame's interval) is compared with the row expected: for `drag` and `jump` the
+ * one the scroll position maps to (scroll-map.ts, scaled above the cap), for `wheel` the start row
+ * plus the wheel's pixels so far in rows.
  */
 const FRAMES = `(async (kind, n, step) => {
   const el = document.querySelector('[data-testid="event-table"]');
   const rowCount = Number(el.getAttribute('aria-rowcount'));
   const frame = () => new Promise((r) => requestAnimationFrame(r));
   const out = { ms: [], stale: 0, loading: 0 };
-  let last = await frame();
   const rowH = el.querySelector('.table-row').getBoundingClientRect().height;
+  const scaled = rowCount * rowH > el.scrollHeight + 1;
+  const maxRow = Math.max(0, rowCount - el.clientHeight / rowH);
+  let wheelFirst = 0;
+  if (kind === 'wheel') {
+    el.scrollTop = 0;
+    await frame();
+  }
+  let last = await frame();
   for (let i = 0; i < n; i++) {
-    if (kind === 'jump') el.scrollTop = Math.random() * el.scrollHeight; else el.scrollTop += step;
+    if (kind === 'jump') el.scrollTop = Math.random() * el.scrollHeight;
+    else if (kind === 'wheel' && scaled) el.dispatchEvent(new WheelEvent('wheel', { deltaY: step, deltaMode: 0, bubbles: true, cancelable: true }));
+    else el.scrollTop += step;
     const t = await frame();
     out.ms.push(t - last);
     const box = el.getBoundingClientRect();
     const maxTop = el.scrollHeight - el.clientHeight;
-    const maxRow = Math.max(0, rowCount - el.clientHeight / rowH);
-    const first = maxTop > 0 && rowCount * rowH > el.scrollHeight + 1 ? (el.scrollTop / maxTop) * maxRow : el.scrollTop / rowH;
+    let first;
+    if (kind === 'wheel' && scaled) first = wheelFirst = Math.min(maxRow, wheelFirst + step / rowH);
+    else first = maxTop > 0 && scaled ? (el.scrollTop / maxTop) * maxRow : el.scrollTop / rowH;
     // the first row whose top is on screen, hit-tested at its middle (never at a row boundary)
     const want = Math.ceil(first);
     const hit = document.elementFromPoint(box.left + 20, box.top + (want - first) * rowH + rowH / 2);
@@ -368,23 +383,29 @@ async function scale(browser: Browser, big: BigTrace, log: Log): Promise<void> {
       return { thread: v('ThreadTime'), process: v('ProcessTime') };
     };
     const c0 = await cpu();
-    const scrollFrames = async (kind: 'smooth' | 'wheel' | 'jump', n: number, step: number): Promise<Frames> => {
-      if (TRACE && kind === 'smooth') await browser.startTracing(page, { path: TRACE, screenshots: false });
+    const scrollFrames = async (kind: 'drag' | 'wheel' | 'jump', n: number, step: number, trace = false): Promise<Frames> => {
+      if (TRACE && trace) await browser.startTracing(page, { path: TRACE, screenshots: false });
       const r = (await page.evaluate(`${FRAMES}(${JSON.stringify(kind)}, ${n}, ${step})`)) as Frames;
-      if (TRACE && kind === 'smooth') {
+      if (TRACE && trace) {
         await browser.stopTracing();
         log(`${n} rows: Chromium trace of the 3 px/frame scroll written to ${TRACE}`);
       }
       return r;
     };
-    const frames = { smooth: await scrollFrames('smooth', 300, 3), wheel: await scrollFrames('wheel', 300, 66), jump: await scrollFrames('jump', 120, 0) };
+    const frames = {
+      drag: await scrollFrames('drag', 300, 3, true),
+      touch: await scrollFrames('wheel', 300, 3),
+      wheel: await scrollFrames('wheel', 300, 66),
+      jump: await scrollFrames('jump', 120, 0),
+    };
     const c1 = await cpu();
-    const nFrames = frames.smooth.ms.length + frames.wheel.ms.length + frames.jump.ms.length;
+    const nFrames = frames.drag.ms.length + frames.touch.ms.length + frames.wheel.ms.length + frames.jump.ms.length;
     log(`${n} rows: renderer CPU per table frame over the ${nFrames} frames below: main thread ${((c1.thread - c0.thread) / nFrames).toFixed(1)} ms, whole renderer process ${((c1.process - c0.process) / nFrames).toFixed(1)} ms`);
     await cdp.detach();
     const fr = (f: Frames): string => `${stat(f.ms)}; ${f.stale} of ${f.ms.length} frames showed other rows than the scroll position's (stale${f.example ? `, e.g. ${f.example}` : ''}), ${f.loading} showed a row still loading`;
-    log(`${n} rows: table frame time (rAF to rAF, the scroll position set in the first), 3 px/frame: ${fr(frames.smooth)}`);
-    log(`${n} rows: table frame time, 66 px/frame (fast wheel): ${fr(frames.wheel)}`);
+    log(`${n} rows: table frame time (rAF to rAF, the scroll position set in the first), scrollbar thumb 3 px/frame (${scrollHeight < big.events * 20 ? `~${Math.round((3 * big.events) / scrollHeight)} rows/frame: every row on screen new in every frame` : 'scrolled 1:1'}): ${fr(frames.drag)}`);
+    log(`${n} rows: table frame time, wheel/touchpad 3 px/frame (the rows move 3 px): ${fr(frames.touch)}`);
+    log(`${n} rows: table frame time, wheel 66 px/frame (fast wheel, 3 rows/frame): ${fr(frames.wheel)}`);
     log(`${n} rows: table frame time, random scrollbar jumps: ${fr(frames.jump)} (rows arrive asynchronously: loading rows expected)`);
     // Keyboard scrolling one row at a time (the finest step a scaled scrollbar cannot make).
     const keys = (await page.evaluate(`(async () => {

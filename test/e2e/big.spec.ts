@@ -85,6 +85,26 @@ test('scroll to the end of a 10M-event trace and see the last event; jump to a t
     const prev = table.locator(`[aria-rowindex="${prevRow}"] .c-time`);
     if (await prev.count()) expect(Number(await prev.textContent())).toBeLessThan(662250);
     await page.screenshot({ path: join(ARTIFACTS, 'big-table-jump.png') });
+    // The wheel moves the rows by its own pixels (5 rows' worth: 5 rows), not by what the same
+    // pixels of the scaled scrollbar would be (~70 rows each at 10M rows); the scrollbar follows.
+    const rowH = (await table.locator('.table-row').first().boundingBox())!.height;
+    const topRow = (): Promise<number> =>
+      table.evaluate((el, h) => {
+        const b = el.getBoundingClientRect();
+        const r = document.elementFromPoint(b.left + 20, b.top + h / 2)?.closest('.table-row');
+        return r ? Number(r.getAttribute('aria-rowindex')) : -1;
+      }, rowH);
+    const row0 = await topRow();
+    const top0 = await table.evaluate((el) => el.scrollTop);
+    const tb = (await table.boundingBox())!;
+    await page.mouse.move(tb.x + 200, tb.y + 100);
+    await page.mouse.wheel(0, 5 * rowH);
+    await expect.poll(topRow).toBe(row0 + 5);
+    const top1 = await table.evaluate((el) => el.scrollTop);
+    expect(top1).toBeGreaterThan(top0);
+    expect(top1 - top0).toBeLessThan(5 * rowH);
+    await page.mouse.wheel(0, -5 * rowH);
+    await expect.poll(topRow).toBe(row0);
   } finally {
     await s.stop();
   }
