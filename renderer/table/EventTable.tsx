@@ -1,5 +1,7 @@
 // The event table: fixed row height, scaled scrolling past the browser's element-height cap
-// (scroll-map.ts), and a pool of row elements (row-pool.ts) that shows the rows on screen: a
+// (scroll-map.ts), virtualized with @tanstack/react-virtual (row-range.ts: its Virtualizer, headless,
+// picks the rows to draw from a bounded window of rows), and a pool of row elements (row-pool.ts)
+// that shows those rows: a
 // scroll event draws its frame's rows at once, in place, without a React render (React renders
 // the table when its props change). Rows come from the engine a page at a time (row-pages.ts),
 // the next page asked for before it scrolls into view while scrolling; pages arriving are drawn at the next
@@ -11,6 +13,7 @@ import type { SessionInfo } from '../../shared/contract.ts';
 import { details, formatTime, kindName, thread, type TimeUnit } from '../format.ts';
 import type { RowData, RowPages } from './row-pages.ts';
 import { RowPool } from './row-pool.ts';
+import { RowRange } from './row-range.ts';
 import { clampFirstRow, makeScrollMap, revealFirstRow, rowToScrollTop, scrollTopToRow, wheelRows } from './scroll-map.ts';
 
 /** Rows ahead of the screen whose page is asked for before they scroll into view. */
@@ -70,13 +73,23 @@ export function EventTable(props: EventTableProps) {
   const live = useRef({ map, format, pages, selected: selected ?? -1, lo, hi, first: 0 });
   live.current = { ...live.current, map, format, pages, selected: selected ?? -1, lo, hi };
   const poolRef = useRef<RowPool<RowData> | null>(null);
+  const rangeRef = useRef<RowRange | null>(null);
+  useEffect(
+    () => () => {
+      rangeRef.current?.dispose();
+      rangeRef.current = null;
+    },
+    [],
+  );
   const lastFirst = useRef(0);
   const draw = useCallback((): void => {
     const layer = layerRef.current;
     if (!layer) return;
     const v = live.current;
     const pool = (poolRef.current ??= new RowPool<RowData>(layer));
+    const rows = (rangeRef.current ??= new RowRange());
     pool.draw({
+      range: rows.range(v.first, v.map.rowCount, v.map.rowHeightPx, v.map.viewportPx),
       first: v.first,
       rowCount: v.map.rowCount,
       rowH: v.map.rowHeightPx,

@@ -118,6 +118,14 @@ test('rows on screen in visual order, the layer shifted by the fraction of a row
   assert.deepEqual(pool.range, { first: 10, count: 6 });
 });
 
+test('a given range (one row above the screen too) is drawn from its first row', () => {
+  const { layer, pool } = setup();
+  pool.draw(frame(10.5, { range: { first: 9, count: 8 } }));
+  assert.deepEqual(rowsOf(layer), [9, 10, 11, 12, 13, 14, 15, 16]);
+  assert.equal(layer.style.transform, 'translateY(-30.00px)');
+  assert.deepEqual(pool.range, { first: 9, count: 8 });
+});
+
 test('scrolling reuses the same elements; only changed text is written', () => {
   const { layer, pool } = setup();
   pool.draw(frame(0));

@@ -24,6 +24,8 @@ export interface PoolFrame<D> {
   text: (d: D) => string[];
   /** Changes when the texts of the same data change (units, session): compared by identity. */
   format: object;
+  /** The rows to draw (row-range.ts: the virtualizer's range, which may start above the first visible row); default: the visible rows. */
+  range?: { first: number; count: number };
 }
 
 interface Slot<D> {
@@ -50,8 +52,8 @@ export class RowPool<D> {
   range = { first: 0, count: 0 };
 
   draw(f: PoolFrame<D>): void {
-    const top = Math.max(0, Math.floor(f.first));
-    const n = Math.max(0, Math.min(Math.ceil(f.viewportPx / f.rowH) + 1, f.rowCount - top));
+    const top = f.range ? f.range.first : Math.max(0, Math.floor(f.first));
+    const n = f.range ? f.range.count : Math.max(0, Math.min(Math.ceil(f.viewportPx / f.rowH) + 1, f.rowCount - top));
     this.range = { first: top, count: n };
     if (f.rowH !== this.rowH) {
       this.rowH = f.rowH;
