@@ -430,7 +430,6 @@ function Explorer({ api, session, prefs, setPrefs, loading }: { api: TraceApi; s
   }, [session.complete, session.files.length, pages]);
   const [selection, setSelection] = useState<TimeRange | null>(null);
   const [followed, setFollowed] = useState<ThreadRef | null>(null);
-  const [record, setRecord] = useState<string>('');
   const [search, setSearch] = useState('');
   const [threadQuery, setThreadQuery] = useState('');
   const [threadHits, setThreadHits] = useState<ThreadInfo[]>([]);
@@ -474,15 +473,6 @@ function Explorer({ api, session, prefs, setPrefs, loading }: { api: TraceApi; s
   useEffect(() => {
     if (filter.t0Ns !== undefined && filter.t1Ns !== undefined && filter.t1Ns > filter.t0Ns) setView({ t0Ns: filter.t0Ns, t1Ns: filter.t1Ns });
   }, [filter.t0Ns, filter.t1Ns]);
-
-  // The original record of the selected row.
-  const selFile = selected?.data?.file;
-  const selOffset = selected?.data?.offset;
-  useEffect(() => {
-    setRecord('');
-    if (selFile === undefined || selOffset === undefined) return;
-    void api.record({ sessionId: session.sessionId, file: selFile, offsetBytes: selOffset }).then((r) => setRecord(r.ok ? r.value.text : r.error.message));
-  }, [api, session.sessionId, selFile, selOffset]);
 
   // Fill the selected row's data once its page arrives.
   useEffect(() => {
@@ -801,9 +791,7 @@ function Explorer({ api, session, prefs, setPrefs, loading }: { api: TraceApi; s
                 </button>
               </div>
               <h4>Original record</h4>
-              <pre className="record" data-testid="record">
-                {record || '…'}
-              </pre>
+              <RecordView api={api} sessionId={session.sessionId} file={d.file} offset={d.offset} />
             </>
           ) : (
             <p className="muted">Select a row (click, or arrows in the table) to see its original record and filter or follow from it. Shift+click or Shift+arrows select a range; Ctrl+C copies it.</p>
@@ -811,5 +799,30 @@ function Explorer({ api, session, prefs, setPrefs, loading }: { api: TraceApi; s
         </aside>
       </div>
     </div>
+  );
+}
+
+/**
+ * The original record (text line or binary record) of the selected row, read by its byte offset.
+ * A component of its own: the answer re-renders this box, not the explorer (holding an arrow key
+ * re-rendered the whole explorer three times per step: the selection, the record cleared, the
+ * record in). An answer for a row no longer selected is not shown.
+ */
+function RecordView({ api, sessionId, file, offset }: { api: TraceApi; sessionId: SessionInfo['sessionId']; file: number; offset: number }) {
+  const key = `${sessionId}:${file}:${offset}`;
+  const [rec, setRec] = useState<{ key: string; text: string } | null>(null);
+  useEffect(() => {
+    let live = true;
+    void api.record({ sessionId, file, offsetBytes: offset }).then((r) => {
+      if (live) setRec({ key, text: r.ok ? r.value.text : r.error.message });
+    });
+    return () => {
+      live = false;
+    };
+  }, [api, sessionId, file, offset, key]);
+  return (
+    <pre className="record" data-testid="record">
+      {rec?.key === key ? rec.text : '…'}
+    </pre>
   );
 }
